@@ -1,0 +1,1 @@
+"""The automatic_transmission media pipeline."""

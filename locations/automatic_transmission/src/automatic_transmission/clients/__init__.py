@@ -1,0 +1,1 @@
+"""Clients of the systems outside: feeds, TMDB, OMDb, reel-driver, Transmission."""

@@ -1,0 +1,28 @@
+"""The automatic_transmission code location: `defs`, and nothing else."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.resources import pipeline_resources
+from dagstributor_shared.environment import Environment, current_environment
+from dagstributor_shared.schedules import build_schedules
+
+
+def build_definitions(environment: Environment) -> dg.Definitions:
+    jobs = pipeline_jobs()
+    schedules = build_schedules(
+        {key: job for key, job in jobs.items() if key in SCHEDULE_KEYS},
+        SCHEDULE_PREFIX,
+        environment,
+        known_keys=SCHEDULE_KEYS,
+    )
+    return dg.Definitions(
+        jobs=list(jobs.values()),
+        schedules=schedules,
+        resources=pipeline_resources(),
+    )
+
+
+defs = build_definitions(current_environment())

@@ -1,0 +1,97 @@
+"""The table of pipeline steps -> one job per step, the full pipeline job and the schedule keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+SCHEDULE_PREFIX = "at_"
+
+
+def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
+    """The op decorator every step uses: an optional `after` input orders steps in the full job."""
+    return dg.op(
+        name=name,
+        ins={"after": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    name: str
+    op: dg.OpDefinition | None  # None: the step's job arrives with a later issue
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The schedule key, e.g. `at_01_rss_ingest`."""
+        return f"{SCHEDULE_PREFIX}{self.number:02d}_{self.name}"
+
+    @property
+    def job_name(self) -> str:
+        return f"{self.key}_job"
+
+
+def _steps() -> tuple[Step, ...]:
+    # Imported here so this module stays the one table of steps; each step module owns its op.
+    return (
+        Step(1, "rss_ingest", None),
+        Step(2, "collect", None),
+        Step(3, "parse", None),
+        Step(4, "file_filtration", None),
+        Step(5, "metadata_collection", None),
+        Step(6, "media_filtration", None),
+        Step(7, "initiation", None),
+        Step(8, "download_check", None),
+        Step(9, "transfer", None),
+        Step(10, "cleanup", None),
+    )
+
+
+STEPS: tuple[Step, ...] = _steps()
+SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
+FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
+
+
+def step_job(step: Step) -> dg.JobDefinition:
+    assert step.op is not None
+    return dg.GraphDefinition(name=step.job_name, node_defs=[step.op]).to_job(
+        executor_def=dg.in_process_executor,
+        tags=dict(step.tags),
+        description=f"Step {step.number:02d} of the pipeline: {step.name.replace('_', ' ')}.",
+    )
+
+
+def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
+    """Every implemented step in order, each starting after the previous one finished."""
+    ready = [step for step in steps if step.op is not None]
+
+    @dg.graph(name=FULL_PIPELINE_JOB_NAME)
+    def full_pipeline() -> None:
+        previous = None
+        for step in ready:
+            assert step.op is not None
+            previous = step.op(previous) if previous is not None else step.op()
+
+    merged_tags: dict[str, str] = {}
+    for step in ready:
+        merged_tags.update(step.tags)
+    return full_pipeline.to_job(
+        executor_def=dg.in_process_executor,
+        tags=merged_tags,
+        description="All pipeline steps in order in one run.",
+    )
+
+
+def pipeline_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition]:
+    """Jobs by schedule key (step jobs) plus the full pipeline under its own name."""
+    jobs = {step.key: step_job(step) for step in steps if step.op is not None}
+    if jobs:
+        jobs[FULL_PIPELINE_JOB_NAME] = full_pipeline_job(steps)
+    return jobs

@@ -1,0 +1,159 @@
+"""The domain vocabulary: statuses of `atp.media`, the media row, and the outcomes a step decides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class MediaType(StrEnum):
+    MOVIE = "movie"
+    TV_SHOW = "tv_show"
+    TV_SEASON = "tv_season"
+    TV_EPISODE_PACK = "tv_episode_pack"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_tv(self) -> bool:
+        return self in (MediaType.TV_SHOW, MediaType.TV_SEASON, MediaType.TV_EPISODE_PACK)
+
+
+class PipelineStatus(StrEnum):
+    INGESTED = "ingested"
+    PAUSED = "paused"
+    PARSED = "parsed"
+    REJECTED = "rejected"
+    FILE_ACCEPTED = "file_accepted"
+    METADATA_COLLECTED = "metadata_collected"
+    MEDIA_ACCEPTED = "media_accepted"
+    DOWNLOADING = "downloading"
+    DOWNLOADED = "downloaded"
+    TRANSFERRED = "transferred"
+    COMPLETE = "complete"
+
+
+class RejectionStatus(StrEnum):
+    UNFILTERED = "unfiltered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    OVERRIDE = "override"
+
+
+class RssSource(StrEnum):
+    """Feed labels; each is a value of the `atp.rss_source` enum."""
+
+    YTS_MX = "yts.mx"
+    YTS_LT = "yts.lt"
+    EPISODEFEED = "episodefeed.com"
+    EZTV = "eztv"
+    SHOWRSS = "showrss"
+    OTHER = "other"
+
+
+class LabelType(StrEnum):
+    WOULD_WATCH = "would_watch"
+    WOULD_NOT_WATCH = "would_not_watch"
+
+
+@dataclass(frozen=True)
+class MediaRow:
+    """One row of `atp.media` as the pipeline sees it."""
+
+    hash: str
+    media_type: MediaType
+    pipeline_status: PipelineStatus
+    rejection_status: RejectionStatus
+    original_title: str
+    media_title: str | None = None
+    season: int | None = None
+    episode: int | None = None
+    release_year: int | None = None
+    error_status: bool = False
+    error_condition: str | None = None
+    rejection_reason: str | None = None
+    parent_path: str | None = None
+    target_path: str | None = None
+    original_path: str | None = None
+    original_link: str | None = None
+    rss_source: RssSource | None = None
+    uploader: str | None = None
+    imdb_id: str | None = None
+    tmdb_id: int | None = None
+    resolution: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    upload_type: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    deleted_at: dt.datetime | None = None
+
+    @property
+    def is_override(self) -> bool:
+        return self.rejection_status is RejectionStatus.OVERRIDE
+
+
+class Verdict(StrEnum):
+    """How one row fared in one run of a step (the counts of the run metadata)."""
+
+    ADVANCED = "advanced"
+    REJECTED = "rejected"
+    ERRORED = "errored"
+    RETRY = "retried later"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step decided for one row; the store applies it as a conditional transition.
+
+    `from_status` is the status the step read: the update only happens if the row still has it,
+    so overlapping runs and operators' edits are never overwritten.
+    """
+
+    hash: str
+    verdict: Verdict
+    from_status: PipelineStatus
+    to_status: PipelineStatus | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    title: str | None = None
+
+    @classmethod
+    def advance(cls, row: MediaRow, to_status: PipelineStatus, **changes: Any) -> Outcome:
+        return cls(
+            row.hash, Verdict.ADVANCED, row.pipeline_status, to_status, changes,
+            title=row.original_title,
+        )
+
+    @classmethod
+    def reject(cls, row: MediaRow, reason: str, **changes: Any) -> Outcome:
+        changes = {
+            **changes,
+            "rejection_status": RejectionStatus.REJECTED,
+            "rejection_reason": reason,
+        }
+        return cls(
+            row.hash, Verdict.REJECTED, row.pipeline_status, PipelineStatus.REJECTED, changes,
+            reason, row.original_title,
+        )
+
+    @classmethod
+    def freeze(cls, row: MediaRow, error: str, **changes: Any) -> Outcome:
+        changes = {**changes, "error_status": True, "error_condition": error}
+        return cls(
+            row.hash, Verdict.ERRORED, row.pipeline_status, None, changes, error,
+            row.original_title,
+        )
+
+    @classmethod
+    def retry(cls, row: MediaRow, reason: str) -> Outcome:
+        """A transient failure: the row stays as it is and the next run tries again."""
+        return cls(
+            row.hash, Verdict.RETRY, row.pipeline_status, None, {}, reason, row.original_title
+        )
+
+    @property
+    def writes(self) -> bool:
+        return self.verdict is not Verdict.RETRY

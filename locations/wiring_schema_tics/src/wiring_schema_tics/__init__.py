@@ -1,0 +1,1 @@
+"""The wiring_schema_tics schema management location."""

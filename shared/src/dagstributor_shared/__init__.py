@@ -1,0 +1,1 @@
+"""Shared pieces of both Dagstributor code locations."""

@@ -1,0 +1,194 @@
+"""The PostgreSQL resource: a configured server, or the embedded one on a workstation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg2
+import psycopg2.extensions
+from pydantic import Field, PrivateAttr
+
+from dagstributor_shared.environment import in_kubernetes
+
+EMBEDDED_PGDATA_VAR = "DAGSTRIBUTOR_PGDATA"
+EMBEDDED_DATABASE = "postgres"
+# Variable suffixes after the prefix (WST_PGSQL_HOST, AT_PGSQL_ENDPOINT, ...). The pipeline's
+# cluster ConfigMaps call the host ENDPOINT; both spellings are accepted for either prefix.
+HOST_SUFFIXES = ("HOST", "ENDPOINT")
+SETTING_SUFFIXES = ("PORT", "DATABASE", "USERNAME", "PASSWORD", "SCHEMA")
+
+
+class DatabaseSettingsError(ValueError):
+    """Settings are missing or invalid; lists every variable by name (never a value)."""
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    host: str
+    port: int
+    database: str
+    username: str
+    password: str | None
+    schema: str
+    embedded: bool
+
+    def connect_kwargs(self, connect_timeout: int) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.database,
+            "user": self.username,
+            "connect_timeout": connect_timeout,
+            "application_name": "dagstributor",
+        }
+        if self.password:
+            kwargs["password"] = self.password
+        return kwargs
+
+    def describe(self) -> str:
+        """Where we connect, safe for logs: never the password."""
+        kind = "embedded" if self.embedded else "configured"
+        return f"{kind} postgresql://{self.username}@{self.host}:{self.port}/{self.database}"
+
+
+def repo_root() -> Path | None:
+    """The checkout this code runs from, if any (the embedded data lives in its `.local/`)."""
+    for origin in (Path.cwd(), Path(__file__).resolve()):
+        for folder in (origin, *origin.parents):
+            if (folder / "workspace.yaml").is_file() and (folder / "pyproject.toml").is_file():
+                return folder
+    return None
+
+
+def embedded_pgdata() -> Path:
+    explicit = os.environ.get(EMBEDDED_PGDATA_VAR)
+    if explicit:
+        return Path(explicit)
+    root = repo_root()
+    if root is None:
+        raise DatabaseSettingsError(
+            f"no database host configured and no checkout found for the embedded server; "
+            f"set a host or {EMBEDDED_PGDATA_VAR}"
+        )
+    return root / ".local" / "pgdata"
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or join) the one embedded server for this data directory; returns its socket dir.
+
+    `cleanup_mode=None` leaves the server running for the other location and later runs; pgserver
+    serialises concurrent starts with a file lock.
+    """
+    import pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    uri = server.get_uri()
+    return uri.split("host=", 1)[1] if "host=" in uri else str(pgdata)
+
+
+def resolve_settings(
+    prefix: str, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ConnectionSettings:
+    """Merge explicit fields over `<prefix>_*` variables; no host outside Kubernetes -> embedded."""
+    env = os.environ if environ is None else environ
+
+    def variable(suffix: str) -> str | None:
+        value = env.get(f"{prefix}_{suffix}")
+        return value if value not in (None, "") else None
+
+    host = overrides.get("host") or next(
+        (v for s in HOST_SUFFIXES if (v := variable(s)) is not None), None
+    )
+    raw = {s.lower(): overrides.get(s.lower()) or variable(s) for s in SETTING_SUFFIXES}
+    problems: list[str] = []
+    port = 5432
+    if raw["port"] is not None:
+        try:
+            port = int(raw["port"])
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{prefix}_PORT is not a port number")
+    schema = str(raw["schema"] or "atp")
+    if host is None:
+        if in_kubernetes(env):
+            missing = [f"{prefix}_HOST", f"{prefix}_DATABASE", f"{prefix}_USERNAME"]
+            missing += [f"{prefix}_PASSWORD"] if raw["password"] is None else []
+            raise DatabaseSettingsError(
+                "inside Kubernetes the database must be configured; missing: " + ", ".join(missing)
+            )
+        if problems:
+            raise DatabaseSettingsError("; ".join(problems))
+        socket_dir = start_embedded(embedded_pgdata())
+        return ConnectionSettings(
+            host=socket_dir,
+            port=5432,
+            database=str(raw["database"] or EMBEDDED_DATABASE),
+            username="postgres",
+            password=None,
+            schema=schema,
+            embedded=True,
+        )
+    for suffix in ("database", "username"):
+        if raw[suffix] is None:
+            problems.append(f"{prefix}_{suffix.upper()} is not set")
+    if problems:
+        raise DatabaseSettingsError("invalid database settings: " + "; ".join(problems))
+    return ConnectionSettings(
+        host=str(host),
+        port=port,
+        database=str(raw["database"]),
+        username=str(raw["username"]),
+        password=None if raw["password"] is None else str(raw["password"]),
+        schema=schema,
+        embedded=False,
+    )
+
+
+class PostgresResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """PostgreSQL for one location, configured by `<env_prefix>_*` variables read at run start.
+
+    The variables are read when a run starts, not at import: one error then lists every missing
+    variable, and a workstation with no host configured gets the embedded server. Explicit fields
+    (used by tests) win over the environment. The password never appears in logs or metadata.
+    """
+
+    env_prefix: str = Field(default="WST_PGSQL", description="WST_PGSQL or AT_PGSQL")
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    username: str | None = None
+    password: str | None = None
+    db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
+    connect_timeout: int = 10
+
+    _settings: ConnectionSettings | None = PrivateAttr(default=None)
+
+    def settings(self) -> ConnectionSettings:
+        if self._settings is None:
+            overrides = {
+                "host": self.host,
+                "port": self.port,
+                "database": self.database,
+                "username": self.username,
+                "password": self.password,
+                "schema": self.db_schema,
+            }
+            self._settings = resolve_settings(self.env_prefix, overrides)
+        return self._settings
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg2.extensions.connection]:
+        """A fresh connection, closed afterwards; the caller commits (the SQL executor does)."""
+        connection = psycopg2.connect(**self.settings().connect_kwargs(self.connect_timeout))
+        try:
+            yield connection
+        finally:
+            connection.close()

@@ -1,0 +1,30 @@
+"""Fixtures every test folder shares: a real PostgreSQL server and fresh databases on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.database import PgTestServer, open_test_server
+from tests.support.http import FakeHttpServer, fake_http_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgTestServer]:
+    with open_test_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_database(pg_server: PgTestServer) -> Iterator[str]:
+    """An empty database of its own for one test, dropped afterwards."""
+    with pg_server.temporary_database() as name:
+        yield name
+
+
+@pytest.fixture
+def http_server() -> Iterator[FakeHttpServer]:
+    """A fresh HTTP server on 127.0.0.1 for one test; add routes with `.route()` / `.queue()`."""
+    with fake_http_server() as server:
+        yield server

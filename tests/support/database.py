@@ -1,0 +1,117 @@
+"""A real PostgreSQL for tests: the server named by WST_PGSQL_*, else an embedded one under .local/."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+
+from dagstributor_shared.postgres import ConnectionSettings, PostgresResource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_PGDATA = REPO_ROOT / ".local" / "test-pgdata"
+
+
+@dataclass(frozen=True)
+class PgTestServer:
+    """Where test databases are created; `settings.database` is the maintenance database."""
+
+    __test__ = False
+
+    settings: ConnectionSettings
+
+    def connect(self, database: str | None = None) -> psycopg2.extensions.connection:
+        target = replace(self.settings, database=database or self.settings.database)
+        return psycopg2.connect(**target.connect_kwargs(connect_timeout=10))
+
+    def resource(self, database: str, env_prefix: str = "WST_PGSQL") -> PostgresResource:
+        s = self.settings
+        return PostgresResource(
+            env_prefix=env_prefix,
+            host=s.host,
+            port=s.port,
+            database=database,
+            username=s.username,
+            password=s.password,
+        )
+
+    def connection_settings(self, database: str) -> ConnectionSettings:
+        return replace(self.settings, database=database)
+
+    def create_database(self) -> str:
+        name = f"dagstributor_test_{uuid.uuid4().hex[:12]}"
+        admin = self.connect()
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        finally:
+            admin.close()
+        return name
+
+    def drop_database(self, name: str) -> None:
+        admin = self.connect()
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            admin.close()
+
+    @contextmanager
+    def temporary_database(self) -> Iterator[str]:
+        name = self.create_database()
+        try:
+            yield name
+        finally:
+            self.drop_database(name)
+
+
+def server_from_environment() -> Any:
+    """Settings of an external server when WST_PGSQL_HOST (or AT_PGSQL_HOST) is set, else None."""
+    for prefix in ("WST_PGSQL", "AT_PGSQL"):
+        host = os.environ.get(f"{prefix}_HOST") or os.environ.get(f"{prefix}_ENDPOINT")
+        if host:
+            return ConnectionSettings(
+                host=host,
+                port=int(os.environ.get(f"{prefix}_PORT") or 5432),
+                database=os.environ.get(f"{prefix}_DATABASE") or "postgres",
+                username=os.environ.get(f"{prefix}_USERNAME") or "postgres",
+                password=os.environ.get(f"{prefix}_PASSWORD") or None,
+                schema="atp",
+                embedded=False,
+            )
+    return None
+
+
+@contextmanager
+def open_test_server() -> Iterator[PgTestServer]:
+    external = server_from_environment()
+    if external is not None:
+        yield PgTestServer(external)
+        return
+    import pgserver
+
+    TEST_PGDATA.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(TEST_PGDATA, cleanup_mode="stop")
+    uri = server.get_uri()
+    socket_dir = uri.split("host=", 1)[1]
+    with server:
+        yield PgTestServer(
+            ConnectionSettings(
+                host=socket_dir,
+                port=5432,
+                database="postgres",
+                username="postgres",
+                password=None,
+                schema="atp",
+                embedded=True,
+            )
+        )
