@@ -84,13 +84,19 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def split_statements(sql_text: str, source: str = "<sql>") -> list[Statement]:
-    """Split with PostgreSQL's own parser (pglast), so quotes, `$tag$` bodies and comments survive."""
+def split_statements(
+    sql_text: str, source: str = "<sql>", *, with_placeholders: bool = False
+) -> list[Statement]:
+    """Split with PostgreSQL's own parser (pglast), so quotes, `$tag$` bodies and comments survive.
+
+    Text with psycopg2 `%(name)s` placeholders is not valid SQL until bound, so it is split by
+    PostgreSQL's scanner instead, which knows the same quoting rules but not the grammar.
+    """
     import pglast
     from pglast.parser import ParseError
 
     try:
-        slices = pglast.split(sql_text, with_parser=True, only_slices=True)
+        slices = pglast.split(sql_text, with_parser=not with_placeholders, only_slices=True)
     except ParseError as error:
         index = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
         raise SqlExecutionError(
@@ -178,7 +184,7 @@ def run_sql(
     """Run a script; `autocommit=None` means: as the script's own marker line says."""
     if autocommit is None:
         autocommit = bool(AUTOCOMMIT_MARKER.search(sql_text))
-    statements = split_statements(sql_text, source)
+    statements = split_statements(sql_text, source, with_placeholders=params is not None)
     return execute_statements(
         connection, statements, source=source, params=params, autocommit=autocommit
     )
