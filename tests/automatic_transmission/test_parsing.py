@@ -1,0 +1,328 @@
+"""Rules of the release-name parser, one readable case per rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from automatic_transmission.parsing import (
+    MAX_SHORT,
+    MAX_TITLE,
+    MAX_UPLOADER,
+    ParsedRelease,
+    classify_media_type,
+    missing_required_fields,
+    parse_release,
+    required_field_error,
+)
+
+# (id, name, expected subset of fields)
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "movie_scene_name_has_every_field",
+        "Dune.Part.Two.2024.2160p.WEB-DL.DDP5.1.Atmos.H.265-FLUX",
+        {
+            "title": "Dune Part Two",
+            "year": 2024,
+            "season": None,
+            "episode": None,
+            "resolution": "2160p",
+            "video_codec": "h265",
+            "audio_codec": "EAC3",
+            "upload_type": "WEB-DL",
+            "uploader": "FLUX",
+            "media_type": "movie",
+        },
+    ),
+    (
+        "movie_yify_style",
+        "Hercules (2014) 1080p BrRip H264 - YIFY",
+        {"title": "Hercules", "year": 2014, "resolution": "1080p", "uploader": "YIFY"},
+    ),
+    (
+        "episode_single",
+        "The Walking Dead S05E03 720p HDTV x264-ASAP[ettv]",
+        {
+            "title": "The Walking Dead",
+            "season": 5,
+            "episode": 3,
+            "resolution": "720p",
+            "video_codec": "x264",
+            "upload_type": "HDTV",
+            "uploader": "ASAP",
+            "media_type": "tv_show",
+        },
+    ),
+    (
+        "bracketed_year_wins_over_title_year_2001",
+        "2001 A Space Odyssey (1968) 1080p BluRay x264",
+        {"title": "2001 A Space Odyssey", "year": 1968, "media_type": "movie"},
+    ),
+    (
+        "bracketed_year_wins_over_title_year_2049",
+        "Blade Runner 2049 (2017) 2160p UHD BluRay x265",
+        {"title": "Blade Runner 2049", "year": 2017, "resolution": "2160p"},
+    ),
+    ("bracketed_year_after_year_title", "1917 (2019) 1080p", {"title": "1917", "year": 2019}),
+    (
+        "second_of_two_adjacent_years_is_the_year",
+        "1917.2019.1080p.BluRay.x264-SPARKS",
+        {"title": "1917", "year": 2019, "uploader": "SPARKS"},
+    ),
+    (
+        "year_in_title_then_release_year",
+        "The.Legend.of.1900.1998.1080p.BluRay.H264.AAC-RARBG",
+        {"title": "The Legend of 1900", "year": 1998, "audio_codec": "AAC"},
+    ),
+    (
+        "genre_words_in_year_bracket_are_not_title",
+        "Easy Rider  (Drama 1969)  Peter Fonda  720p  BrRip",
+        {"title": "Easy Rider", "year": 1969},
+    ),
+    (
+        "multi_episode_range_with_dash",
+        "The.Simpsons.S01E01-E03.720p.WEB.x265-GRP",
+        {"season": 1, "episode": [1, 2, 3], "media_type": "tv_episode_pack"},
+    ),
+    (
+        "multi_episode_concatenated",
+        "Friends.S09E23E24.720p.BluRay.DD5.1.x264-NTb.mkv",
+        {"season": 9, "episode": [23, 24], "audio_codec": "AC3", "media_type": "tv_episode_pack"},
+    ),
+    (
+        "multi_episode_x_notation",
+        "Show.Name.1x01-03.HDTV.XviD",
+        {"season": 1, "episode": [1, 2, 3], "video_codec": "xvid"},
+    ),
+    (
+        "multi_season_pack",
+        "The.X-Files.Complete.S01-S03.1080p.BluRay.x264-GECKOS",
+        {"title": "The X-Files", "season": [1, 2, 3], "episode": None, "media_type": "tv_season"},
+    ),
+    (
+        "season_range_written_with_to",
+        "The Simpsons - Complete Seasons S01 to S04 (1080p)",
+        {"title": "The Simpsons", "season": [1, 2, 3, 4], "media_type": "tv_season"},
+    ),
+    (
+        "complete_season_word",
+        "Breaking Bad Season 2 Complete 720p",
+        {"title": "Breaking Bad", "season": 2, "episode": None, "media_type": "tv_season"},
+    ),
+    (
+        "complete_season_scene",
+        "Breaking.Bad.S02.COMPLETE.1080p.BluRay.x264-ROVERS",
+        {"season": 2, "episode": None, "media_type": "tv_season"},
+    ),
+    (
+        "special_is_season_zero",
+        "Doctor.Who.2005.S00E05.720p.HDTV.x264-FoV",
+        {"title": "Doctor Who", "season": 0, "episode": 5, "media_type": "tv_show"},
+    ),
+    (
+        "plus_as_word_separator",
+        "The+Office+S01E01+720p+HDTV",
+        {"title": "The Office", "season": 1, "episode": 1, "media_type": "tv_show"},
+    ),
+    (
+        "plus_between_episodes_kept",
+        "The Office S07E25+E26 Search Committee.mp4",
+        {"title": "The Office", "episode": [25, 26]},
+    ),
+    (
+        "tracker_prefix_www_dash",
+        "www.Torrenting.com - Severance.S02E01.1080p.WEB.h264-ETHEL",
+        {"title": "Severance", "season": 2, "episode": 1, "video_codec": "h264"},
+    ),
+    (
+        "tracker_prefix_uindex",
+        "www.UIndex.org    -    The Bear S03E01 1080p WEB h264-ETHEL",
+        {"title": "The Bear", "season": 3, "episode": 1},
+    ),
+    (
+        "tracker_prefix_in_brackets",
+        "[ www.Speed.cd ] -Sons.of.Anarchy.S07E07.720p.HDTV.X264-DIMENSION",
+        {"title": "Sons of Anarchy", "season": 7, "episode": 7, "uploader": "DIMENSION"},
+    ),
+    (
+        "tracker_prefix_tamilmv",
+        "www.1TamilMV.world - Ayalaan (2024) Tamil PreDVD - 1080p - x264 - 2.5GB.mkv",
+        {"title": "Ayalaan", "year": 2024},
+    ),
+    (
+        "tracker_prefix_bare_domain",
+        "Crazy4TV.com - Dark Matter Season 1 S01 720p BluRay x265 HEVC",
+        {"title": "Dark Matter", "season": 1, "video_codec": "x265"},
+    ),
+    (
+        "daily_show_date_gives_year_and_episode_type",
+        "Stephen.Colbert.2020.06.23.John.Bolton.720p.HDTV.x264-SORNY[eztv]",
+        {"title": "Stephen Colbert", "year": 2020, "media_type": "tv_show"},
+    ),
+    (
+        "resolution_4k_is_2160p",
+        "Casino.1995.4K.HDR.BluRay.x265-GRP",
+        {"resolution": "2160p"},
+    ),
+    (
+        "resolution_from_width_x_height",
+        "Sons of Anarchy Season 3 Complete 1280 x 720 x264",
+        {"resolution": "720p", "season": 3},
+    ),
+    (
+        "resolution_standard_width_wins",
+        "[Beatrice-Raws] Evangelion 3.333 You Can (Not) Redo [BDRip 3840x1632 HEVC TrueHD]",
+        {"resolution": "2160p", "audio_codec": "TrueHD", "upload_type": "BDRip"},
+    ),
+    (
+        "number_glued_in_group_name_is_not_a_season",
+        "X-Men.2000.REMASTERED.BRRip.XviD.B4ND1T69",
+        {"title": "X-Men", "year": 2000, "season": None, "media_type": "movie"},
+    ),
+    (
+        "number_glued_in_channel_name_is_not_an_episode",
+        "Kasganj 2019 Hindi 1080p Zee5 WebDL AVC AAC 2.0 ESub - Telly.mkv",
+        {"episode": None, "video_codec": "h264", "media_type": "movie"},
+    ),
+    (
+        "season_range_not_repeated_as_episodes",
+        "Are You Being Served (1972) Season 1-10 S01-S10 + Extras (576p AMZN WEB-DL x265)",
+        {"season": list(range(1, 11)), "episode": None, "resolution": "576p"},
+    ),
+    (
+        "part_within_a_season_is_the_episode",
+        "Sea.Monsters.Series.2.Part.11.Oceans.Most.Powerful.1080p.HDTV.x264",
+        {"season": 2, "episode": 11},
+    ),
+    (
+        "remux_source_fits_column",
+        "Casino.1995.2160p.UHD.BluRay.REMUX.HDR.HEVC.DTS-X.7.1-DENDA.mkv",
+        {"upload_type": "REMUX", "audio_codec": "DTS-X", "video_codec": "h265"},
+    ),
+    (
+        "dotted_acronym_kept_in_spaced_name",
+        "Marvels Agents of S.H.I.E.L.D. S02E06 HDTV x264-KILLERS[ettv]",
+        {"title": "Marvels Agents of S.H.I.E.L.D.", "season": 2, "episode": 6},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_parse_release_rule(name: str, expected: dict[str, Any]) -> None:
+    got = parse_release(name).as_dict()
+    assert {key: got[key] for key in expected} == expected
+
+
+HOSTILE: list[tuple[str, str]] = [
+    ("empty", ""),
+    ("only_spaces", "   "),
+    ("only_punctuation", ".-_[](){}!!!???"),
+    ("control_characters", "\x00\x01\x1b[31m\x7f"),
+    ("huge_letters_100kb", "a" * 100_000),
+    ("huge_digits_100kb", "1" * 100_000),
+    ("huge_episode_markers", "S01E01" * 20_000),
+    ("huge_brackets", "([{" * 40_000),
+    ("huge_separators", ".-" * 50_000),
+    ("unicode_only", "\u2603\u00e9\u4e2d\u6587" * 1000),
+]
+
+
+@pytest.mark.parametrize("name", [c[1] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
+def test_hostile_input_returns_a_result_within_column_limits(name: str) -> None:
+    parsed = parse_release(name)
+    assert isinstance(parsed, ParsedRelease)
+    assert parsed.media_type in ("movie", "tv_show", "tv_season", "tv_episode_pack", "unknown")
+    assert parsed.title is None or 0 < len(parsed.title) <= MAX_TITLE
+    for value in (parsed.resolution, parsed.video_codec, parsed.audio_codec, parsed.upload_type):
+        assert value is None or len(value) <= MAX_SHORT
+    assert parsed.uploader is None or len(parsed.uploader) <= MAX_UPLOADER
+
+
+@pytest.mark.parametrize(
+    "name", ["", "   ", "....", "\x00\x07"], ids=["empty", "spaces", "dots", "ctl"]
+)
+def test_name_without_words_is_unknown_with_all_fields_null(name: str) -> None:
+    assert parse_release(name) == ParsedRelease(media_type="unknown")
+
+
+def test_control_characters_are_treated_as_separators() -> None:
+    parsed = parse_release("The\x00Matrix\x07 1999\x1b 1080p")
+    assert (parsed.title, parsed.year, parsed.resolution) == ("The Matrix", 1999, "1080p")
+
+
+def test_non_string_input_is_not_an_error() -> None:
+    assert parse_release(None).media_type == "unknown"
+    assert parse_release(12345).media_type in ("movie", "unknown")
+
+
+def test_over_long_title_is_cut_at_a_word_boundary() -> None:
+    words = " ".join(["Word"] * 100)
+    title = parse_release(f"{words} 2019 1080p").title
+    assert title is not None and len(title) <= MAX_TITLE
+    assert title.endswith("Word")
+
+
+def test_over_long_group_is_dropped_not_truncated() -> None:
+    assert parse_release("Some.Movie.2019.1080p.WEB-DL.x264-" + "G" * 40).uploader is None
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("Hercules.2014.1080p.BluRay.x264-SPARKS", "movie"),
+        ("The.Bear.S03E01.1080p.WEB.h264-ETHEL", "tv_show"),
+        ("The.Bear.S03.1080p.WEB.h264-ETHEL", "tv_season"),
+        ("The.Bear.S01-S03.1080p.WEB.h264-ETHEL", "tv_season"),
+        ("The.Bear.S03E01-E04.1080p.WEB.h264-ETHEL", "tv_episode_pack"),
+        ("!!!", "unknown"),
+    ],
+    ids=["movie", "tv_show", "tv_season", "multi_season", "tv_episode_pack", "unknown"],
+)
+def test_classify_media_type_covers_every_type(name: str, media_type: str) -> None:
+    assert classify_media_type(name) == media_type
+
+
+@pytest.mark.parametrize(
+    ("parsed", "media_type", "error"),
+    [
+        (ParsedRelease(title="Dune", year=2021), "movie", None),
+        (ParsedRelease(title="Dune"), "movie", "release_year is null"),
+        (ParsedRelease(), "movie", "title is null; release_year is null"),
+        (ParsedRelease(title="Show", season=1, episode=2), "tv_show", None),
+        (ParsedRelease(title="Show"), "tv_show", "season is null; episode is null"),
+        (ParsedRelease(title="Show", season=0), "tv_show", "episode is null"),
+        (ParsedRelease(title="Show", episode=[1, 2]), "tv_episode_pack", "season is null"),
+        (ParsedRelease(title="Show", season=[1, 2]), "tv_season", None),
+        (ParsedRelease(season=1), "tv_season", "title is null"),
+        (ParsedRelease(), "unknown", "title is null"),
+    ],
+    ids=[
+        "movie_complete",
+        "movie_needs_release_year",
+        "movie_needs_title_and_year",
+        "tv_show_complete",
+        "tv_show_needs_season_and_episode",
+        "season_zero_counts_as_present",
+        "episode_pack_needs_season",
+        "season_pack_complete",
+        "every_type_needs_title",
+        "unknown_needs_title",
+    ],
+)
+def test_required_field_error_text(
+    parsed: ParsedRelease, media_type: str, error: str | None
+) -> None:
+    assert required_field_error(parsed, media_type) == error
+    expected_missing = [] if error is None else [e.split(" ")[0] for e in error.split("; ")]
+    assert missing_required_fields(parsed, media_type) == expected_missing
+
+
+def test_parsing_module_imports_parsett_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, automatic_transmission.parsing\n"
+        "assert 'PTT' not in sys.modules and 'guessit' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
