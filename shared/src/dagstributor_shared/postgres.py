@@ -93,6 +93,22 @@ def start_embedded(pgdata: Path) -> str:
     return uri.split("host=", 1)[1] if "host=" in uri else str(pgdata)
 
 
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server of this data directory unless another process still holds it.
+
+    Returns True when this call stopped it.
+    """
+    import pgserver
+
+    if not (pgdata / "postmaster.pid").is_file():
+        return False
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    before = server.get_pid()
+    server.cleanup_mode = "stop"
+    server.cleanup()
+    return before is not None and not (pgdata / "postmaster.pid").is_file()
+
+
 def resolve_settings(
     prefix: str, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> ConnectionSettings:
