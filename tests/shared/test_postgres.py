@@ -52,7 +52,9 @@ def test_pipeline_prefix_accepts_the_endpoint_spelling_and_schema() -> None:
 def test_one_error_lists_every_invalid_variable_and_never_a_value() -> None:
     with pytest.raises(DatabaseSettingsError) as caught:
         resolve_settings(
-            "AT_PGSQL", {}, {"AT_PGSQL_HOST": "pg", "AT_PGSQL_PORT": "lots", "AT_PGSQL_PASSWORD": "pw"}
+            "AT_PGSQL",
+            {},
+            {"AT_PGSQL_HOST": "pg", "AT_PGSQL_PORT": "lots", "AT_PGSQL_PASSWORD": "pw"},
         )
     message = str(caught.value)
     for name in ("AT_PGSQL_PORT", "AT_PGSQL_DATABASE", "AT_PGSQL_USERNAME"):

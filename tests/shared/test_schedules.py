@@ -94,19 +94,23 @@ def test_known_key_whose_job_is_not_built_yet_is_validated_but_not_registered(
     [
         ('at_99_unknown: {cron_schedule: "* * * * *"}', "schedule 'at_99_unknown' names no known"),
         ('typo_schedule: {cron_schedule: "* * * * *"}', "schedule 'typo_schedule' names no known"),
-        ('at_03_parse: {cron_schedule: "61 * * * *"}', "at_03_parse.*'61 \\* \\* \\* \\*' is not a"),
+        (
+            'at_03_parse: {cron_schedule: "61 * * * *"}',
+            "at_03_parse.*'61 \\* \\* \\* \\*' is not a",
+        ),
         ('at_03_parse: {cron_schedule: "* * * * *", default_status: MAYBE}', "must be RUNNING"),
         ('at_03_parse: {cron_schedule: "* * * * *", enabled: "yes"}', "enabled must be true"),
-        ('at_03_parse: {cron_schedule: "* * * * *", execution_timezone: Mars/Olympus}', "time zone"),
+        (
+            'at_03_parse: {cron_schedule: "* * * * *", execution_timezone: Mars/Olympus}',
+            "time zone",
+        ),
         ('at_03_parse: {cron_schedule: "* * * * *", cron: "x"}', "unknown field"),
         ("at_03_parse: [1, 2]", "expected a mapping"),
         ("- just\n- a list", "mapping of schedule keys"),
         ("at_03_parse: {cron_schedule: [unclosed", "not valid YAML"),
     ],
 )
-def test_bad_files_give_errors_naming_file_and_key(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_bad_files_give_errors_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     config = _config(tmp_path, text)
     with pytest.raises(ScheduleConfigError, match=message) as caught:
         _build(config)
@@ -115,7 +119,7 @@ def test_bad_files_give_errors_naming_file_and_key(
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
     config = _config(tmp_path, "{}", env="dev")
-    with pytest.raises(ScheduleConfigError, match="prod.yaml: schedule file not found"):
+    with pytest.raises(ScheduleConfigError, match=r"prod\.yaml: schedule file not found"):
         _build(config, Environment.PROD)
 
 

@@ -168,7 +168,7 @@ def resolve_settings(
     )
 
 
-class PostgresResource(dg.ConfigurableResource):  # type: ignore[misc]
+class PostgresResource(dg.ConfigurableResource):
     """PostgreSQL for one location, configured by `<env_prefix>_*` variables read at run start.
 
     The variables are read when a run starts, not at import: one error then lists every missing

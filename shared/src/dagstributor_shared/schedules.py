@@ -89,7 +89,9 @@ def _parse_entry(path: Path, key: str, raw: Any) -> ScheduleSpec:
     )
 
 
-def load_schedule_specs(path: Path, owned_keys: frozenset[str], prefix: str) -> dict[str, ScheduleSpec]:
+def load_schedule_specs(
+    path: Path, owned_keys: frozenset[str], prefix: str
+) -> dict[str, ScheduleSpec]:
     """Read one environment's file and return the specs of the keys this location owns."""
     if not path.is_file():
         raise ScheduleConfigError(f"{path}: schedule file not found")

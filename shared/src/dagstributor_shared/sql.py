@@ -141,7 +141,10 @@ def execute_statements(
                         connection.rollback()
                     message = (error.diag.message_primary or str(error)).strip()
                     raise SqlExecutionError(
-                        source, statement.number, _error_line(statement, error), error.pgcode,
+                        source,
+                        statement.number,
+                        _error_line(statement, error),
+                        error.pgcode,
                         message,
                     ) from error
                 rows: list[dict[str, Any]] | None = None

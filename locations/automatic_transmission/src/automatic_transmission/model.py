@@ -43,14 +43,24 @@ class RejectionStatus(StrEnum):
 
 
 class RssSource(StrEnum):
-    """Feed labels; each is a value of the `atp.rss_source` enum."""
+    """Feed labels (AT_RSS_SOURCES); each is a value of the `atp.rss_source` enum.
+
+    `other` is the label for any RSS/Atom feed whose items carry a magnet or an info-hash.
+    """
 
     YTS_MX = "yts.mx"
     YTS_LT = "yts.lt"
+    YTS_AM = "yts.am"
     EPISODEFEED = "episodefeed.com"
-    EZTV = "eztv"
-    SHOWRSS = "showrss"
+    EZTVX_TO = "eztvx.to"
+    EZTV_RE = "eztv.re"
+    SHOWRSS = "showrss.info"
     OTHER = "other"
+
+    @property
+    def is_movie_feed(self) -> bool:
+        """YTS-style feeds carry only movies; every other feed is classified per title."""
+        return self in (RssSource.YTS_MX, RssSource.YTS_LT, RssSource.YTS_AM)
 
 
 class LabelType(StrEnum):
@@ -123,7 +133,11 @@ class Outcome:
     @classmethod
     def advance(cls, row: MediaRow, to_status: PipelineStatus, **changes: Any) -> Outcome:
         return cls(
-            row.hash, Verdict.ADVANCED, row.pipeline_status, to_status, changes,
+            row.hash,
+            Verdict.ADVANCED,
+            row.pipeline_status,
+            to_status,
+            changes,
             title=row.original_title,
         )
 
@@ -135,15 +149,25 @@ class Outcome:
             "rejection_reason": reason,
         }
         return cls(
-            row.hash, Verdict.REJECTED, row.pipeline_status, PipelineStatus.REJECTED, changes,
-            reason, row.original_title,
+            row.hash,
+            Verdict.REJECTED,
+            row.pipeline_status,
+            PipelineStatus.REJECTED,
+            changes,
+            reason,
+            row.original_title,
         )
 
     @classmethod
     def freeze(cls, row: MediaRow, error: str, **changes: Any) -> Outcome:
         changes = {**changes, "error_status": True, "error_condition": error}
         return cls(
-            row.hash, Verdict.ERRORED, row.pipeline_status, None, changes, error,
+            row.hash,
+            Verdict.ERRORED,
+            row.pipeline_status,
+            None,
+            changes,
+            error,
             row.original_title,
         )
 

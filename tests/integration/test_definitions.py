@@ -1,0 +1,77 @@
+"""Both locations load for every environment with the expected jobs and schedules."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import yaml
+
+from automatic_transmission.definitions import build_definitions as build_at
+from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME, STEPS
+from dagstributor_shared.environment import Environment
+from dagstributor_shared.schedules import find_config_dir
+from wiring_schema_tics.definitions import build_definitions as build_wst
+
+WST_JOBS = {
+    "test_db_connection_job",
+    "wst_atp_bak_job",
+    "wst_atp_drop_job",
+    "wst_atp_instantiate_job",
+    "wst_atp_reload_job",
+    "wst_atp_bak_drop_reload_job",
+}
+
+
+def _config(environment: Environment) -> dict[str, dict[str, object]]:
+    path = find_config_dir() / "schedules" / f"{environment.value}.yaml"
+    return dict(yaml.safe_load(path.read_text()))
+
+
+def _jobs(defs: dg.Definitions) -> set[str]:
+    return {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
+
+
+def _schedules(defs: dg.Definitions) -> dict[str, dg.ScheduleDefinition]:
+    repository = defs.get_repository_def()
+    return {s.name: s for s in repository.schedule_defs}
+
+
+@pytest.mark.parametrize("environment", list(Environment), ids=lambda e: e.value)
+def test_wiring_schema_tics_loads_with_six_jobs_and_the_backup_schedule(
+    environment: Environment,
+) -> None:
+    defs = build_wst(environment)
+    assert _jobs(defs) == WST_JOBS
+    schedules = _schedules(defs)
+    assert set(schedules) == {"wst_atp_bak"}
+    assert (
+        schedules["wst_atp_bak"].cron_schedule
+        == _config(environment)["wst_atp_bak"]["cron_schedule"]
+    )
+    assert schedules["wst_atp_bak"].job_name == "wst_atp_bak_job"
+
+
+@pytest.mark.parametrize("environment", list(Environment), ids=lambda e: e.value)
+def test_automatic_transmission_loads_a_job_and_schedule_per_implemented_step(
+    environment: Environment,
+) -> None:
+    defs = build_at(environment)
+    implemented = [step for step in STEPS if step.op is not None]
+    expected_jobs = {step.job_name for step in implemented}
+    if implemented:
+        expected_jobs.add(FULL_PIPELINE_JOB_NAME)
+    assert _jobs(defs) == expected_jobs
+    config = _config(environment)
+    schedules = _schedules(defs)
+    assert set(schedules) == {step.key for step in implemented}
+    for step in implemented:
+        assert schedules[step.key].cron_schedule == config[step.key]["cron_schedule"]
+        assert schedules[step.key].job_name == step.job_name
+
+
+def test_production_schedules_match_the_design() -> None:
+    config = _config(Environment.PROD)
+    assert config["at_01_rss_ingest"]["cron_schedule"] == "*/15 * * * *"
+    assert config["at_10_cleanup"]["cron_schedule"] == "6 9 * * *"
+    assert config["wst_atp_bak"]["cron_schedule"] == "57 9 * * 0"
+    assert len([key for key in config if key.startswith("at_")]) == len(STEPS)
