@@ -28,3 +28,16 @@ def http_server() -> Iterator[FakeHttpServer]:
     """A fresh HTTP server on 127.0.0.1 for one test; add routes with `.route()` / `.queue()`."""
     with fake_http_server() as server:
         yield server
+
+
+@pytest.fixture
+def atp_database(pg_server: PgTestServer, fresh_database: str) -> str:
+    """A fresh database with schema `atp` instantiated by the schema location's DDL files."""
+    from tests.support.atp import instantiate_atp
+
+    connection = pg_server.connect(fresh_database)
+    try:
+        instantiate_atp(connection)
+    finally:
+        connection.close()
+    return fresh_database

@@ -1,0 +1,126 @@
+-- Schema atp, its enum types, the trigger functions and atp.media (schema.md).
+-- Deliberately not idempotent: on an existing schema the first statement fails with
+-- SQLSTATE 42P06 "schema atp already exists" and the whole file rolls back.
+
+CREATE SCHEMA atp;
+
+CREATE TYPE atp.media_type AS ENUM ('movie', 'tv_show', 'tv_season', 'tv_episode_pack', 'unknown');
+
+CREATE TYPE atp.pipeline_status AS ENUM (
+    'ingested', 'paused', 'parsed', 'rejected', 'file_accepted', 'metadata_collected',
+    'media_accepted', 'downloading', 'downloaded', 'transferred', 'complete'
+);
+
+CREATE TYPE atp.rejection_status AS ENUM ('unfiltered', 'accepted', 'rejected', 'override');
+
+-- Feed labels the pipeline writes into media.rss_source (AT_RSS_SOURCES must use these).
+CREATE TYPE atp.rss_source AS ENUM (
+    'yts.mx', 'yts.lt', 'yts.am', 'episodefeed.com', 'eztvx.to', 'eztv.re', 'showrss.info', 'other'
+);
+
+CREATE TYPE atp.label_type AS ENUM ('would_watch', 'would_not_watch');
+
+-- Trigger functions. BEFORE UPDATE only: an INSERT (e.g. a reload) keeps the timestamps it is given.
+
+-- 1. every UPDATE stamps updated_at (media and training).
+CREATE FUNCTION atp.stamp_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+-- 2. moving pipeline_status back to 'ingested' restarts the row: filters run again unless the
+--    user forced it (override), and the old reason and error go.
+CREATE FUNCTION atp.media_reset_on_ingested() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.pipeline_status = 'ingested' AND OLD.pipeline_status IS DISTINCT FROM 'ingested' THEN
+        IF NEW.rejection_status IS DISTINCT FROM 'override' THEN
+            NEW.rejection_status := 'unfiltered';
+        END IF;
+        NEW.rejection_reason := NULL;
+        NEW.error_status := false;
+        NEW.error_condition := NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- 5. a soft delete by an operator rejects the row (runs before 3 and 4, see trigger names).
+CREATE FUNCTION atp.media_reject_on_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
+        NEW.rejection_status := 'rejected';
+        NEW.rejection_reason := 'user deletion';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- 3. a row that is not in error carries no error condition.
+CREATE FUNCTION atp.media_clear_error_condition() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT NEW.error_status THEN
+        NEW.error_condition := NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+-- 4. a row that is not rejected carries no rejection reason.
+CREATE FUNCTION atp.media_clear_rejection_reason() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.rejection_status IS DISTINCT FROM 'rejected' THEN
+        NEW.rejection_reason := NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE TABLE atp.media (
+    hash char(40) PRIMARY KEY CONSTRAINT media_hash_lowercase_hex CHECK (hash ~ '^[0-9a-f]{40}$'),
+    media_type atp.media_type NOT NULL,
+    media_title varchar(255),
+    season integer,
+    episode integer,
+    release_year integer CONSTRAINT media_release_year_range CHECK (release_year BETWEEN 1850 AND 2100),
+    pipeline_status atp.pipeline_status NOT NULL DEFAULT 'ingested',
+    error_status boolean NOT NULL DEFAULT false,
+    error_condition text,
+    rejection_status atp.rejection_status NOT NULL DEFAULT 'unfiltered',
+    rejection_reason text,
+    parent_path text,
+    target_path text,
+    original_title text NOT NULL,
+    original_path text,
+    original_link text,
+    rss_source atp.rss_source,
+    uploader varchar(25),
+    imdb_id varchar(10) CONSTRAINT media_imdb_id_format CHECK (imdb_id ~ '^tt[0-9]{7,8}$'),
+    tmdb_id integer CONSTRAINT media_tmdb_id_positive CHECK (tmdb_id > 0),
+    resolution varchar(10),
+    video_codec varchar(10),
+    audio_codec varchar(10),
+    upload_type varchar(10),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz
+);
+
+-- Row triggers of one event fire in name order: the number fixes it. The soft delete (30) sets
+-- 'rejected' before the clean-ups (40, 50) look at the row.
+CREATE TRIGGER media_10_stamp_updated_at BEFORE UPDATE ON atp.media
+    FOR EACH ROW EXECUTE FUNCTION atp.stamp_updated_at();
+CREATE TRIGGER media_20_reset_on_ingested BEFORE UPDATE ON atp.media
+    FOR EACH ROW EXECUTE FUNCTION atp.media_reset_on_ingested();
+CREATE TRIGGER media_30_reject_on_delete BEFORE UPDATE ON atp.media
+    FOR EACH ROW EXECUTE FUNCTION atp.media_reject_on_delete();
+CREATE TRIGGER media_40_clear_error_condition BEFORE UPDATE ON atp.media
+    FOR EACH ROW EXECUTE FUNCTION atp.media_clear_error_condition();
+CREATE TRIGGER media_50_clear_rejection_reason BEFORE UPDATE ON atp.media
+    FOR EACH ROW EXECUTE FUNCTION atp.media_clear_rejection_reason();
