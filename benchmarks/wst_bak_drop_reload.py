@@ -1,0 +1,193 @@
+"""Time wst_atp_bak_drop_reload_job against the same SQL files run straight through psql.
+
+Fills atp.media with --rows synthetic rows (default 1,000,000) and atp.training / atp.prediction
+with a tenth of that each, runs the job in process, checks every row came back identical (an md5
+over the ordered rows, computed server-side, before and after), then runs the job's SQL files in
+the same order through `psql -v ON_ERROR_STOP=1 -f` and checks again. Prints both times and the
+ratio (target: job <= 1.2 x psql). Before each timed run the tables are vacuumed and a checkpoint
+is taken, so neither run pays for background work left by the fill or the other run. Uses the
+server named by WST_PGSQL_* if set, else the embedded test server; either way in a temporary
+database that is dropped afterwards.
+
+Run from the repo root: ``uv run python benchmarks/wst_bak_drop_reload.py [--rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import psycopg2.extensions  # noqa: E402
+
+from tests.support.database import PgTestServer, open_test_server  # noqa: E402
+from wiring_schema_tics import backups, schema  # noqa: E402
+from wiring_schema_tics.jobs import build_jobs  # noqa: E402
+
+TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
+# What the job runs, in its order, as files psql can run on its own.
+PSQL_FILES: list[Path] = [
+    backups.FUNCTIONS_FILE,
+    *(backups.backup_file(t) for t in schema.TABLES),
+    schema.DROP_FILE,
+    *schema.INSTANTIATE_FILES,
+    *(backups.reload_file(t) for t in schema.TABLES),
+]
+
+FILL_SQL = """
+INSERT INTO atp.media (hash, media_type, media_title, season, episode, release_year,
+    pipeline_status, error_status, error_condition, rejection_status, rejection_reason,
+    parent_path, target_path, original_title, original_path, original_link, rss_source, uploader,
+    imdb_id, tmdb_id, resolution, video_codec, audio_codec, upload_type, created_at, updated_at,
+    deleted_at)
+SELECT md5(i::text) || left(md5((-i)::text), 8),
+       (enum_range(NULL::atp.media_type))[1 + i % 5],
+       'Title ' || i, nullif(i % 7, 0), nullif(i % 13, 0), 1900 + i % 120,
+       (enum_range(NULL::atp.pipeline_status))[1 + i % 11],
+       i % 17 = 0, CASE WHEN i % 17 = 0 THEN 'error ' || i END,
+       (enum_range(NULL::atp.rejection_status))[1 + i % 4],
+       CASE WHEN i % 4 = 2 THEN 'reason ' || i END,
+       '/library/' || i % 50, '/library/' || i % 50 || '/Title ' || i,
+       'Title.' || i || '.1080p.WEB.x264-GRP', 'Title.' || i || '.mkv',
+       'magnet:?xt=urn:btih:' || md5(i::text),
+       (enum_range(NULL::atp.rss_source))[1 + i % 3], 'GRP' || i % 100,
+       'tt' || lpad(i::text, 8, '0'), i, '1080p', 'x264', 'aac', 'web',
+       timestamptz '2020-01-01 00:00:00+00' + i * interval '1.5 second',
+       timestamptz '2020-01-01 00:00:00+00' + i * interval '2.25 second',
+       CASE WHEN i % 101 = 0 THEN timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' END
+FROM generate_series(1, :media_rows) AS i;
+INSERT INTO atp.training (imdb_id, tmdb_id, label, human_labeled, anomalous, reviewed, media_type,
+    media_title, season, episode, release_year, budget, revenue, runtime, origin_country,
+    production_companies, production_countries, production_status, original_language,
+    spoken_languages, genre, original_media_title, tagline, overview, tmdb_rating, tmdb_votes,
+    rt_score, metascore, imdb_rating, imdb_votes, created_at, updated_at)
+SELECT 'tt' || lpad(i::text, 8, '0'), i, (enum_range(NULL::atp.label_type))[1 + i % 2],
+       i % 2 = 0, i % 31 = 0, i % 3 = 0, (enum_range(NULL::atp.media_type))[1 + i % 5],
+       'Title ' || i, (i % 5)::smallint, (i % 9)::smallint, (1900 + i % 120)::smallint,
+       i * 1000, i * 3000, 80 + i % 100, '{US,GB}', ARRAY['Studio ' || i % 40, 'Other, Inc.'],
+       '{US}', 'Released', 'en', '{en,fr}', '{Drama,Comedy}', 'Original ' || i, 'Tagline ' || i,
+       repeat('Overview text. ', 10), (i % 10001) / 1000.0, i % 50000, i % 101, (i * 7) % 101,
+       (i % 1001) / 10.0, i % 90000,
+       timestamptz '2021-01-01 00:00:00+00' + i * interval '1 second',
+       timestamptz '2022-01-01 00:00:00+00' + i * interval '1 second'
+FROM generate_series(1, :small_rows) AS i;
+INSERT INTO atp.prediction (imdb_id, prediction, probability, cm_value, created_at)
+SELECT 'tt' || lpad(i::text, 8, '0'), i % 2, (i % 1000) / 999.0,
+       (ARRAY['tp', 'tn', 'fp', 'fn'])[1 + i % 4],
+       timestamptz '2023-01-01 00:00:00+00' + i * interval '1 second'
+FROM generate_series(1, :small_rows) AS i;
+"""
+
+
+def psql_binary() -> str:
+    import pgserver
+
+    shipped = Path(pgserver.__file__).resolve().parent / "pginstall" / "bin" / "psql"
+    if shipped.is_file():
+        return str(shipped)
+    found = shutil.which("psql")
+    if found is None:
+        raise SystemExit("no psql binary found (pgserver's or on PATH)")
+    return found
+
+
+def fingerprints(connection: psycopg2.extensions.connection) -> dict[str, tuple[int, str]]:
+    """Row count and md5 over every ordered row of each table, computed on the server."""
+    result: dict[str, tuple[int, str]] = {}
+    with connection.cursor() as cursor:
+        for table, key in TABLE_KEYS.items():
+            cursor.execute(
+                f"SELECT count(*), md5(string_agg(md5(t::text), '' ORDER BY t.{key})) "
+                f"FROM atp.{table} AS t"
+            )
+            count, digest = cursor.fetchone() or (0, "")
+            result[table] = (count, digest)
+    connection.commit()
+    return result
+
+
+def settle(connection: psycopg2.extensions.connection) -> None:
+    """Same starting line for each timed run: no pending checkpoint or vacuum of the last load."""
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE atp.media, atp.training, atp.prediction")
+        cursor.execute("CHECKPOINT")
+    connection.autocommit = False
+
+
+def run_psql(server: PgTestServer, database: str) -> float:
+    settings = server.connection_settings(database)
+    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+    if settings.password:
+        env["PGPASSWORD"] = settings.password
+    command = [psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", settings.host]
+    command += ["-p", str(settings.port), "-U", settings.username, "-d", database]
+    for path in PSQL_FILES:
+        command += ["-f", str(path)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in atp.media")
+    args = parser.parse_args()
+    rows = {"media": args.rows, "small": max(1, args.rows // 10)}
+    job = build_jobs()["wst_atp_bak_drop_reload_job"]
+
+    with open_test_server() as server, server.temporary_database() as database:
+        connection = server.connect(database)
+        try:
+            schema.instantiate(connection)
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    FILL_SQL.replace(":media_rows", str(int(rows["media"]))).replace(
+                        ":small_rows", str(int(rows["small"]))
+                    )
+                )
+                cursor.execute("ANALYZE")
+            connection.commit()
+            print(
+                f"filled media={rows['media']:,} training={rows['small']:,} "
+                f"prediction={rows['small']:,} rows in {time.perf_counter() - started:.1f} s"
+            )
+            original = fingerprints(connection)
+
+            settle(connection)
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                resources={"postgres": server.resource(database)}, raise_on_error=True
+            )
+            job_s = time.perf_counter() - started
+            after_job = fingerprints(connection)
+            assert result.success
+            if after_job != original:
+                raise SystemExit(f"job changed rows: {original} != {after_job}")
+
+            settle(connection)
+            psql_s = run_psql(server, database)
+            after_psql = fingerprints(connection)
+            if after_psql != original:
+                raise SystemExit(f"psql run changed rows: {original} != {after_psql}")
+        finally:
+            connection.close()
+
+    counts = ", ".join(f"{table}={count:,}" for table, (count, _) in original.items())
+    print(f"rows identical after both runs: {counts}")
+    print(f"wst_atp_bak_drop_reload_job (execute_in_process): {job_s:.2f} s")
+    print(f"same SQL files through psql:                      {psql_s:.2f} s")
+    print(f"ratio job / psql: {job_s / psql_s:.2f} (target <= 1.20)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The six schema jobs: thin ops over `schema` and `backups`, chained strictly in order.
+
+Every op is in one Dagster pool and every run carries one tag, so with the instance limits set
+(see SCHEMA_POOL / SCHEMA_RUN_TAG) no two schema operations ever interleave. Each op depends on the
+previous one through a Nothing input: when a step fails, everything after it is skipped, so
+nothing is dropped without a verified backup.
+"""
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.sql import run_sql_file
+from wiring_schema_tics import backups, schema
+
+# Instance configuration the lead puts in dagster.yaml / Helm values:
+#   dagster instance concurrency set wst_atp_schema 1        (op level, the pool)
+#   concurrency: {runs: {tag_concurrency_limits: [{key: "dagstributor/schema_lock", limit: 1}]}}
+# The pool keeps two schema ops from running at once; the run tag keeps a second schema run
+# queued until the first has finished, so a drop can never slip between another run's steps.
+SCHEMA_POOL = "wst_atp_schema"
+SCHEMA_RUN_TAG_KEY = "dagstributor/schema_lock"
+SCHEMA_RUN_TAG: dict[str, str] = {SCHEMA_RUN_TAG_KEY: "atp"}
+RESOURCE_KEY = "postgres"
+SCHEDULE_KEY = "wst_atp_bak"
+
+
+class BackupConfig(dg.Config):
+    keep: int = Field(
+        default=backups.DEFAULT_KEEP, ge=1, description="backups kept per table (newest first)"
+    )
+
+
+class DropGuardConfig(dg.Config):
+    force: bool = Field(default=False, description="drop without checking the backups")
+    max_backup_age_hours: float = Field(
+        default=backups.DEFAULT_MAX_BACKUP_AGE.total_seconds() / 3600,
+        gt=0,
+        description="each table needs a verified backup younger than this",
+    )
+
+
+class ReloadConfig(dg.Config):
+    truncate: bool = Field(default=False, description="empty non-empty tables before reloading")
+
+
+def _jsonable(value: Any) -> Any:
+    """Rows and results as JSON metadata (timestamps, dates, decimals become strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime | dt.timedelta | decimal.Decimal):
+        return str(value)
+    return value
+
+
+def _json(value: Any) -> dg.MetadataValue:
+    return dg.MetadataValue.json(_jsonable(value))
+
+
+def _schema_op(**kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
+    """dg.op with the shape every op here shares: in the pool, after the previous step, no value."""
+    return dg.op(
+        pool=SCHEMA_POOL, ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing), **kwargs
+    )
+
+
+@_schema_op(description="Run test.sql: server version, database, user and server time.")
+def test_db_connection(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+    with postgres.connect() as connection:
+        result = run_sql_file(connection, schema.TEST_FILE)
+    context.add_output_metadata(
+        {
+            "connection": postgres.settings().describe(),
+            "rows": _json(result.rows),
+            "statements": _json(result.summary()),
+        }
+    )
+
+
+@_schema_op(description="Back up media, training, prediction into schema bak; verify; prune.")
+def backup_atp(
+    context: dg.OpExecutionContext, config: BackupConfig, postgres: PostgresResource
+) -> None:
+    with postgres.connect() as connection:
+        results = backups.backup_all(connection, keep=config.keep)
+    metadata: dict[str, Any] = {f"{r.table}_rows": r.backup_count for r in results}
+    metadata["backups"] = _json(
+        [{k: v for k, v in asdict(r).items() if k != "statements"} for r in results]
+    )
+    metadata["statements"] = _json({r.table: r.statements for r in results})
+    context.add_output_metadata(metadata)
+
+
+@_schema_op(description="Drop guard: a fresh verified backup of every table, or force: true.")
+def check_backups(
+    context: dg.OpExecutionContext, config: DropGuardConfig, postgres: PostgresResource
+) -> None:
+    if config.force:
+        context.log.warning("force: true — dropping without checking the backups")
+        context.add_output_metadata({"forced": True})
+        return
+    max_age = dt.timedelta(hours=config.max_backup_age_hours)
+    with postgres.connect() as connection:
+        statuses = backups.check_drop_allowed(connection, max_age)
+    context.add_output_metadata(
+        {
+            "forced": False,
+            "max_backup_age": str(max_age),
+            "backups": _json([asdict(s) for s in statuses]),
+        }
+    )
+
+
+@_schema_op(description="Drop schema atp (00_drop_schema.sql); backups in bak stay.")
+def drop_atp(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+    with postgres.connect() as connection:
+        result = schema.drop(connection)
+    context.add_output_metadata({"statements": _json({result.source: result.summary()})})
+
+
+@_schema_op(description="Create schema atp: 01 -> 02 -> 03 -> 10; refuses if it exists.")
+def instantiate_atp(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+    with postgres.connect() as connection:
+        results = schema.instantiate(connection)
+    context.add_output_metadata(
+        {
+            "files": [r.source.rsplit("/", 1)[-1] for r in results],
+            "statements": _json({r.source: r.summary() for r in results}),
+        }
+    )
+
+
+@_schema_op(description="Restore each table from its newest backup, one transaction per table.")
+def reload_atp(
+    context: dg.OpExecutionContext, config: ReloadConfig, postgres: PostgresResource
+) -> None:
+    with postgres.connect() as connection:
+        results = backups.reload_all(connection, truncate=config.truncate)
+    for result in results:
+        for notice in result.notices:
+            context.log.info(f"{result.table}: {notice}")
+    metadata: dict[str, Any] = {f"{r.table}_rows": r.restored_count for r in results}
+    metadata["reloads"] = _json(
+        [{k: v for k, v in asdict(r).items() if k != "statements"} for r in results]
+    )
+    metadata["statements"] = _json({r.table: r.statements for r in results})
+    context.add_output_metadata(metadata)
+
+
+@_schema_op(description="Each table holds as many rows as its newest backup.")
+def verify_counts(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+    with postgres.connect() as connection:
+        counts = backups.verify_restored(connection)
+    metadata: dict[str, Any] = {f"{c.table}_rows": c.rows for c in counts}
+    metadata["counts"] = _json([asdict(c) for c in counts])
+    context.add_output_metadata(metadata)
+
+
+# job name -> (description, ops in the order they run)
+JOB_STEPS: dict[str, tuple[str, Sequence[dg.OpDefinition]]] = {
+    "test_db_connection_job": ("Connection test (test.sql).", (test_db_connection,)),
+    "wst_atp_bak_job": ("Back up and verify media, training, prediction.", (backup_atp,)),
+    "wst_atp_drop_job": (
+        "Drop schema atp, refused without fresh verified backups unless forced.",
+        (check_backups, drop_atp),
+    ),
+    "wst_atp_instantiate_job": ("Create schema atp (01, 02, 03, 10).", (instantiate_atp,)),
+    "wst_atp_reload_job": (
+        "Restore every table from its newest backup.",
+        (reload_atp, verify_counts),
+    ),
+    "wst_atp_bak_drop_reload_job": (
+        "Backup -> verify -> drop -> instantiate -> reload -> verify counts, strictly in order.",
+        (backup_atp, check_backups, drop_atp, instantiate_atp, reload_atp, verify_counts),
+    ),
+}
+
+
+def chain_job(name: str, description: str, steps: Sequence[dg.OpDefinition]) -> dg.JobDefinition:
+    """A job running `steps` one after another in one process; a failure skips the rest."""
+
+    @dg.job(
+        name=name,
+        description=description,
+        executor_def=dg.in_process_executor,
+        tags=SCHEMA_RUN_TAG,
+        run_tags=SCHEMA_RUN_TAG,
+    )
+    def _job() -> None:
+        previous: Any = None
+        for step in steps:
+            previous = step() if previous is None else step(after=previous)
+
+    return _job
+
+
+def build_jobs() -> dict[str, dg.JobDefinition]:
+    return {name: chain_job(name, d, steps) for name, (d, steps) in JOB_STEPS.items()}

@@ -1,0 +1,50 @@
+"""Fixtures for the schema location's tests: an `atp` connection, seeded rows, a job runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dagster as dg
+import psycopg2.extensions
+import pytest
+
+from tests.support.database import PgTestServer
+from tests.wiring_schema_tics.support import SEED_SQL, execute
+from wiring_schema_tics.jobs import build_jobs
+
+JOBS = build_jobs()
+
+RunJob = Callable[..., dg.ExecuteInProcessResult]
+
+
+@pytest.fixture
+def atp_connection(
+    pg_server: PgTestServer, atp_database: str
+) -> Iterator[psycopg2.extensions.connection]:
+    connection = pg_server.connect(atp_database)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def seeded(atp_connection: psycopg2.extensions.connection) -> psycopg2.extensions.connection:
+    """The connection to an `atp` database holding the seed rows."""
+    execute(atp_connection, SEED_SQL)
+    return atp_connection
+
+
+@pytest.fixture
+def run_job(pg_server: PgTestServer, atp_database: str) -> RunJob:
+    """Run one of the six jobs in process on the test database; failures are returned."""
+
+    def run(name: str, run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
+        return JOBS[name].execute_in_process(
+            run_config=run_config or {},
+            resources={"postgres": pg_server.resource(atp_database)},
+            raise_on_error=False,
+        )
+
+    return run
