@@ -1,0 +1,141 @@
+"""Step 03 parse: the release name of every `ingested` row -> its fields, then `parsed`.
+
+select: `ingested` rows, AT_BATCH_SIZE at a time · decide: parse the name, check the fields the
+media type requires · record: conditional transitions from `ingested`, one round trip per shape
+and batch · report: counts and the table of rows.
+
+Decisions the design left open:
+- The database holds one season and one episode number: a multi-episode pack (S01E01-E03)
+  keeps its first (lowest) episode, a multi-season pack (S01-S03) its first season.
+- season/episode are TV columns: a movie's row stores neither, even if its name had numbers.
+- A year outside the column's range (1850-2100) is treated as no year.
+- A frozen row still gets the fields that were parsed, so an operator sees what was found.
+- Rows are processed in batches of AT_BATCH_SIZE, each selected and recorded on its own (the
+  batch is committed before the next is read), so a large backlog never sits in memory and a
+  failure keeps the batches already done.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from automatic_transmission.model import MediaRow, MediaType, Outcome, PipelineStatus
+from automatic_transmission.parsing import ParsedRelease, parse_release, required_field_error
+from automatic_transmission.reporting import report_outcomes
+from automatic_transmission.resources import PipelineSettings
+from automatic_transmission.steps import step_op
+from automatic_transmission.store import MediaStore
+from dagstributor_shared.postgres import PostgresResource
+
+MIN_YEAR, MAX_YEAR = 1850, 2100
+UNKNOWN_TYPE_ERROR = "media_type is unknown"
+
+
+def first_number(value: int | list[int] | None) -> int | None:
+    """One integer for the database: a list (multi-episode/season pack) keeps its lowest."""
+    if isinstance(value, list):
+        return min(value) if value else None
+    return value
+
+
+def usable_year(year: int | None) -> int | None:
+    return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
+
+
+def resolved_media_type(row: MediaRow, parsed: ParsedRelease) -> MediaType:
+    """The row's type; only a row whose type is `unknown` takes the parser's."""
+    if row.media_type is not MediaType.UNKNOWN:
+        return row.media_type
+    try:
+        return MediaType(parsed.media_type)
+    except ValueError:
+        return MediaType.UNKNOWN
+
+
+def parsed_fields(parsed: ParsedRelease, media_type: MediaType) -> dict[str, Any]:
+    """The `atp.media` columns parsing fills."""
+    tv = media_type.is_tv
+    return {
+        "media_title": parsed.title or None,
+        "release_year": usable_year(parsed.year),
+        "season": first_number(parsed.season) if tv else None,
+        "episode": first_number(parsed.episode) if tv else None,
+        "resolution": parsed.resolution,
+        "video_codec": parsed.video_codec,
+        "audio_codec": parsed.audio_codec,
+        "upload_type": parsed.upload_type,
+        "uploader": parsed.uploader,
+    }
+
+
+def decide_parse(row: MediaRow, parsed: ParsedRelease | None = None) -> Outcome:
+    """Advance to `parsed`, or freeze with `media_type is unknown` / `<field> is null; ...`."""
+    parsed = parse_release(row.original_title) if parsed is None else parsed
+    media_type = resolved_media_type(row, parsed)
+    changes = parsed_fields(parsed, media_type)
+    if row.media_type is MediaType.UNKNOWN and media_type is not MediaType.UNKNOWN:
+        changes["media_type"] = media_type
+    if media_type is MediaType.UNKNOWN:
+        return Outcome.freeze(row, UNKNOWN_TYPE_ERROR, **changes)
+    # Checked on what will be stored (a year out of range counts as missing).
+    stored = dataclasses.replace(parsed, year=changes["release_year"])
+    error = required_field_error(stored, media_type.value)
+    if error:
+        return Outcome.freeze(row, error, **changes)
+    return Outcome.advance(row, PipelineStatus.PARSED, **changes)
+
+
+@dataclass
+class ParseResult:
+    applied: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)  # the row moved on meanwhile
+    batches: int = 0
+
+
+def parse_ingested(store: MediaStore, batch_size: int) -> ParseResult:
+    """Parse every `ingested` row, batch by batch; each batch is one select and one apply."""
+    result = ParseResult()
+    seen: set[str] = set()
+    while True:
+        batch = store.select(PipelineStatus.INGESTED, limit=batch_size)
+        rows = [row for row in batch if row.hash not in seen]
+        if not rows:  # nothing, or only rows this run already handled (reset meanwhile)
+            break
+        seen.update(row.hash for row in rows)
+        outcomes = [decide_parse(row) for row in rows]
+        applied = set(store.apply(outcomes).applied)
+        result.batches += 1
+        result.applied += [o for o in outcomes if o.hash in applied]
+        result.skipped += [o for o in outcomes if o.hash not in applied]
+        if len(batch) < batch_size:
+            break
+    return result
+
+
+def _report(context: dg.OpExecutionContext, result: ParseResult) -> None:
+    for outcome in result.skipped:
+        context.log.info(f"{outcome.hash} left alone: it moved on while it was parsed")
+    extra: dict[str, dg.MetadataValue] = {
+        "skipped (row moved on)": dg.MetadataValue.int(len(result.skipped)),
+        "batches": dg.MetadataValue.int(result.batches),
+    }
+    report_outcomes(context, result.applied, **extra)
+
+
+def run_parse(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+) -> None:
+    """The op's body: parse the ingested rows batch by batch, then report."""
+    with postgres.connect() as connection:
+        store = MediaStore(connection, postgres.settings().schema)
+        result = parse_ingested(store, pipeline_settings.rows_per_batch())
+    _report(context, result)
+
+
+parse_op = step_op("parse", description="Step 03: release names -> fields; ingested -> parsed.")(
+    run_parse
+)

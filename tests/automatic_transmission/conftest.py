@@ -1,0 +1,96 @@
+"""Fixtures of the pipeline tests: the `atp` database, a counting connection, the store, rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from psycopg2 import sql
+
+from automatic_transmission.store import MediaStore
+from dagstributor_shared.postgres import PostgresResource
+from tests.support.database import PgTestServer
+from tests.support.roundtrips import CountingConnection, connect_counting
+
+
+class MediaTable:
+    """Arrange and inspect `atp.media` rows directly (tests only; the pipeline uses the store)."""
+
+    def __init__(self, connection: CountingConnection) -> None:
+        self.connection = connection
+
+    def add(self, hash: str, **columns: Any) -> None:
+        values = {
+            "hash": hash,
+            "media_type": "movie",
+            "original_title": f"Title of {hash[:8]}",
+            **columns,
+        }
+        query = sql.SQL("INSERT INTO atp.media ({}) VALUES ({})").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in values),
+            sql.SQL(", ").join(sql.Placeholder() for _ in values),
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(query, [str(v) if hasattr(v, "value") else v for v in values.values()])
+        self.connection.commit()
+
+    def update(self, hash: str, **columns: Any) -> None:
+        query = sql.SQL("UPDATE atp.media SET {} WHERE hash = %s").format(
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(query, [*columns.values(), hash])
+        self.connection.commit()
+
+    def row(self, hash: str) -> dict[str, Any]:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM atp.media WHERE hash = %s", (hash,))
+            record = cursor.fetchone()
+            assert record is not None, f"no row {hash}"
+            names = [d.name for d in cursor.description or ()]
+        self.connection.commit()
+        values = dict(zip(names, record, strict=True))
+        values["hash"] = values["hash"].strip()
+        return values
+
+    def hashes(self) -> list[str]:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT hash FROM atp.media ORDER BY hash")
+            found = [r[0].strip() for r in cursor.fetchall()]
+        self.connection.commit()
+        return found
+
+    def count(self) -> int:
+        return len(self.hashes())
+
+
+@pytest.fixture
+def db_connection(pg_server: PgTestServer, atp_database: str) -> Iterator[CountingConnection]:
+    """A round-trip-counting connection to a fresh database with schema `atp`."""
+    connection = connect_counting(pg_server.connection_settings(atp_database))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def store(db_connection: CountingConnection) -> MediaStore:
+    return MediaStore(db_connection)
+
+
+@pytest.fixture
+def media(pg_server: PgTestServer, atp_database: str) -> Iterator[MediaTable]:
+    """Direct access to `atp.media` on a connection of its own (not counted with the store's)."""
+    connection = connect_counting(pg_server.connection_settings(atp_database))
+    try:
+        yield MediaTable(connection)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
+    """The pipeline's PostgreSQL resource pointing at the test database."""
+    return pg_server.resource(atp_database, env_prefix="AT_PGSQL")
