@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from automatic_transmission.filters import validate_rule_files
 from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
 from automatic_transmission.resources import pipeline_resources
 from dagstributor_shared.environment import Environment, current_environment
@@ -11,6 +12,7 @@ from dagstributor_shared.schedules import build_schedules
 
 
 def build_definitions(environment: Environment) -> dg.Definitions:
+    validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
     jobs = pipeline_jobs()
     schedules = build_schedules(
         {key: job for key, job in jobs.items() if key in SCHEDULE_KEYS},

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import dagster as dg
 
+from automatic_transmission.steps.file_filtration import file_filtration_op
+from automatic_transmission.steps.media_filtration import media_filtration_op
+from automatic_transmission.steps.metadata_collection import metadata_collection_op
+from automatic_transmission.steps.parse import parse_op
+from automatic_transmission.steps.rss_ingest import rss_ingest_op
+
 SCHEDULE_PREFIX = "at_"
-
-
-def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
-    """The op decorator every step uses: an optional `after` input orders steps in the full job."""
-    return dg.op(
-        name=name,
-        ins={"after": dg.In(dg.Nothing)},
-        out=dg.Out(dg.Nothing),
-        **kwargs,
-    )
 
 
 @dataclass(frozen=True)
@@ -38,23 +33,19 @@ class Step:
         return f"{self.key}_job"
 
 
-def _steps() -> tuple[Step, ...]:
-    # Imported here so this module stays the one table of steps; each step module owns its op.
-    return (
-        Step(1, "rss_ingest", None),
-        Step(2, "collect", None),
-        Step(3, "parse", None),
-        Step(4, "file_filtration", None),
-        Step(5, "metadata_collection", None),
-        Step(6, "media_filtration", None),
-        Step(7, "initiation", None),
-        Step(8, "download_check", None),
-        Step(9, "transfer", None),
-        Step(10, "cleanup", None),
-    )
-
-
-STEPS: tuple[Step, ...] = _steps()
+# The one table of steps; each step module owns its op.
+STEPS: tuple[Step, ...] = (
+    Step(1, "rss_ingest", rss_ingest_op),
+    Step(2, "collect", None),
+    Step(3, "parse", parse_op),
+    Step(4, "file_filtration", file_filtration_op),
+    Step(5, "metadata_collection", metadata_collection_op),
+    Step(6, "media_filtration", media_filtration_op),
+    Step(7, "initiation", None),
+    Step(8, "download_check", None),
+    Step(9, "transfer", None),
+    Step(10, "cleanup", None),
+)
 SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
 

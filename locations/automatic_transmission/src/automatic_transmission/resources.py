@@ -2,15 +2,274 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import dagster as dg
+from pydantic import PrivateAttr
 
 from dagstributor_shared.postgres import PostgresResource
 
+if TYPE_CHECKING:
+    from automatic_transmission.clients.feeds import FeedClient
+    from automatic_transmission.clients.http import RetryPolicy
+    from automatic_transmission.clients.omdb import OmdbClient
+    from automatic_transmission.clients.reel_driver import ReelDriverClient
+    from automatic_transmission.clients.tmdb import TmdbClient
+    from automatic_transmission.filters import RuleSet
+
 AT_PGSQL_PREFIX = "AT_PGSQL"
+RSS_SOURCES_VAR = "AT_RSS_SOURCES"
+RSS_URLS_VAR = "AT_RSS_URLS"
+BATCH_SIZE_VAR = "AT_BATCH_SIZE"
+DEFAULT_BATCH_SIZE = 50
+
+
+class SettingsError(ValueError):
+    """A setting has an invalid value; names the variable (never a secret's value)."""
+
+
+class FeedsResource(dg.ConfigurableResource):
+    """The RSS feeds: labels (AT_RSS_SOURCES) and URLs (AT_RSS_URLS), comma lists matched by
+    position and checked when the step starts; and how feeds are fetched."""
+
+    sources: str
+    urls: str
+    timeout_s: float = 30.0
+    retries: int = 1
+    backoff_s: float = 1.0
+
+    def client(self) -> FeedClient:
+        from automatic_transmission.clients.feeds import FeedClient
+
+        return FeedClient(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s)
+
+
+def batch_size_from(explicit: int | None, environ: Mapping[str, str]) -> int:
+    """An explicit value wins; else AT_BATCH_SIZE; else 50. Must be a positive integer."""
+    raw: object = explicit if explicit is not None else environ.get(BATCH_SIZE_VAR) or None
+    if raw is None:
+        return DEFAULT_BATCH_SIZE
+    try:
+        value = int(str(raw))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{BATCH_SIZE_VAR} must be a positive integer")
+    return value
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Optional pipeline settings with defaults, read when a run starts (not at import):
+    AT_BATCH_SIZE (rows per batch, default 50). An explicit field wins (tests)."""
+
+    batch_size: int | None = None
+
+    _batch_size: int | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._batch_size = batch_size_from(self.batch_size, os.environ)
+
+    def rows_per_batch(self) -> int:
+        if self._batch_size is None:
+            self._batch_size = batch_size_from(self.batch_size, os.environ)
+        return self._batch_size
+
+
+# --- steps 04-06: rule files, TMDB, OMDb, reel-driver --------------------------------------------
+
+TMDB_BASE_URL_VAR = "AT_MOVIE_SEARCH_API_BASE_URL"
+TMDB_DETAILS_BASE_URL_VAR = "AT_MOVIE_DETAILS_API_BASE_URL"
+TMDB_API_KEY_VAR = "AT_MOVIE_SEARCH_API_KEY"  # a v3 api key or a v4 read access token
+TMDB_RATE_LIMIT_VAR = "AT_MOVIE_SEARCH_API_RATE_LIMIT"  # requests per second, 0 = unlimited
+OMDB_BASE_URL_VAR = "AT_MOVIE_RATINGS_API_BASE_URL"
+OMDB_API_KEY_VAR = "AT_MOVIE_RATINGS_API_KEY"
+REEL_DRIVER_HOST_VAR = "REEL_DRIVER_HOST"
+REEL_DRIVER_PORT_VAR = "REEL_DRIVER_PORT"
+REEL_DRIVER_PREFIX_VAR = "REEL_DRIVER_PREFIX"
+REEL_DRIVER_THRESHOLD_VAR = "AT_REEL_DRIVER_THRESHOLD"
+STALE_METADATA_VAR = "AT_STALE_METADATA_THRESHOLD"  # days
+DEFAULT_REEL_DRIVER_PORT = 8000
+DEFAULT_REEL_DRIVER_PREFIX = "reel-driver"
+DEFAULT_REEL_DRIVER_THRESHOLD = 0.35
+DEFAULT_STALE_METADATA_DAYS = 30.0
+
+
+def _setting(explicit: object, var: str, default: object) -> object:
+    """An explicit field wins (tests); else the variable when set and not empty; else default."""
+    if explicit is not None:
+        return explicit
+    value = os.environ.get(var)
+    return default if value in (None, "") else value
+
+
+def _number_setting(
+    explicit: float | None, var: str, default: float, low: float, high: float | None = None
+) -> float:
+    raw = _setting(explicit, var, default)
+    try:
+        value = float(str(raw))
+    except ValueError:
+        raise SettingsError(f"{var} must be a number, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise SettingsError(f"{var} must be {bound}, got {raw!r}")
+    return value
+
+
+class FilterSettings(dg.ConfigurableResource):
+    """Steps 04-06: where the rule files live and how old stored metadata may get.
+
+    `rules_dir`: the folder of file_filtration.yaml / media_filtration.yaml (default
+    `config/automatic_transmission/`); `stale_metadata_days`: AT_STALE_METADATA_THRESHOLD (30).
+    """
+
+    rules_dir: str | None = None
+    stale_metadata_days: float | None = None
+
+    def stale_after_days(self) -> float:
+        return _number_setting(
+            self.stale_metadata_days, STALE_METADATA_VAR, DEFAULT_STALE_METADATA_DAYS, 0
+        )
+
+    def file_rules(self) -> RuleSet:
+        from automatic_transmission.filters import load_file_rules
+
+        return load_file_rules(self.rules_dir)
+
+    def media_rules(self) -> RuleSet:
+        from automatic_transmission.filters import load_media_rules
+
+        return load_media_rules(self.rules_dir)
+
+
+class TmdbResource(dg.ConfigurableResource):
+    """TMDB: AT_MOVIE_SEARCH_API_KEY (api key or bearer token), AT_MOVIE_SEARCH_API_BASE_URL
+    (default https://api.themoviedb.org/3), AT_MOVIE_DETAILS_API_BASE_URL (default: the search
+    URL), AT_MOVIE_SEARCH_API_RATE_LIMIT (requests per second, default 40)."""
+
+    api_key: str
+    base_url: str | None = None
+    details_base_url: str | None = None
+    rate_limit_per_s: float | None = None
+    timeout_s: float = 10.0
+    retries: int = 3
+    backoff_s: float = 0.5
+    max_retry_after_s: float = 60.0
+
+    def _retry_policy(self) -> RetryPolicy:
+        from automatic_transmission.clients.http import RetryPolicy
+
+        return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)
+
+    def client(self) -> TmdbClient:
+        from automatic_transmission.clients.tmdb import (
+            DEFAULT_BASE_URL,
+            DEFAULT_RATE_LIMIT_PER_S,
+            TmdbClient,
+        )
+
+        if not self.api_key:
+            raise SettingsError(f"{TMDB_API_KEY_VAR} is empty")
+        base_url = str(_setting(self.base_url, TMDB_BASE_URL_VAR, DEFAULT_BASE_URL))
+        return TmdbClient.connect(
+            self.api_key,
+            base_url,
+            details_base_url=str(
+                _setting(self.details_base_url, TMDB_DETAILS_BASE_URL_VAR, base_url)
+            ),
+            timeout_s=self.timeout_s,
+            retry=self._retry_policy(),
+            rate_limit_per_s=_number_setting(
+                self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, DEFAULT_RATE_LIMIT_PER_S, 0
+            ),
+        )
+
+
+class OmdbResource(dg.ConfigurableResource):
+    """OMDb: AT_MOVIE_RATINGS_API_KEY, AT_MOVIE_RATINGS_API_BASE_URL (default
+    https://www.omdbapi.com/)."""
+
+    api_key: str
+    base_url: str | None = None
+    timeout_s: float = 10.0
+    retries: int = 3
+    backoff_s: float = 0.5
+    max_retry_after_s: float = 60.0
+
+    def _retry_policy(self) -> RetryPolicy:
+        from automatic_transmission.clients.http import RetryPolicy
+
+        return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)
+
+    def client(self) -> OmdbClient:
+        from automatic_transmission.clients.omdb import DEFAULT_BASE_URL, OmdbClient
+
+        if not self.api_key:
+            raise SettingsError(f"{OMDB_API_KEY_VAR} is empty")
+        return OmdbClient.connect(
+            self.api_key,
+            str(_setting(self.base_url, OMDB_BASE_URL_VAR, DEFAULT_BASE_URL)),
+            timeout_s=self.timeout_s,
+            retry=self._retry_policy(),
+        )
+
+
+class ReelDriverResource(dg.ConfigurableResource):
+    """The preference model: REEL_DRIVER_HOST (unset or empty: no model, step 06 uses the rules of
+    media_filtration.yaml), REEL_DRIVER_PORT (8000), REEL_DRIVER_PREFIX (reel-driver),
+    AT_REEL_DRIVER_THRESHOLD (0.35; a probability equal to it passes)."""
+
+    host: str | None = None
+    port: int | None = None
+    prefix: str | None = None
+    threshold: float | None = None
+    timeout_s: float = 30.0
+    retries: int = 2
+    backoff_s: float = 0.5
+
+    def configured(self) -> bool:
+        return bool(_setting(self.host, REEL_DRIVER_HOST_VAR, ""))
+
+    def resolved_threshold(self) -> float:
+        return _number_setting(
+            self.threshold, REEL_DRIVER_THRESHOLD_VAR, DEFAULT_REEL_DRIVER_THRESHOLD, 0, 1
+        )
+
+    def client(self) -> ReelDriverClient | None:
+        """None when no reel-driver is configured."""
+        from automatic_transmission.clients.http import RetryPolicy
+        from automatic_transmission.clients.reel_driver import ReelDriverClient
+
+        host = str(_setting(self.host, REEL_DRIVER_HOST_VAR, ""))
+        if not host:
+            return None
+        raw_port = _setting(self.port, REEL_DRIVER_PORT_VAR, DEFAULT_REEL_DRIVER_PORT)
+        try:
+            port = int(str(raw_port))
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(f"{REEL_DRIVER_PORT_VAR} is not a port number") from None
+        prefix = str(_setting(self.prefix, REEL_DRIVER_PREFIX_VAR, DEFAULT_REEL_DRIVER_PREFIX))
+        return ReelDriverClient.connect(
+            host,
+            port,
+            prefix,
+            timeout_s=self.timeout_s,
+            retry=RetryPolicy(self.retries, self.backoff_s),
+        )
 
 
 def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
     """Every resource the steps use; a job initialises only those its ops require."""
     return {
         "postgres": PostgresResource(env_prefix=AT_PGSQL_PREFIX),
+        "feeds": FeedsResource(sources=dg.EnvVar(RSS_SOURCES_VAR), urls=dg.EnvVar(RSS_URLS_VAR)),
+        "pipeline_settings": PipelineSettings(),
+        "filter_settings": FilterSettings(),
+        "tmdb": TmdbResource(api_key=dg.EnvVar(TMDB_API_KEY_VAR)),
+        "omdb": OmdbResource(api_key=dg.EnvVar(OMDB_API_KEY_VAR)),
+        "reel_driver": ReelDriverResource(),
     }

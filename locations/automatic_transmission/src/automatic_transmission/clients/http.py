@@ -1,0 +1,295 @@
+"""The one JSON-over-HTTP base every web-service client uses: timeouts, retries, rate limit, errors.
+
+Failures are classified once, here:
+- transient (`TransientServiceError`): timeouts, refused/reset connections, HTTP 429 and 5xx. They
+  are retried with exponential back-off (429 honours `Retry-After`); when the retries are used up
+  the caller leaves its row for the next run.
+- lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, malformed JSON);
+  waiting will not help, so the caller freezes the row.
+- configuration (`ServiceConfigurationError`, a lasting error): 401/403 — a wrong or missing key.
+  It is not the row's fault, so callers fail the step instead of freezing rows.
+
+Every error names the service, the request (method and path; never the query string, which may
+carry a key) and what came back. Secret values are additionally scrubbed from every message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
+    import httpx
+
+REDACTED = "***"
+BODY_EXCERPT_CHARS = 200
+
+
+class ServiceError(RuntimeError):
+    """A call to an outside service failed; `str()` is safe for logs and run metadata."""
+
+    transient = False
+
+    def __init__(
+        self, service: str, request: str, detail: str, status_code: int | None = None
+    ) -> None:
+        self.service = service
+        self.request = request
+        self.detail = detail
+        self.status_code = status_code
+        super().__init__(f"{service} {request}: {detail}")
+
+
+class TransientServiceError(ServiceError):
+    """Timeout, connection failure, 429 or 5xx after the retries: try again on the next run."""
+
+    transient = True
+
+
+class LastingServiceError(ServiceError):
+    """A failure that will not heal by waiting (404, other 4xx, malformed JSON)."""
+
+
+class ServiceConfigurationError(LastingServiceError):
+    """401/403: the key or token is wrong or missing. Fails the step; no row is to blame."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a client retries transient failures."""
+
+    retries: int = 3  # extra attempts after the first
+    backoff_s: float = 0.5  # first pause; doubles each attempt (with a little jitter)
+    max_backoff_s: float = 30.0
+    max_retry_after_s: float = 60.0  # a longer Retry-After is not waited for: retry next run
+
+
+class RateLimiter:
+    """At most `per_second` requests per second across threads (evenly spaced; 0 = unlimited)."""
+
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Block until the next request may go; returns the time waited."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        pause = start - now
+        if pause > 0:
+            self._sleep(pause)
+        return max(pause, 0.0)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+@dataclass
+class CallStats:
+    """What a client did, for run metadata and the benchmark."""
+
+    requests: int = 0
+    retries: int = 0
+    waited_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, requests: int = 0, retries: int = 0, waited_s: float = 0.0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.waited_s += waited_s
+
+
+class JsonHttpClient:
+    """JSON requests to one service under one base URL, with the house rules for failures.
+
+    `secret_params` (e.g. `api_key`) are added to every query and `secret_headers` (e.g.
+    `Authorization`) to every request; their values never appear in an error message.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy | None = None,
+        rate_limit_per_s: float = 0.0,
+        secret_params: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx
+
+        self.service = service
+        self.base_url = base_url
+        self.retry = retry or RetryPolicy()
+        self.stats = CallStats()
+        self._sleep = sleep
+        self._limiter = RateLimiter(rate_limit_per_s, sleep=sleep)
+        self._secret_params = dict(secret_params or {})
+        self._secrets = [
+            v for v in (*self._secret_params.values(), *(secret_headers or {}).values()) if v
+        ]
+        # A bearer header's secret is the token itself, without the scheme.
+        self._secrets += [v.split(" ", 1)[1] for v in self._secrets if " " in v]
+        self._client = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s),
+            headers={"Accept": "application/json", **(headers or {}), **(secret_headers or {})},
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> JsonHttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request_json("GET", path, params=params)
+
+    def post_json(self, path: str, body: Any) -> Any:
+        return self.request_json("POST", path, body=body)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        lasting_statuses: Sequence[int] = (),
+    ) -> Any:
+        """One JSON request with retries; returns the decoded body or raises a ServiceError.
+
+        `lasting_statuses` lets a client treat a status as an answer to inspect (OMDb answers
+        errors with a JSON body) — such responses are returned as `HttpAnswer`.
+        """
+        import httpx
+
+        request = f"{method} {path}"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query.update(self._secret_params)
+        attempt = 0
+        while True:
+            self.stats.count(waited_s=self._limiter.wait())
+            self.stats.count(requests=1)
+            pause: float | None
+            try:
+                response = self._client.request(method, path, params=query, json=body)
+            except httpx.TimeoutException as error:
+                failure: ServiceError = TransientServiceError(
+                    self.service, request, f"timed out ({type(error).__name__})"
+                )
+                pause = None
+            except httpx.TransportError as error:
+                failure = TransientServiceError(
+                    self.service, request, self.scrub(f"connection failed: {error}")
+                )
+                pause = None
+            else:
+                answer = self._answer(request, response, lasting_statuses)
+                if not isinstance(answer, ServiceError):
+                    return answer
+                failure = answer
+                pause = (
+                    retry_after_seconds(response.headers.get("Retry-After"))
+                    if response.status_code == 429
+                    else None
+                )
+            if not failure.transient or attempt >= self.retry.retries:
+                raise failure
+            if pause is not None and pause > self.retry.max_retry_after_s:
+                raise TransientServiceError(
+                    self.service, request, f"{failure.detail}; Retry-After {pause:g}s is too long"
+                )
+            if pause is None:
+                pause = min(self.retry.backoff_s * 2**attempt, self.retry.max_backoff_s)
+                pause *= 1 + random.uniform(0, 0.1)
+            attempt += 1
+            self.stats.count(retries=1, waited_s=pause)
+            self._sleep(pause)
+
+    def _answer(
+        self, request: str, response: httpx.Response, lasting_statuses: Sequence[int]
+    ) -> Any:
+        status = response.status_code
+        if 200 <= status < 300 or status in lasting_statuses:
+            try:
+                payload = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                return LastingServiceError(
+                    self.service,
+                    request,
+                    f"HTTP {status} with malformed JSON: {self._excerpt(response)!r}",
+                    status,
+                )
+            return payload if 200 <= status < 300 else HttpAnswer(status, payload)
+        detail = f"HTTP {status}: {self._excerpt(response)}"
+        if status == 429 or status >= 500:
+            return TransientServiceError(self.service, request, detail, status)
+        if status in (401, 403):
+            return ServiceConfigurationError(
+                self.service,
+                request,
+                f"{detail} — the API key or token is missing or wrong (a configuration error)",
+                status,
+            )
+        return LastingServiceError(self.service, request, detail, status)
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = response.text.strip().replace("\n", " ")
+        if len(text) > BODY_EXCERPT_CHARS:
+            text = text[:BODY_EXCERPT_CHARS] + "…"
+        return self.scrub(text) or "(empty body)"
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A non-2xx response a client asked to see (its JSON body explains the error)."""
+
+    status_code: int
+    payload: Any

@@ -1,0 +1,230 @@
+"""TMDB (The Movie Database) v3: title search, movie and TV details, TV external ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from automatic_transmission.clients.http import JsonHttpClient, LastingServiceError, RetryPolicy
+
+SERVICE = "TMDB"
+DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
+DEFAULT_RATE_LIMIT_PER_S = 40.0  # TMDB allows about 50 requests per second per IP
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result of a title search (movie or TV)."""
+
+    tmdb_id: int
+    title: str
+    original_title: str | None
+    year: int | None
+    vote_count: int = 0
+    popularity: float = 0.0
+
+
+@dataclass(frozen=True)
+class TmdbDetails:
+    """Movie or TV details, in the vocabulary of `atp.training`."""
+
+    tmdb_id: int
+    title: str
+    original_title: str | None
+    release_year: int | None
+    imdb_id: str | None = None
+    budget: int | None = None
+    revenue: int | None = None
+    runtime: int | None = None
+    origin_country: tuple[str, ...] = ()
+    production_companies: tuple[str, ...] = ()
+    production_countries: tuple[str, ...] = ()
+    production_status: str | None = None
+    original_language: str | None = None
+    spoken_languages: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    overview: str | None = None
+    tagline: str | None = None
+    rating: float | None = None
+    votes: int | None = None
+
+
+def looks_like_bearer_token(credential: str) -> bool:
+    """TMDB's v4 read access token is a JWT (`eyJ...`); a v3 api key is 32 hex characters."""
+    return credential.startswith("eyJ") and credential.count(".") == 2
+
+
+def year_of(date: Any) -> int | None:
+    """`1999-03-30` -> 1999; empty or malformed dates (TMDB sends `""`) -> None."""
+    if isinstance(date, str) and re.match(r"^\d{4}", date):
+        return int(date[:4])
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _names(items: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(items, list):
+        return ()
+    return tuple(str(i[key]) for i in items if isinstance(i, Mapping) and _str(i.get(key)))
+
+
+def _codes(items: Any) -> tuple[str, ...]:
+    if not isinstance(items, list):
+        return ()
+    return tuple(str(i) for i in items if _str(i))
+
+
+class TmdbClient:
+    """Searches go to `search`, details and external ids to `details` (the same client unless
+    AT_MOVIE_DETAILS_API_BASE_URL names another base URL)."""
+
+    def __init__(self, search: JsonHttpClient, details: JsonHttpClient | None = None) -> None:
+        self.search = search
+        self.details = details or search
+
+    @property
+    def requests_sent(self) -> int:
+        extra = self.details.stats.requests if self.details is not self.search else 0
+        return self.search.stats.requests + extra
+
+    @classmethod
+    def connect(
+        cls,
+        credential: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        details_base_url: str | None = None,
+        bearer: bool | None = None,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy | None = None,
+        rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S,
+    ) -> TmdbClient:
+        """`credential` is a v3 api key (`api_key` query) or a v4 token (Authorization header);
+        `bearer=None` tells them apart by their shape."""
+        as_bearer = looks_like_bearer_token(credential) if bearer is None else bearer
+
+        def http(url: str) -> JsonHttpClient:
+            return JsonHttpClient(
+                SERVICE,
+                url,
+                timeout_s=timeout_s,
+                retry=retry,
+                rate_limit_per_s=rate_limit_per_s,
+                secret_params={} if as_bearer else {"api_key": credential},
+                secret_headers={"Authorization": f"Bearer {credential}"} if as_bearer else {},
+            )
+
+        search = http(base_url)
+        same = details_base_url is None or details_base_url.rstrip("/") == base_url.rstrip("/")
+        return cls(search, None if same else http(str(details_base_url)))
+
+    def close(self) -> None:
+        self.search.close()
+        if self.details is not self.search:
+            self.details.close()
+
+    def _get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, details: bool = True
+    ) -> Mapping[str, Any]:
+        payload = (self.details if details else self.search).get_json(path, params)
+        if not isinstance(payload, Mapping):
+            raise LastingServiceError(
+                SERVICE, f"GET {path}", f"expected a JSON object, got {type(payload).__name__}"
+            )
+        return payload
+
+    def _search(self, path: str, params: Mapping[str, Any], title_key: str) -> list[SearchHit]:
+        payload = self._get(path, {"include_adult": "false", **params}, details=False)
+        results = payload.get("results")
+        if not isinstance(results, list):
+            raise LastingServiceError(SERVICE, f"GET {path}", "the answer has no results list")
+        date_key = "release_date" if title_key == "title" else "first_air_date"
+        original_key = "original_title" if title_key == "title" else "original_name"
+        hits = []
+        for item in results:
+            if not isinstance(item, Mapping) or _int(item.get("id")) is None:
+                continue
+            hits.append(
+                SearchHit(
+                    tmdb_id=int(item["id"]),
+                    title=str(item.get(title_key) or item.get(original_key) or ""),
+                    original_title=_str(item.get(original_key)),
+                    year=year_of(item.get(date_key)),
+                    vote_count=_int(item.get("vote_count")) or 0,
+                    popularity=float(item.get("popularity") or 0.0),
+                )
+            )
+        return hits
+
+    def search_movie(self, title: str, year: int | None = None) -> list[SearchHit]:
+        return self._search("/search/movie", {"query": title, "year": year}, "title")
+
+    def search_tv(self, name: str, first_air_year: int | None = None) -> list[SearchHit]:
+        return self._search(
+            "/search/tv", {"query": name, "first_air_date_year": first_air_year}, "name"
+        )
+
+    def movie_details(self, tmdb_id: int) -> TmdbDetails:
+        d = self._get(f"/movie/{tmdb_id}")
+        return TmdbDetails(
+            tmdb_id=tmdb_id,
+            title=str(d.get("title") or d.get("original_title") or ""),
+            original_title=_str(d.get("original_title")),
+            release_year=year_of(d.get("release_date")),
+            imdb_id=_str(d.get("imdb_id")),
+            budget=_int(d.get("budget")),
+            revenue=_int(d.get("revenue")),
+            runtime=_int(d.get("runtime")),
+            origin_country=_codes(d.get("origin_country")),
+            production_companies=_names(d.get("production_companies"), "name"),
+            production_countries=_names(d.get("production_countries"), "iso_3166_1"),
+            production_status=_str(d.get("status")),
+            original_language=_str(d.get("original_language")),
+            spoken_languages=_names(d.get("spoken_languages"), "iso_639_1"),
+            genres=_names(d.get("genres"), "name"),
+            overview=_str(d.get("overview")),
+            tagline=_str(d.get("tagline")),
+            rating=_number(d.get("vote_average")),
+            votes=_int(d.get("vote_count")),
+        )
+
+    def tv_details(self, tmdb_id: int) -> TmdbDetails:
+        d = self._get(f"/tv/{tmdb_id}")
+        run_times: Sequence[Any] = d.get("episode_run_time") or []
+        return TmdbDetails(
+            tmdb_id=tmdb_id,
+            title=str(d.get("name") or d.get("original_name") or ""),
+            original_title=_str(d.get("original_name")),
+            release_year=year_of(d.get("first_air_date")),
+            runtime=next((r for r in run_times if _int(r) is not None), None),
+            origin_country=_codes(d.get("origin_country")),
+            production_companies=_names(d.get("production_companies"), "name"),
+            production_countries=_names(d.get("production_countries"), "iso_3166_1"),
+            production_status=_str(d.get("status")),
+            original_language=_str(d.get("original_language")),
+            spoken_languages=_names(d.get("spoken_languages"), "iso_639_1"),
+            genres=_names(d.get("genres"), "name"),
+            overview=_str(d.get("overview")),
+            tagline=_str(d.get("tagline")),
+            rating=_number(d.get("vote_average")),
+            votes=_int(d.get("vote_count")),
+        )
+
+    def tv_imdb_id(self, tmdb_id: int) -> str | None:
+        """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
+        return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

@@ -1,0 +1,236 @@
+"""Field rules from YAML (`config/automatic_transmission/*.yaml`): loading, validation, checking.
+
+A rule file maps a media type to fields, each with rule keys:
+
+    movie:
+      resolution:
+        nullable: false           # a missing value fails (default false: a rule constrains its field)
+        allowed_values: [1080p]   # the value must be one of these (a list field: any element)
+        excluded_values: [720p]   # the value must not be one of these (a list field: no element)
+        min: 1                    # numbers only, inclusive
+        max: 10
+
+Strings compare case-insensitively. The first failing rule (in file order) gives the reason, e.g.
+`resolution 720p is not in allowed_values`. A media type without rules passes everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automatic_transmission.model import MediaType
+
+FILE_FILTRATION_FILE = "file_filtration.yaml"
+MEDIA_FILTRATION_FILE = "media_filtration.yaml"
+CONFIG_SUBDIR = "automatic_transmission"
+
+RULE_KEYS = frozenset({"nullable", "allowed_values", "excluded_values", "min", "max"})
+
+# Fields each file may name; anything else is a typo and a load error.
+FILE_FIELDS = frozenset(
+    {
+        "resolution", "video_codec", "audio_codec", "upload_type", "uploader", "release_year",
+        "season", "episode", "rss_source", "media_title",
+    }
+)  # fmt: skip
+MEDIA_FIELDS = frozenset(
+    {
+        "imdb_rating", "imdb_votes", "tmdb_rating", "tmdb_votes", "metascore", "rt_score",
+        "release_year", "runtime", "budget", "revenue", "genre", "original_language",
+        "spoken_languages", "origin_country", "production_countries", "production_companies",
+        "production_status",
+    }
+)  # fmt: skip
+
+
+class FilterConfigError(ValueError):
+    """A rule file is missing or malformed; the message names the file and the rule."""
+
+
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    field: str
+    nullable: bool = False
+    allowed_values: tuple[Scalar, ...] | None = None
+    excluded_values: tuple[Scalar, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    def failure(self, value: Any) -> str | None:
+        """Why `value` fails this rule, or None when it passes."""
+        values = _as_list(value)
+        if not values:
+            return None if self.nullable else f"{self.field} is null"
+        shown = ", ".join(str(v) for v in values)
+        if self.allowed_values is not None:
+            allowed = {_key(a) for a in self.allowed_values}
+            if not any(_key(v) in allowed for v in values):
+                return f"{self.field} {shown} is not in allowed_values"
+        if self.excluded_values:
+            excluded = {_key(e) for e in self.excluded_values}
+            hits = [str(v) for v in values if _key(v) in excluded]
+            if hits:
+                return f"{self.field} {', '.join(hits)} is in excluded_values"
+        for v in values:
+            number = _number(v)
+            shown_v = v if number is None else _show(number)
+            if self.min is not None and (number is None or number < self.min):
+                return f"{self.field} {shown_v} is below min {_show(self.min)}"
+            if self.max is not None and (number is None or number > self.max):
+                return f"{self.field} {shown_v} is above max {_show(self.max)}"
+        return None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of one file, by media type."""
+
+    source: str
+    rules: Mapping[MediaType, tuple[FieldRule, ...]]
+
+    def first_failure(self, media_type: MediaType, values: Mapping[str, Any]) -> str | None:
+        for rule in self.rules.get(media_type, ()):
+            reason = rule.failure(values.get(rule.field))
+            if reason is not None:
+                return reason
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        return [v for v in value if v is not None and v != ""]
+    return [] if value == "" else [value]
+
+
+def _key(value: Any) -> str:
+    text = value.value if hasattr(value, "value") else value
+    if isinstance(text, float) and text.is_integer():
+        text = int(text)
+    return str(text).strip().casefold()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _scalars(where: str, key: str, raw: Any) -> tuple[Scalar, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise FilterConfigError(f"{where}: {key} must be a non-empty list")
+    for item in raw:
+        if not isinstance(item, str | int | float) or isinstance(item, bool):
+            raise FilterConfigError(f"{where}: {key} holds {item!r}, not a string or number")
+    return tuple(raw)
+
+
+def parse_rules(source: str, document: Any, known_fields: Collection[str]) -> RuleSet:
+    """Validate a parsed rule document; every error names `source` and the rule."""
+    if document is None:
+        return RuleSet(source, {})
+    if not isinstance(document, Mapping):
+        raise FilterConfigError(f"{source}: expected a mapping of media types")
+    by_type: dict[MediaType, tuple[FieldRule, ...]] = {}
+    for type_name, fields in document.items():
+        try:
+            media_type = MediaType(str(type_name))
+        except ValueError:
+            known = ", ".join(m.value for m in MediaType)
+            raise FilterConfigError(
+                f"{source}: {type_name!r} is not a media type (one of {known})"
+            ) from None
+        if fields is None:
+            by_type[media_type] = ()
+            continue
+        if not isinstance(fields, Mapping):
+            raise FilterConfigError(f"{source}: {type_name}: expected a mapping of fields")
+        rules = []
+        for field_name, spec in fields.items():
+            where = f"{source}: rule {type_name}.{field_name}"
+            if field_name not in known_fields:
+                raise FilterConfigError(
+                    f"{where}: unknown field {field_name!r} (known: {', '.join(sorted(known_fields))})"
+                )
+            rules.append(_parse_rule(where, str(field_name), spec))
+        by_type[media_type] = tuple(rules)
+    return RuleSet(source, by_type)
+
+
+def _parse_rule(where: str, field_name: str, spec: Any) -> FieldRule:
+    if not isinstance(spec, Mapping) or not spec:
+        raise FilterConfigError(
+            f"{where}: expected a mapping of rule keys ({', '.join(sorted(RULE_KEYS))})"
+        )
+    unknown = sorted(str(k) for k in set(spec) - RULE_KEYS)
+    if unknown:
+        raise FilterConfigError(f"{where}: unknown rule key(s) {', '.join(unknown)}")
+    nullable = spec.get("nullable", False)
+    if not isinstance(nullable, bool):
+        raise FilterConfigError(f"{where}: nullable must be true or false, got {nullable!r}")
+    bounds: dict[str, float | None] = {}
+    for key in ("min", "max"):
+        raw = spec.get(key)
+        if raw is not None and (not isinstance(raw, int | float) or isinstance(raw, bool)):
+            raise FilterConfigError(f"{where}: {key} must be a number, got {raw!r}")
+        bounds[key] = None if raw is None else float(raw)
+    low, high = bounds["min"], bounds["max"]
+    if low is not None and high is not None and low > high:
+        raise FilterConfigError(f"{where}: min {_show(low)} is greater than max {_show(high)}")
+    allowed = spec.get("allowed_values")
+    excluded = spec.get("excluded_values")
+    return FieldRule(
+        field=field_name,
+        nullable=nullable,
+        allowed_values=None if allowed is None else _scalars(where, "allowed_values", allowed),
+        excluded_values=() if excluded is None else _scalars(where, "excluded_values", excluded),
+        min=low,
+        max=high,
+    )
+
+
+def load_rules(path: Path, known_fields: Collection[str]) -> RuleSet:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise FilterConfigError(f"{path}: cannot read the rule file ({error.strerror})") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise FilterConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_rules(str(path), document, known_fields)
+
+
+def rules_dir(config_dir: Path | str | None = None) -> Path:
+    from dagstributor_shared.schedules import find_config_dir
+
+    return Path(config_dir) if config_dir else find_config_dir() / CONFIG_SUBDIR
+
+
+def load_file_rules(config_dir: Path | str | None = None) -> RuleSet:
+    return load_rules(rules_dir(config_dir) / FILE_FILTRATION_FILE, FILE_FIELDS)
+
+
+def load_media_rules(config_dir: Path | str | None = None) -> RuleSet:
+    return load_rules(rules_dir(config_dir) / MEDIA_FILTRATION_FILE, MEDIA_FIELDS)
+
+
+def validate_rule_files(config_dir: Path | str | None = None) -> Sequence[RuleSet]:
+    """Load both rule files; called when the code location loads so a bad rule fails early."""
+    return (load_file_rules(config_dir), load_media_rules(config_dir))

@@ -1,0 +1,65 @@
+"""Step 04 file_filtration: `parsed` rows pass or fail the file rules of their media type.
+
+select: `parsed` rows (one query) · decide: the first failing rule of `file_filtration.yaml` for
+the row's media type, `override` rows skip every rule · record: one conditional write per batch ·
+report: counts and the table of items.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from automatic_transmission.filters import FILE_FIELDS, RuleSet
+from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, RejectionStatus
+from automatic_transmission.reporting import report_outcomes
+from automatic_transmission.resources import FilterSettings, PipelineSettings
+from automatic_transmission.steps import step_op
+from dagstributor_shared.postgres import PostgresResource
+
+
+def file_fields(row: MediaRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in FILE_FIELDS}
+
+
+def filter_file(row: MediaRow, rules: RuleSet) -> Outcome:
+    """Pass -> `file_accepted` / `accepted`; fail -> rejected with the first failing rule;
+    `override` -> `file_accepted` without looking at any rule (and stays `override`)."""
+    if row.is_override:
+        return Outcome.advance(row, PipelineStatus.FILE_ACCEPTED)
+    reason = rules.first_failure(row.media_type, file_fields(row))
+    if reason is not None:
+        return Outcome.reject(row, reason)
+    return Outcome.advance(
+        row, PipelineStatus.FILE_ACCEPTED, rejection_status=RejectionStatus.ACCEPTED
+    )
+
+
+def decide_file_filtration(rows: Sequence[MediaRow], rules: RuleSet) -> list[Outcome]:
+    return [filter_file(row, rules) for row in rows]
+
+
+def run_file_filtration(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+    filter_settings: FilterSettings,
+) -> None:
+    from automatic_transmission.store import MediaStore
+
+    rules = filter_settings.file_rules()
+    batch_size = pipeline_settings.rows_per_batch()
+    outcomes: list[Outcome] = []
+    with postgres.connect() as connection:
+        store = MediaStore(connection, postgres.settings().schema)
+        rows = store.select(PipelineStatus.PARSED)
+        for start in range(0, len(rows), batch_size):
+            decided = decide_file_filtration(rows[start : start + batch_size], rules)
+            store.apply(decided)
+            outcomes.extend(decided)
+    report_outcomes(context, outcomes, rules=dg.MetadataValue.path(rules.source))
+
+
+file_filtration_op = step_op(
+    "file_filtration", description="Step 04: parsed items against the file rules."
+)(run_file_filtration)

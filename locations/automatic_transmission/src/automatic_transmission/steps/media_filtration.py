@@ -1,0 +1,197 @@
+"""Step 06 media_filtration: does the household want this `metadata_collected` item?
+
+select: `metadata_collected` rows and the training rows of their movies (one query each per batch)
+· decide: TV types and `override` are accepted without asking anyone; a movie without an imdb_id
+is rejected; an `anomalous` training row's stored label decides; every other movie is judged by
+reel-driver (when REEL_DRIVER_HOST is set) or by the rules of `media_filtration.yaml`
+· act: one predict_batch call per batch, one predict call per item the batch did not score
+· record: labels to `training.label` (never human-labelled rows), media rows (one conditional
+write each per batch) · report: counts and the table of items.
+
+A probability equal to the threshold passes. A movie the model gives no usable probability (even
+asked alone) is frozen with the reason: the same input will not get a better answer by waiting,
+and accepting it silently would download what nobody judged. A transient model failure leaves
+the row for the next run; a 401/403 fails the step (configuration, not the row's fault).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from automatic_transmission.clients.http import ServiceConfigurationError, ServiceError
+from automatic_transmission.clients.reel_driver import Prediction
+from automatic_transmission.filters import RuleSet
+from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
+from automatic_transmission.reporting import outcome_metadata, report_outcomes
+from automatic_transmission.resources import (
+    FilterSettings,
+    PipelineSettings,
+    ReelDriverResource,
+)
+from automatic_transmission.steps import step_op
+from automatic_transmission.steps.metadata_collection import chunks
+from automatic_transmission.store.training import StoredTitle
+from dagstributor_shared.postgres import PostgresResource
+
+NO_IMDB_ID = "movie has no imdb_id"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A decided row, and the label to write back to its training row (None: write nothing)."""
+
+    outcome: Outcome
+    imdb_id: str | None = None
+    label: LabelType | None = None
+
+
+@dataclass(frozen=True)
+class NeedsJudging:
+    """A movie only the model (or the rules) can decide."""
+
+    row: MediaRow
+    title: StoredTitle
+
+
+def accept(row: MediaRow, label: LabelType | None = None) -> Judgement:
+    return Judgement(Outcome.advance(row, PipelineStatus.MEDIA_ACCEPTED), row.imdb_id, label)
+
+
+def triage(row: MediaRow, stored: Mapping[str, StoredTitle]) -> Judgement | NeedsJudging:
+    """Everything that is decided without the model or the rules."""
+    title = stored.get(row.imdb_id) if row.imdb_id else None
+    if row.is_override:
+        # The user forced it: they want it. A movie's training row learns that (would_watch).
+        label = LabelType.WOULD_WATCH if title and not row.media_type.is_tv else None
+        return accept(row, label)
+    if row.media_type.is_tv:
+        return accept(row)  # shows are chosen by subscribing to feeds
+    if not row.imdb_id:
+        return Judgement(Outcome.reject(row, NO_IMDB_ID))
+    if title is None:
+        return Judgement(
+            Outcome.freeze(
+                row,
+                f"no training metadata for {row.imdb_id}; collect metadata again "
+                "(set the row back to file_accepted)",
+            )
+        )
+    if title.anomalous and title.label is not None:
+        if title.label is LabelType.WOULD_WATCH:
+            return accept(row)
+        return Judgement(Outcome.reject(row, f"anomalous title labelled {title.label.value}"))
+    return NeedsJudging(row, title)
+
+
+def _show(number: float) -> str:
+    return f"{number:g}"
+
+
+def judge_prediction(
+    item: NeedsJudging, answer: Prediction | ServiceError | None, threshold: float
+) -> Judgement:
+    row, imdb_id = item.row, item.title.record.imdb_id
+    if isinstance(answer, ServiceError):
+        if answer.transient:
+            return Judgement(Outcome.retry(row, str(answer)))
+        return Judgement(Outcome.freeze(row, str(answer)))
+    if answer is None or answer.probability is None:
+        return Judgement(Outcome.freeze(row, f"reel-driver gave no probability for {imdb_id}"))
+    p = answer.probability
+    if p >= threshold:
+        return accept(row, LabelType.WOULD_WATCH)
+    return Judgement(
+        Outcome.reject(row, f"probability {_show(p)} below threshold {_show(threshold)}"),
+        imdb_id,
+        LabelType.WOULD_NOT_WATCH,
+    )
+
+
+def judge_by_rules(item: NeedsJudging, rules: RuleSet) -> Judgement:
+    reason = rules.first_failure(MediaType.MOVIE, item.title.record.model_input())
+    if reason is None:
+        return accept(item.row, LabelType.WOULD_WATCH)
+    return Judgement(Outcome.reject(item.row, reason), item.row.imdb_id, LabelType.WOULD_NOT_WATCH)
+
+
+def labels_of(judgements: Sequence[Judgement]) -> dict[str, LabelType]:
+    return {j.imdb_id: j.label for j in judgements if j.imdb_id and j.label is not None}
+
+
+@dataclass
+class Tally:
+    outcomes: list[Outcome] = field(default_factory=list)
+    labels_written: int = 0
+    model_items: int = 0
+
+
+def run_media_filtration(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+    filter_settings: FilterSettings,
+    reel_driver: ReelDriverResource,
+) -> None:
+    from automatic_transmission.store import MediaStore, TrainingStore
+
+    batch_size = pipeline_settings.rows_per_batch()
+    client = reel_driver.client()
+    threshold = reel_driver.resolved_threshold()
+    rules = filter_settings.media_rules() if client is None else None
+    tally = Tally()
+    error: ServiceConfigurationError | None = None
+    try:
+        with postgres.connect() as connection:
+            schema = postgres.settings().schema
+            media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
+            for batch in chunks(media.select(PipelineStatus.METADATA_COLLECTED), batch_size):
+                movies = [r.imdb_id for r in batch if r.imdb_id and not r.media_type.is_tv]
+                stored = training.titles(movies) if movies else {}
+                triaged = [triage(row, stored) for row in batch]
+                judgements = [t for t in triaged if isinstance(t, Judgement)]
+                pending = [t for t in triaged if isinstance(t, NeedsJudging)]
+                tally.model_items += len(pending)
+                if pending and client is not None:
+                    items = [p.title.record.model_input() for p in pending]
+                    answers: dict[str, Prediction | ServiceError] = {}
+                    try:
+                        answers = client.predict_all(items)
+                    except ServiceConfigurationError as failure:
+                        error = failure
+                        pending = []
+                    judgements += [
+                        judge_prediction(p, answers.get(p.title.record.imdb_id), threshold)
+                        for p in pending
+                    ]
+                elif pending and rules is not None:
+                    judgements += [judge_by_rules(p, rules) for p in pending]
+                tally.labels_written += training.write_labels(labels_of(judgements))
+                decided = [j.outcome for j in judgements]
+                media.apply(decided)
+                tally.outcomes += decided
+                if error is not None:
+                    break
+    finally:
+        if client is not None:
+            client.close()
+    extra = {
+        "judged by": dg.MetadataValue.text(
+            f"reel-driver (threshold {_show(threshold)})" if client else "rules"
+        ),
+        "labels written": dg.MetadataValue.int(tally.labels_written),
+        "movies judged": dg.MetadataValue.int(tally.model_items),
+    }
+    if client is not None:
+        extra["reel-driver requests"] = dg.MetadataValue.int(client.http.stats.requests)
+    if error is not None:
+        raise dg.Failure(
+            description=f"configuration error, step stopped: {error}",
+            metadata={**outcome_metadata(tally.outcomes), **extra},
+        ) from error
+    report_outcomes(context, tally.outcomes, **extra)
+
+
+media_filtration_op = step_op(
+    "media_filtration", description="Step 06: is the item wanted? reel-driver or rules."
+)(run_media_filtration)

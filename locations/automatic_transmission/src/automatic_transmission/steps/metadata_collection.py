@@ -1,0 +1,391 @@
+"""Step 05 metadata_collection: `file_accepted` rows get TMDB's canonical identity and metadata.
+
+select: `file_accepted` rows, and the fresh metadata already stored for them (one query each per
+batch) · decide: reuse stored metadata when it is fresh (no HTTP at all); else search TMDB and pick
+the best-scoring hit (title similarity, then year distance — not the first hit), then details,
+the IMDb id (TV: external ids) and OMDb ratings · record: training upsert (one statement) and the
+media rows (one conditional write) · report: counts, requests, the table of items.
+
+Failure handling: no plausible search hit -> rejected `media search failed`; a transient failure
+(timeout, 429, 5xx, refused) leaves the row for the next run; a lasting one (404, malformed JSON)
+freezes it; a configuration error (401/403) fails the step — it is not the rows' fault.
+
+Release years: the media row takes TMDB's year, else the parsed one. `atp.training.release_year`
+is NOT NULL and CHECKed to 1850-2100, so a title with no usable year (a show without a first-air
+date, nothing parsed) is advanced without a training row instead of failing the batch's upsert;
+step 06 does not need training metadata for TV, and every movie has a parsed year (step 03).
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from automatic_transmission.clients.http import (
+    ServiceConfigurationError,
+    ServiceError,
+    TransientServiceError,
+)
+from automatic_transmission.clients.omdb import NO_RATINGS, OmdbRatings
+from automatic_transmission.clients.tmdb import SearchHit, TmdbDetails
+from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.reporting import outcome_metadata, report_outcomes
+from automatic_transmission.resources import (
+    FilterSettings,
+    OmdbResource,
+    PipelineSettings,
+    TmdbResource,
+)
+from automatic_transmission.steps import step_op
+from automatic_transmission.store.training import (
+    StoredTitle,
+    TrainingRecord,
+    title_key,
+    valid_imdb_id,
+    valid_year,
+)
+from dagstributor_shared.postgres import PostgresResource
+
+if TYPE_CHECKING:
+    from automatic_transmission.clients.omdb import OmdbClient
+    from automatic_transmission.clients.tmdb import TmdbClient
+
+SEARCH_FAILED = "media search failed"
+MIN_TITLE_SIMILARITY = 0.5  # below this a hit is another title, not a spelling of ours
+CONSECUTIVE_TRANSIENT_LIMIT = 5  # then the service is taken as down for the rest of the run
+MEDIA_TITLE_MAX = 255
+
+
+# --- decide: matching -----------------------------------------------------------------------
+
+
+def normalised(title: str | None) -> str:
+    """Accents off, lowercase, punctuation to spaces: `Amélie: Part II` -> `amelie part ii`."""
+    text = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode()
+    text = text.lower().replace("&", " and ")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def title_similarity(query: str, hit: SearchHit) -> float:
+    wanted = normalised(query)
+    names = {normalised(hit.title), normalised(hit.original_title)} - {""}
+    return max((SequenceMatcher(None, wanted, name).ratio() for name in names), default=0.0)
+
+
+def year_penalty(year: int | None, hit_year: int | None) -> float:
+    """Nothing for the same year, a little for one off (festival vs release), more beyond."""
+    if year is None:
+        return 0.0
+    if hit_year is None:
+        return 0.15
+    distance = abs(hit_year - year)
+    if distance == 0:
+        return 0.0
+    if distance == 1:
+        return 0.05
+    return 0.2 + 0.02 * min(distance, 15)
+
+
+def best_hit(hits: Sequence[SearchHit], title: str, year: int | None) -> SearchHit | None:
+    """The hit whose title matches best, the closest year breaking near-ties; votes break exact
+    ties. None when no hit's title is close enough to be ours."""
+    scored = [(title_similarity(title, hit), hit) for hit in hits]
+    plausible = [(s, hit) for s, hit in scored if s >= MIN_TITLE_SIMILARITY]
+    if not plausible:
+        return None
+    return max(
+        plausible, key=lambda sh: (sh[0] - year_penalty(year, sh[1].year), sh[1].vote_count)
+    )[1]
+
+
+def match_stored(row: MediaRow, stored: Sequence[StoredTitle]) -> StoredTitle | None:
+    """The stored (fresh) title this row is, if exactly one fits: by the row's tmdb_id, else by
+    title (and year when the row has one). Movies match movies, TV matches TV: TMDB's movie and
+    TV ids overlap."""
+    compatible = [s for s in stored if s.record.media_type.is_tv == row.media_type.is_tv]
+    if row.tmdb_id is not None:
+        by_id = [s for s in compatible if s.record.tmdb_id == row.tmdb_id]
+        if by_id:
+            return by_id[0]
+    key = title_key(row.media_title)
+    if not key:
+        return None
+    named = [
+        s
+        for s in compatible
+        if key in (title_key(s.record.media_title), title_key(s.record.original_media_title))
+        and (row.release_year is None or s.record.release_year == row.release_year)
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+# --- decide: outcomes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What TMDB (and OMDb) said about one row."""
+
+    details: TmdbDetails
+    ratings: OmdbRatings = NO_RATINGS
+
+
+class NoMatch:
+    """The search found nothing that is our title."""
+
+
+NO_MATCH = NoMatch()
+FetchResult = Found | NoMatch | ServiceError
+
+
+def training_record(row: MediaRow, found: Found, year: int) -> TrainingRecord | None:
+    details, ratings = found.details, found.ratings
+    imdb_id = valid_imdb_id(details.imdb_id)
+    if imdb_id is None:
+        return None
+    return TrainingRecord(
+        imdb_id=imdb_id,
+        tmdb_id=details.tmdb_id,
+        media_type=row.media_type,  # the row's type; never one stored earlier
+        media_title=details.title or row.media_title or row.original_title,
+        release_year=year,
+        season=row.season,
+        episode=row.episode,
+        budget=details.budget,
+        revenue=details.revenue,
+        runtime=details.runtime,
+        origin_country=details.origin_country,
+        production_companies=details.production_companies,
+        production_countries=details.production_countries,
+        production_status=details.production_status,
+        original_language=details.original_language,
+        spoken_languages=details.spoken_languages,
+        genre=details.genres,
+        original_media_title=details.original_title,
+        tagline=details.tagline,
+        overview=details.overview,
+        tmdb_rating=details.rating,
+        tmdb_votes=details.votes,
+        rt_score=ratings.rt_score,
+        metascore=ratings.metascore,
+        imdb_rating=ratings.imdb_rating,
+        imdb_votes=ratings.imdb_votes,
+    )
+
+
+def outcome_for(row: MediaRow, result: FetchResult) -> tuple[Outcome, TrainingRecord | None]:
+    """A row's outcome from what the services said, and the training row to upsert (if any)."""
+    if isinstance(result, NoMatch):
+        return Outcome.reject(row, SEARCH_FAILED), None
+    if isinstance(result, ServiceError):
+        if result.transient:
+            return Outcome.retry(row, str(result)), None
+        return Outcome.freeze(row, str(result)), None
+    details = result.details
+    year = valid_year(details.release_year) or valid_year(row.release_year)
+    changes: dict[str, object] = {
+        "media_title": (details.title or row.media_title or "")[:MEDIA_TITLE_MAX] or None,
+        "release_year": year,
+        "tmdb_id": details.tmdb_id,
+    }
+    imdb_id = valid_imdb_id(details.imdb_id)
+    if imdb_id is not None:
+        changes["imdb_id"] = imdb_id
+    record = training_record(row, result, year) if year is not None else None
+    return Outcome.advance(row, PipelineStatus.METADATA_COLLECTED, **changes), record
+
+
+def reuse_outcome(row: MediaRow, stored: StoredTitle) -> Outcome:
+    """Fresh stored metadata: the canonical identity comes from it (never its media_type)."""
+    record = stored.record
+    changes: dict[str, object] = {
+        "media_title": record.media_title[:MEDIA_TITLE_MAX],
+        "release_year": record.release_year,
+        "imdb_id": record.imdb_id,
+    }
+    if record.tmdb_id is not None:
+        changes["tmdb_id"] = record.tmdb_id
+    return Outcome.advance(row, PipelineStatus.METADATA_COLLECTED, **changes)
+
+
+# --- act --------------------------------------------------------------------------------------
+
+
+def fetch_metadata(row: MediaRow, tmdb: "TmdbClient", omdb: "OmdbClient") -> FetchResult:
+    """Search, details, IMDb id, ratings for one row. Service failures come back as values;
+    a configuration error (401/403) is raised: it concerns every row."""
+    title = row.media_title or row.original_title
+    year = row.release_year
+    search = tmdb.search_tv if row.media_type.is_tv else tmdb.search_movie
+    try:
+        hits = search(title, year)
+        if not hits and year is not None:  # the parsed year may be off: ask once without it
+            hits = search(title, None)
+        hit = best_hit(hits, title, year)
+        if hit is None:
+            return NO_MATCH
+        if row.media_type.is_tv:
+            details = tmdb.tv_details(hit.tmdb_id)
+            details = replace(details, imdb_id=tmdb.tv_imdb_id(hit.tmdb_id))
+        else:
+            details = tmdb.movie_details(hit.tmdb_id)
+        imdb_id = valid_imdb_id(details.imdb_id)
+        ratings = omdb.ratings(imdb_id) if imdb_id else NO_RATINGS
+    except ServiceConfigurationError:
+        raise
+    except ServiceError as error:
+        return error
+    return Found(details, ratings)
+
+
+@dataclass
+class CircuitBreaker:
+    """After `limit` transient failures in a row, stop calling: the service is down."""
+
+    limit: int = CONSECUTIVE_TRANSIENT_LIMIT
+    consecutive: int = 0
+    last: ServiceError | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.consecutive >= self.limit
+
+    def record(self, result: FetchResult) -> None:
+        if isinstance(result, ServiceError) and result.transient:
+            self.consecutive += 1
+            self.last = result
+        else:
+            self.consecutive = 0
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    records: list[TrainingRecord] = field(default_factory=list)
+    reused: int = 0
+    configuration_error: ServiceConfigurationError | None = None
+
+
+def collect_batch(
+    rows: Sequence[MediaRow],
+    stored: Sequence[StoredTitle],
+    fetch: Callable[[MediaRow], FetchResult],
+    breaker: CircuitBreaker,
+) -> BatchResult:
+    """Outcomes (and training rows) for one batch. Stops at a configuration error: the rows
+    decided so far keep their outcomes, the others are left untouched."""
+    result = BatchResult()
+    for row in rows:
+        reusable = match_stored(row, stored)
+        if reusable is not None:
+            result.outcomes.append(reuse_outcome(row, reusable))
+            result.reused += 1
+            continue
+        fetched: FetchResult
+        if breaker.open:
+            fetched = TransientServiceError(
+                "metadata services",
+                "(not called)",
+                f"{breaker.consecutive} transient failures in a row; last: {breaker.last}",
+            )
+        else:
+            try:
+                fetched = fetch(row)
+            except ServiceConfigurationError as error:
+                result.configuration_error = error
+                return result
+            breaker.record(fetched)
+        outcome, record = outcome_for(row, fetched)
+        result.outcomes.append(outcome)
+        if record is not None:
+            result.records.append(record)
+    return result
+
+
+def remembering(fetch: Callable[[MediaRow], FetchResult]) -> Callable[[MediaRow], FetchResult]:
+    """Within one run, rows of the same title (episodes of one show, several releases of one
+    film) are looked up once; failures are not remembered."""
+    answers: dict[tuple[bool, str, int | None], FetchResult] = {}
+
+    def fetch_once(row: MediaRow) -> FetchResult:
+        key = (row.media_type.is_tv, normalised(row.media_title), row.release_year)
+        if key in answers:
+            return answers[key]
+        result = fetch(row)
+        if not isinstance(result, ServiceError):
+            answers[key] = result
+        return result
+
+    return fetch_once
+
+
+def chunks(rows: Sequence[MediaRow], size: int) -> Iterable[Sequence[MediaRow]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+# --- the op -----------------------------------------------------------------------------------
+
+
+def run_metadata_collection(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+    filter_settings: FilterSettings,
+    tmdb: TmdbResource,
+    omdb: OmdbResource,
+) -> None:
+    from automatic_transmission.store import MediaStore, TrainingStore
+
+    batch_size = pipeline_settings.rows_per_batch()
+    max_age_days = filter_settings.stale_after_days()
+    tmdb_client, omdb_client = tmdb.client(), omdb.client()
+    outcomes: list[Outcome] = []
+    reused = 0
+    stored_rows = 0
+    error: ServiceConfigurationError | None = None
+    breaker = CircuitBreaker()
+    fetch = remembering(lambda r: fetch_metadata(r, tmdb_client, omdb_client))
+    try:
+        with postgres.connect() as connection:
+            schema = postgres.settings().schema
+            media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
+            for batch in chunks(media.select(PipelineStatus.FILE_ACCEPTED), batch_size):
+                stored = training.fresh_metadata(
+                    [r.tmdb_id for r in batch if r.tmdb_id is not None],
+                    [title_key(r.media_title) for r in batch],
+                    max_age_days,
+                )
+                result = collect_batch(batch, stored, fetch, breaker)
+                stored_rows += training.upsert_metadata(result.records)
+                media.apply(result.outcomes)
+                outcomes += result.outcomes
+                reused += result.reused
+                if result.configuration_error is not None:
+                    error = result.configuration_error
+                    break
+    finally:
+        tmdb_client.close()
+        omdb_client.close()
+    extra = {
+        "reused stored metadata": dg.MetadataValue.int(reused),
+        "training rows written": dg.MetadataValue.int(stored_rows),
+        "TMDB requests": dg.MetadataValue.int(tmdb_client.requests_sent),
+        "OMDb requests": dg.MetadataValue.int(omdb_client.http.stats.requests),
+    }
+    if error is not None:
+        raise dg.Failure(
+            description=f"configuration error, step stopped: {error}",
+            metadata={**outcome_metadata(outcomes), **extra},
+        ) from error
+    report_outcomes(context, outcomes, **extra)
+
+
+metadata_collection_op = step_op(
+    "metadata_collection",
+    description="Step 05: TMDB identity and metadata, OMDb ratings, for accepted files.",
+)(run_metadata_collection)

@@ -1,0 +1,161 @@
+"""TrainingStore: upsert by imdb_id (human labels untouched), fresh lookups, labels; one round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from automatic_transmission.model import LabelType, MediaType
+from automatic_transmission.store.training import TrainingRecord, TrainingStore, title_key
+from tests.support.database import PgTestServer
+from tests.support.roundtrips import CountingConnection, connect_counting
+from tests.support.tmdb import age_training
+
+
+@pytest.fixture
+def connection(pg_server: PgTestServer, atp_database: str) -> Iterator[CountingConnection]:
+    conn = connect_counting(pg_server.connection_settings(atp_database))
+    yield conn
+    conn.close()
+
+
+def record(n: int, **kw: object) -> TrainingRecord:
+    values: dict[str, object] = {
+        "imdb_id": f"tt{n:07d}",
+        "tmdb_id": n,
+        "media_type": MediaType.MOVIE,
+        "media_title": f"Title {n}",
+        "release_year": 2000 + n % 20,
+        "genre": ("Drama", "Science Fiction"),
+        "production_countries": ("US", "GB"),
+        "spoken_languages": ("en",),
+        "original_language": "en",
+        "imdb_rating": 71.0,
+        "imdb_votes": 1000,
+        "tmdb_rating": 7.123,
+        **kw,
+    }
+    return TrainingRecord(**values)  # type: ignore[arg-type]
+
+
+def sql(conn: CountingConnection, query: str) -> list[tuple[object, ...]]:
+    with conn.cursor() as cursor:
+        cursor.execute(query)
+        rows = cursor.fetchall() if cursor.description else []
+    conn.commit()
+    return rows
+
+
+def test_upsert_inserts_then_refreshes_by_imdb_id(connection: CountingConnection) -> None:
+    store = TrainingStore(connection)
+    assert store.upsert_metadata([record(1), record(2)]) == 2
+    store.upsert_metadata([record(1, media_title="Renamed", imdb_votes=2000)])
+    titles = store.titles(["tt0000001", "tt0000002"])
+    assert titles["tt0000001"].record.media_title == "Renamed"
+    assert titles["tt0000001"].record.imdb_votes == 2000
+    assert titles["tt0000001"].record.genre == ("Drama", "Science Fiction")
+    assert titles["tt0000002"].record == record(2)
+
+
+def test_upsert_never_touches_human_labeled_rows(connection: CountingConnection) -> None:
+    store = TrainingStore(connection)
+    store.upsert_metadata([record(1)])
+    sql(connection, "UPDATE atp.training SET (human_labeled, label) = (true, 'would_watch')")
+    assert store.upsert_metadata([record(1, media_title="Changed")]) == 0
+    assert store.titles(["tt0000001"])["tt0000001"].record.media_title == "Title 1"
+
+
+def test_media_type_comes_from_the_record_not_from_what_was_stored(
+    connection: CountingConnection,
+) -> None:
+    store = TrainingStore(connection)
+    store.upsert_metadata([record(1, media_type=MediaType.TV_SEASON)])
+    store.upsert_metadata([record(1, media_type=MediaType.TV_EPISODE_PACK)])
+    assert store.titles(["tt0000001"])["tt0000001"].record.media_type is MediaType.TV_EPISODE_PACK
+
+
+def test_a_tmdb_id_held_by_another_title_is_not_taken(connection: CountingConnection) -> None:
+    """TMDB's movie and TV ids overlap but training.tmdb_id is unique: the batch must not fail."""
+    store = TrainingStore(connection)
+    store.upsert_metadata([record(1, tmdb_id=1399)])
+    show = record(2, tmdb_id=1399, media_type=MediaType.TV_SHOW)
+    clash_in_batch = [record(3, tmdb_id=77), record(4, tmdb_id=77)]
+    assert store.upsert_metadata([show, *clash_in_batch]) == 3
+    titles = store.titles(["tt0000002", "tt0000003", "tt0000004"])
+    assert titles["tt0000002"].record.tmdb_id is None
+    assert (titles["tt0000003"].record.tmdb_id, titles["tt0000004"].record.tmdb_id) == (77, None)
+
+
+def test_values_that_do_not_fit_the_columns_are_fitted_not_fatal(
+    connection: CountingConnection,
+) -> None:
+    store = TrainingStore(connection)
+    odd = record(
+        5, media_title="x" * 400, genre=("A very long genre name indeed",), budget=-1,
+        origin_country=("USA", "FR"), original_language="eng", rt_score=140, season=40000,
+        production_status="y" * 40,
+    )  # fmt: skip
+    assert store.upsert_metadata([odd]) == 1
+    got = store.titles(["tt0000005"])["tt0000005"].record
+    assert len(got.media_title) == 255 and got.genre == ("A very long genre na",)
+    assert (got.budget, got.origin_country, got.original_language) == (None, ("FR",), None)
+    assert (got.rt_score, got.season) == (None, None)
+
+
+def test_fresh_lookup_by_tmdb_id_or_title_skips_stale_rows_but_not_human_labeled_ones(
+    connection: CountingConnection,
+) -> None:
+    store = TrainingStore(connection)
+    store.upsert_metadata([record(1), record(2, media_title="The Matrix"), record(3), record(4)])
+    sql(connection, "UPDATE atp.training SET human_labeled = true WHERE imdb_id = 'tt0000004'")
+    age_training(connection, ["tt0000003", "tt0000004"], days=40)
+    found = store.fresh_metadata([1, 3, 4], [title_key("the matrix!")], 30)
+    assert sorted(t.record.imdb_id for t in found) == ["tt0000001", "tt0000002", "tt0000004"]
+
+
+def test_labels_are_written_except_to_human_labeled_rows(connection: CountingConnection) -> None:
+    store = TrainingStore(connection)
+    store.upsert_metadata([record(1), record(2), record(3)])
+    sql(
+        connection,
+        "UPDATE atp.training SET human_labeled = true, label = 'would_watch' "
+        "WHERE imdb_id = 'tt0000002'",
+    )
+    sql(connection, "UPDATE atp.training SET anomalous = true WHERE imdb_id = 'tt0000003'")
+    changed = store.write_labels(
+        {"tt0000001": LabelType.WOULD_NOT_WATCH, "tt0000002": LabelType.WOULD_NOT_WATCH}
+    )
+    assert changed == 1
+    titles = store.titles(["tt0000001", "tt0000002", "tt0000003"])
+    assert titles["tt0000001"].record == record(1)
+    assert titles["tt0000001"].label is LabelType.WOULD_NOT_WATCH
+    assert titles["tt0000002"].label is LabelType.WOULD_WATCH and titles["tt0000002"].human_labeled
+    assert titles["tt0000003"].anomalous and titles["tt0000003"].label is None
+
+
+@pytest.mark.parametrize("size", [1, 50, 500])
+def test_each_method_costs_the_same_round_trips_whatever_the_batch_size(
+    connection: CountingConnection, size: int
+) -> None:
+    store = TrainingStore(connection)
+    records = [record(n) for n in range(1, size + 1)]
+    with connection.counting() as upsert:
+        store.upsert_metadata(records)
+    with connection.counting() as lookup:
+        store.fresh_metadata(
+            [r.tmdb_id or 0 for r in records], [title_key(r.media_title) for r in records], 30
+        )
+    with connection.counting() as labels:
+        store.write_labels({r.imdb_id: LabelType.WOULD_WATCH for r in records})
+    with connection.counting() as read:
+        store.titles([r.imdb_id for r in records])
+    assert (upsert.value, lookup.value, labels.value, read.value) == (3, 3, 3, 3)
+
+
+def test_a_stored_record_reads_back_equal(connection: CountingConnection) -> None:
+    store = TrainingStore(connection)
+    full = replace(record(9), overview="Plot.", tagline="Tag.", rt_score=88, metascore=70)
+    store.upsert_metadata([full])
+    assert store.titles(["tt0000009"])["tt0000009"].record == full
