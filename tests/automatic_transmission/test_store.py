@@ -202,6 +202,19 @@ def test_apply_does_not_move_a_row_that_moved_on(store: MediaStore, media: Media
     assert media.row(info_hash(3))["media_title"] is None
 
 
+def test_outcomes_whose_row_moved_on_are_reported_as_moved_on_not_as_done(
+    store: MediaStore, media: MediaTable
+) -> None:
+    media.add(info_hash(1))
+    media.add(info_hash(2), pipeline_status="rejected", rejection_status="rejected")
+    decided = [advance(info_hash(1), media_title="A"), advance(info_hash(2), media_title="B")]
+
+    recorded = store.apply(decided).recorded(decided)
+
+    assert [o.verdict for o in recorded] == [Verdict.ADVANCED, Verdict.MOVED_ON]
+    assert recorded[1].to_status is None
+
+
 def test_a_second_run_applying_the_same_transition_changes_nothing(
     store: MediaStore, media: MediaTable
 ) -> None:

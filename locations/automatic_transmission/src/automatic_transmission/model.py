@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -112,6 +112,7 @@ class Verdict(StrEnum):
     REJECTED = "rejected"
     ERRORED = "errored"
     RETRY = "retried later"
+    MOVED_ON = "moved on"  # decided, but the row changed meanwhile, so it was left alone
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,16 @@ class Outcome:
             row.hash, Verdict.RETRY, row.pipeline_status, None, {}, reason, row.original_title
         )
 
+    def moved_on(self) -> Outcome:
+        """This outcome as reported when its row had moved on before the write."""
+        return replace(
+            self,
+            verdict=Verdict.MOVED_ON,
+            to_status=None,
+            changes={},
+            reason="the row changed meanwhile; left alone",
+        )
+
     @property
     def writes(self) -> bool:
-        return self.verdict is not Verdict.RETRY
+        return self.verdict not in (Verdict.RETRY, Verdict.MOVED_ON)

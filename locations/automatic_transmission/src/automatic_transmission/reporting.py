@@ -49,6 +49,9 @@ def report_outcomes(
     retried = [o for o in outcomes if o.verdict is Verdict.RETRY]
     for outcome in retried:
         context.log.warning(f"{outcome.hash} left for the next run: {outcome.reason}")
+    for outcome in outcomes:
+        if outcome.verdict is Verdict.MOVED_ON:
+            context.log.info(f"{outcome.hash} left alone: the row changed while the step ran")
     if outcomes and len(retried) == len(outcomes):
         raise AllRowsFailedTransiently(
             f"all {len(outcomes)} items failed transiently and were left for the next run; "

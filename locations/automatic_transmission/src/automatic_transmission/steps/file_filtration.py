@@ -55,8 +55,7 @@ def run_file_filtration(
         rows = store.select(PipelineStatus.PARSED)
         for start in range(0, len(rows), batch_size):
             decided = decide_file_filtration(rows[start : start + batch_size], rules)
-            store.apply(decided)
-            outcomes.extend(decided)
+            outcomes += store.apply(decided).recorded(decided)
     report_outcomes(context, outcomes, rules=dg.MetadataValue.path(rules.source))
 
 

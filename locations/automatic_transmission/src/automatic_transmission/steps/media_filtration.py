@@ -168,8 +168,7 @@ def run_media_filtration(
                     judgements += [judge_by_rules(p, rules) for p in pending]
                 tally.labels_written += training.write_labels(labels_of(judgements))
                 decided = [j.outcome for j in judgements]
-                media.apply(decided)
-                tally.outcomes += decided
+                tally.outcomes += media.apply(decided).recorded(decided)
                 if error is not None:
                     break
     finally:

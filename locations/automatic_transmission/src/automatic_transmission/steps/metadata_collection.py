@@ -362,8 +362,7 @@ def run_metadata_collection(
                 )
                 result = collect_batch(batch, stored, fetch, breaker)
                 stored_rows += training.upsert_metadata(result.records)
-                media.apply(result.outcomes)
-                outcomes += result.outcomes
+                outcomes += media.apply(result.outcomes).recorded(result.outcomes)
                 reused += result.reused
                 if result.configuration_error is not None:
                     error = result.configuration_error

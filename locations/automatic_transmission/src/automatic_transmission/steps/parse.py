@@ -89,8 +89,7 @@ def decide_parse(row: MediaRow, parsed: ParsedRelease | None = None) -> Outcome:
 
 @dataclass
 class ParseResult:
-    applied: list[Outcome] = field(default_factory=list)
-    skipped: list[Outcome] = field(default_factory=list)  # the row moved on meanwhile
+    outcomes: list[Outcome] = field(default_factory=list)
     batches: int = 0
 
 
@@ -105,23 +104,16 @@ def parse_ingested(store: MediaStore, batch_size: int) -> ParseResult:
             break
         seen.update(row.hash for row in rows)
         outcomes = [decide_parse(row) for row in rows]
-        applied = set(store.apply(outcomes).applied)
+        result.outcomes += store.apply(outcomes).recorded(outcomes)
         result.batches += 1
-        result.applied += [o for o in outcomes if o.hash in applied]
-        result.skipped += [o for o in outcomes if o.hash not in applied]
         if len(batch) < batch_size:
             break
     return result
 
 
 def _report(context: dg.OpExecutionContext, result: ParseResult) -> None:
-    for outcome in result.skipped:
-        context.log.info(f"{outcome.hash} left alone: it moved on while it was parsed")
-    extra: dict[str, dg.MetadataValue] = {
-        "skipped (row moved on)": dg.MetadataValue.int(len(result.skipped)),
-        "batches": dg.MetadataValue.int(result.batches),
-    }
-    report_outcomes(context, result.applied, **extra)
+    extra: dict[str, dg.MetadataValue] = {"batches": dg.MetadataValue.int(result.batches)}
+    report_outcomes(context, result.outcomes, **extra)
 
 
 def run_parse(

@@ -95,8 +95,10 @@ class AppliedOutcomes:
     skipped: list[str] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
 
-    def was_applied(self, outcome: Outcome) -> bool:
-        return outcome.hash in set(self.applied)
+    def recorded(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """The outcomes as they ended up: those whose row moved on are reported as such."""
+        skipped = set(self.skipped)
+        return [o.moved_on() if o.hash in skipped else o for o in outcomes]
 
 
 def _text(value: Any) -> str | None:
