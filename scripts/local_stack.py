@@ -1,0 +1,639 @@
+"""The whole Dagstributor stack on this machine, in one command.
+
+    uv run python scripts/local_stack.py            # http://127.0.0.1:3000, Ctrl-C stops it all
+
+What it does:
+1. the Dagster instance: `.local/dagster_home/dagster.yaml` from `config/dagster/local.yaml`,
+   storage prepared once (what `dagster instance migrate` does) and the schema pool limited to 1,
+   before any Dagster process starts (concurrent creation of a SQLite instance corrupts it);
+2. one `dagster code-server start` per location, on the host/port of `workspace.yaml` (or of
+   --at-port/--wst-port, through a rendered copy of it), always on loopback;
+3. while they load their code: the database, i.e. the embedded PostgreSQL (data in
+   `.local/pgdata`, or `$DAGSTRIBUTOR_PGDATA`) unless `WST_PGSQL_HOST` names a server, and schema
+   `atp` instantiated when it is missing;
+4. once both code servers answer their gRPC health check: `dagster-webserver` and
+   `dagster-daemon run` on that workspace; the UI binds to loopback unless `--host` asks otherwise.
+   "ready" is printed when the webserver's GraphQL API shows both locations loaded.
+
+Children get DAGSTER_HOME and ENVIRONMENT (default `dev`) and write to this terminal.
+Ctrl-C (SIGINT) or SIGTERM stops every process it started: each child runs in its own process
+group, which gets SIGTERM, then SIGKILL after the grace period. The embedded PostgreSQL is stopped
+too when this command started it; when it was already running (another checkout's stack, a
+`dagster job execute`), it is left running. `--keep-database` always leaves it running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dagstributor_shared.postgres import ConnectionSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
+INSTANCE_TEMPLATE = REPO_ROOT / "config" / "dagster" / "local.yaml"
+DEFAULT_DAGSTER_HOME = REPO_ROOT / ".local" / "dagster_home"
+LOOPBACK = "127.0.0.1"
+DEFAULT_WEBSERVER_PORT = 3000
+DEFAULT_GRACE_SECONDS = 10.0
+DEFAULT_STARTUP_TIMEOUT = 180.0
+POLL_SECONDS = 0.25
+DB_PREFIX = "WST_PGSQL"
+
+# Location name -> module of its `defs` (the package's `definitions` module).
+LOCATION_MODULES: dict[str, str] = {
+    "automatic_transmission": "automatic_transmission.definitions",
+    "wiring_schema_tics": "wiring_schema_tics.definitions",
+}
+
+WORKSPACE_QUERY = """
+query Workspace {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { repositories { name jobs { name } schedules { name } } }
+          ... on PythonError { message }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+class StartupError(RuntimeError):
+    """The stack could not be brought up; the message says which part and why."""
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived while the stack was starting."""
+
+
+STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[local_stack {time.monotonic() - STARTED:5.1f}s] {message}", flush=True)
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; a second signal while stopping asks for SIGKILL right away."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.hurry = False
+        self.signal_name = ""
+
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        # No output here: a handler that prints can interrupt a print of the main code.
+        if self.requested:
+            self.hurry = True
+        self.requested = True
+        self.signal_name = signal.Signals(signum).name
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self.handle)
+        signal.signal(signal.SIGTERM, self.handle)
+
+    def check(self) -> None:
+        if self.requested:
+            raise StopRequested
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str
+    module: str
+    host: str
+    port: int
+
+
+def read_workspace(path: Path = WORKSPACE_FILE) -> list[Location]:
+    """The locations of workspace.yaml with their host and port (the local defaults)."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text())
+    locations: list[Location] = []
+    for entry in document.get("load_from", []):
+        server = entry.get("grpc_server")
+        if not server:
+            continue
+        name = str(server["location_name"])
+        if name not in LOCATION_MODULES:
+            raise StartupError(f"{path}: unknown location {name!r}")
+        host, port = server.get("host", LOOPBACK), server.get("port")
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise StartupError(f"{path}: {name} needs a literal host and port for the local stack")
+        locations.append(Location(name, LOCATION_MODULES[name], host, port))
+    missing = set(LOCATION_MODULES) - {location.name for location in locations}
+    if missing:
+        raise StartupError(f"{path}: no grpc_server entry for {', '.join(sorted(missing))}")
+    return locations
+
+
+def with_ports(locations: Sequence[Location], ports: Mapping[str, int | None]) -> list[Location]:
+    """The same locations, with the ports given on the command line (None keeps the file's)."""
+    return [
+        replace(location, port=port) if (port := ports.get(location.name)) else location
+        for location in locations
+    ]
+
+
+def render_workspace(locations: Sequence[Location], target: Path) -> Path:
+    """A workspace file naming these hosts and ports."""
+    import yaml
+
+    entries = [
+        {"grpc_server": {"location_name": loc.name, "host": loc.host, "port": loc.port}}
+        for loc in locations
+    ]
+    header = "# Rendered by scripts/local_stack.py from workspace.yaml with other ports.\n"
+    target.write_text(header + yaml.safe_dump({"load_from": entries}, sort_keys=False))
+    return target
+
+
+def workspace_for(locations: Sequence[Location], dagster_home: Path) -> Path:
+    """workspace.yaml itself when the ports are its own, else a rendered copy in DAGSTER_HOME."""
+    if list(locations) == read_workspace():
+        return WORKSPACE_FILE
+    return render_workspace(locations, dagster_home / "workspace.yaml")
+
+
+def child_environment(dagster_home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env["DAGSTER_HOME"] = str(dagster_home)
+    env.setdefault("ENVIRONMENT", "dev")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+# --- database --------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    pgdata: Path | None  # the embedded server's data directory; None for a configured server
+    was_running: bool  # the embedded server ran before this command (so it is left running)
+    settings: ConnectionSettings | None = None  # once started / reached
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The PID of the PostgreSQL server running on this data directory, if one is running."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def start_database(stack: Stack) -> ConnectionSettings:
+    """The server named by WST_PGSQL_HOST, else the embedded one, started if not running.
+
+    `stack.database` is set before the server starts, so an interrupted start is cleaned up too.
+    """
+    from dagstributor_shared.postgres import embedded_pgdata, resolve_settings
+
+    configured = any(os.environ.get(f"{DB_PREFIX}_{suffix}") for suffix in ("HOST", "ENDPOINT"))
+    pgdata = None if configured else embedded_pgdata().resolve()
+    was_running = pgdata is not None and postmaster_pid(pgdata) is not None
+    stack.database = database = Database(pgdata=pgdata, was_running=was_running)
+    settings = database.settings = resolve_settings(DB_PREFIX, {})
+    if not settings.embedded:
+        database.pgdata = None
+    where = f" (data in {database.pgdata})" if database.pgdata else ""
+    log(f"database: {settings.describe()}{where}")
+    return settings
+
+
+def ensure_atp(settings: ConnectionSettings) -> None:
+    """Instantiate schema `atp` when it is missing (the schema location's own DDL files)."""
+    import psycopg2
+
+    from wiring_schema_tics import schema
+
+    connection = psycopg2.connect(**settings.connect_kwargs(connect_timeout=10))
+    try:
+        if schema.atp_exists(connection):
+            log(f"schema {schema.SCHEMA} exists")
+        else:
+            results = schema.instantiate(connection)
+            files = ", ".join(Path(result.source).name for result in results)
+            log(f"schema {schema.SCHEMA} instantiated ({files})")
+    finally:
+        connection.close()
+
+
+def stop_database(database: Database, grace: float) -> None:
+    """Fast shutdown (SIGINT) of the embedded server, immediate (SIGQUIT) after the grace."""
+    if database.pgdata is None:
+        return
+    pid = postmaster_pid(database.pgdata)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGINT)
+    if not wait_until(lambda: not pid_alive(pid), grace):
+        os.kill(pid, signal.SIGQUIT)
+        wait_until(lambda: not pid_alive(pid), grace)
+    log(f"embedded PostgreSQL stopped (pid {pid})")
+
+
+# --- Dagster instance ------------------------------------------------------------------------
+
+
+def prepare_dagster_home(dagster_home: Path, template: Path = INSTANCE_TEMPLATE) -> None:
+    """dagster.yaml from the template, storage migrated and the schema pool limited, once."""
+    from dagster import DagsterInstance
+
+    from wiring_schema_tics.jobs import SCHEMA_POOL
+
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, dagster_home / "dagster.yaml")
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.upgrade()  # what `dagster instance migrate` runs
+        instance.event_log_storage.set_concurrency_slots(SCHEMA_POOL, 1)
+    log(f"DAGSTER_HOME {dagster_home} ready (pool {SCHEMA_POOL} limited to 1)")
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, stop: StopFlag | None = None) -> bool:
+    """Poll `condition()` until true or timeout; a stop request ends the wait early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline or (stop is not None and stop.hurry):
+            return False
+        time.sleep(POLL_SECONDS)
+
+
+def executable(name: str) -> str:
+    """A console script of this interpreter's environment (the uv workspace's .venv)."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        raise StartupError(f"{name} not found next to {sys.executable}; run `uv sync`")
+    return found
+
+
+def start_child(name: str, command: Sequence[str], env: Mapping[str, str]) -> Child:
+    """Start a command in a session (and process group) of its own, so Ctrl-C in the terminal
+    reaches only this script, which then stops the group as a whole."""
+    process = subprocess.Popen(
+        list(command),
+        cwd=REPO_ROOT,
+        env=dict(env),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    log(f"started {name} (pid {process.pid}, process group {process.pid})")
+    return Child(name, process)
+
+
+def stop_children(children: Sequence[Child], grace: float, stop: StopFlag | None = None) -> None:
+    """SIGTERM to every child's process group at once, SIGKILL to what is left after `grace`."""
+    for child in children:
+        if group_alive(child.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+
+    def all_gone() -> bool:
+        for child in children:
+            child.process.poll()
+        return not any(group_alive(child.pid) for child in children)
+
+    if not wait_until(all_gone, grace, stop):
+        for child in children:
+            if group_alive(child.pid):
+                log(f"{child.name} still running after {grace:.0f} s: SIGKILL")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+        # SIGKILL cannot be ignored; a short wait lets the kernel finish (zombies count here).
+        wait_until(all_gone, min(grace, 3.0))
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.process.wait(timeout=1)
+        log(f"stopped {child.name} (pid {child.pid}, exit code {child.process.returncode})")
+
+
+def ensure_alive(children: Iterable[Child]) -> None:
+    for child in children:
+        code = child.process.poll()
+        if code is not None:
+            raise StartupError(f"{child.name} exited with code {code}")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def grpc_serving(host: str, port: int) -> bool:
+    """The code server's standard gRPC health check answers SERVING (it binds after loading)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    # Loopback never goes through an HTTP proxy, whatever the environment says.
+    options = [("grpc.enable_http_proxy", 0)]
+    with grpc.insecure_channel(f"{host}:{port}", options=options) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="DagsterApi"), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def graphql(url: str, query: str, timeout: float = 5.0) -> dict[str, Any]:
+    body = json.dumps({"query": query}).encode()
+    request = urllib.request.Request(
+        f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    with direct.open(request, timeout=timeout) as reply:
+        result: dict[str, Any] = json.loads(reply.read())
+    return result
+
+
+def loaded_locations(url: str) -> dict[str, dict[str, Any]] | None:
+    """Location name -> its RepositoryLocation once the webserver has loaded every location;
+    None while it is not answering or still loading; a load error raises StartupError."""
+    try:
+        data = graphql(url, WORKSPACE_QUERY)["data"]["workspaceOrError"]
+    except (OSError, urllib.error.URLError, KeyError, TypeError, ValueError):
+        return None
+    if data.get("__typename") != "Workspace":
+        return None
+    locations: dict[str, dict[str, Any]] = {}
+    for entry in data["locationEntries"]:
+        loaded = entry.get("locationOrLoadError")
+        if loaded is None:
+            return None
+        if loaded["__typename"] == "PythonError":
+            raise StartupError(f"location {entry['name']} failed to load: {loaded['message']}")
+        locations[entry["name"]] = loaded
+    return locations
+
+
+# --- the stack -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    webserver_port: int
+    locations: list[Location]
+    dagster_home: Path
+    grace: float
+    startup_timeout: float
+    keep_database: bool
+    check: bool
+
+    @property
+    def url(self) -> str:
+        shown = LOOPBACK if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{shown}:{self.webserver_port}"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        description="Start the embedded database, both code servers, the webserver and the daemon."
+    )
+    parser.add_argument(
+        "--host", default=LOOPBACK, help="address the webserver binds (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", "--webserver-port", dest="port", type=int, default=DEFAULT_WEBSERVER_PORT
+    )
+    parser.add_argument("--at-port", type=int, help="automatic_transmission's code server port")
+    parser.add_argument("--wst-port", type=int, help="wiring_schema_tics's code server port")
+    parser.add_argument("--dagster-home", type=Path, default=DEFAULT_DAGSTER_HOME)
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS, metavar="SECONDS")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT, metavar="SECONDS"
+    )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="leave the embedded PostgreSQL running on exit even when this command started it",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="start everything, wait until ready, stop, exit"
+    )
+    args = parser.parse_args(argv)
+    ports = {"automatic_transmission": args.at_port, "wiring_schema_tics": args.wst_port}
+    return Options(
+        host=args.host,
+        webserver_port=args.port,
+        locations=with_ports(read_workspace(), ports),
+        dagster_home=args.dagster_home.resolve(),
+        grace=args.grace,
+        startup_timeout=args.startup_timeout,
+        keep_database=args.keep_database,
+        check=args.check,
+    )
+
+
+def code_server_command(location: Location) -> list[str]:
+    return [
+        executable("dagster"),
+        "code-server",
+        "start",
+        "-m",
+        location.module,
+        "--host",
+        location.host,
+        "--port",
+        str(location.port),
+        "--location-name",
+        location.name,
+    ]
+
+
+def check_ports_free(options: Options) -> None:
+    wanted = [(loc.host, loc.port, loc.name) for loc in options.locations]
+    wanted.append((options.host, options.webserver_port, "webserver"))
+    busy = [f"{name} {host}:{port}" for host, port, name in wanted if not port_free(host, port)]
+    if busy:
+        raise StartupError(f"port already in use: {', '.join(busy)} (another stack running?)")
+
+
+@dataclass
+class Stack:
+    """What this command started so far, for the cleanup whatever happens."""
+
+    children: list[Child] = field(default_factory=list)
+    database: Database | None = None
+
+
+def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
+    """Everything up to "ready"; records each part in `stack` as soon as it exists.
+
+    The instance is prepared before any Dagster process starts; the code servers start next, and
+    the database is started and checked while they load their code (they need it only for runs).
+    """
+    prepare_dagster_home(options.dagster_home)
+    stop.check()
+    env = child_environment(options.dagster_home)
+    workspace = workspace_for(options.locations, options.dagster_home)
+    log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}")
+    children = stack.children
+    for location in options.locations:
+        children.append(start_child(location.name, code_server_command(location), env))
+    settings = start_database(stack)
+    stop.check()
+    ensure_atp(settings)
+
+    deadline = time.monotonic() + options.startup_timeout
+    for location in options.locations:
+        while not grpc_serving(location.host, location.port):
+            stop.check()
+            ensure_alive(children)
+            if time.monotonic() > deadline:
+                raise StartupError(f"code server {location.name} not serving in time")
+            time.sleep(POLL_SECONDS)
+        log(f"code server {location.name} serving on {location.host}:{location.port}")
+
+    webserver = [
+        executable("dagster-webserver"),
+        *("-w", str(workspace), "-h", options.host, "-p", str(options.webserver_port)),
+    ]
+    children.append(start_child("webserver", webserver, env))
+    children.append(
+        start_child("daemon", [executable("dagster-daemon"), "run", "-w", str(workspace)], env)
+    )
+    while (loaded := loaded_locations(options.url)) is None:
+        stop.check()
+        ensure_alive(children)
+        if time.monotonic() > deadline:
+            raise StartupError(f"webserver not answering at {options.url}/graphql in time")
+        time.sleep(POLL_SECONDS)
+    for name, entry in sorted(loaded.items()):
+        jobs = sum(len(repository["jobs"]) for repository in entry["repositories"])
+        schedules = sum(len(repository["schedules"]) for repository in entry["repositories"])
+        log(f"location {name}: {jobs} jobs, {schedules} schedules")
+
+
+def run(options: Options) -> int:
+    stop = StopFlag()
+    stop.install()
+    stack = Stack()
+    code = 0
+    try:
+        check_ports_free(options)
+        start_stack(options, stop, stack)
+        log(f"ready: Dagster UI on {options.url} (Ctrl-C stops everything)")
+        if not options.check:
+            while not stop.requested:
+                ensure_alive(stack.children)
+                time.sleep(POLL_SECONDS)
+    except StopRequested:
+        pass
+    except StartupError as error:
+        log(f"error: {error}")
+        code = 1
+    except Exception as error:
+        # Ctrl-C in the terminal also reaches helpers in this process group (initdb, pg_ctl):
+        # their failure after a stop request is part of stopping, not an error.
+        if not stop.requested:
+            log(f"error: {type(error).__name__}: {error}")
+            traceback.print_exc()
+            code = 1
+    finally:
+        if stop.requested:
+            log(f"{stop.signal_name} received: stopping everything")
+        stop_children(stack.children, options.grace, stop)
+        if stack.database is not None:
+            stop_or_keep_database(stack.database, options)
+        log("all stopped")
+    return code
+
+
+def stop_or_keep_database(database: Database, options: Options) -> None:
+    if database.pgdata is None:
+        return  # a configured server is not ours to stop
+    if database.was_running:
+        log(f"embedded PostgreSQL left running: it was running before ({database.pgdata})")
+    elif options.keep_database:
+        log(f"embedded PostgreSQL left running (--keep-database, {database.pgdata})")
+    else:
+        stop_database(database, options.grace)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        options = parse_args(argv)
+    except StartupError as error:
+        log(f"error: {error}")
+        return 1
+    return run(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

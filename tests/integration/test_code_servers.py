@@ -1,0 +1,325 @@
+"""Both code locations as real gRPC code servers behind a real webserver, and the local command.
+
+The code servers, the webserver and `scripts/local_stack.py` run as separate processes on free
+loopback ports (never 3000/4000/4001, so a developer's running stack does not matter), each in a
+process group of its own that is stopped with escalation, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg2
+import pytest
+import yaml
+
+from dagstributor_shared.environment import Environment
+from tests.support.processes import (
+    LOOPBACK,
+    REPO_ROOT,
+    Started,
+    dagster_command,
+    free_ports,
+    graphql,
+    grpc_serving,
+    live_group_members,
+    pid_running,
+    start,
+    stop_all,
+    wait_for,
+)
+
+WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
+LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
+LOCATIONS = {
+    "automatic_transmission": "automatic_transmission.definitions",
+    "wiring_schema_tics": "wiring_schema_tics.definitions",
+}
+WST_JOBS = {
+    "test_db_connection_job",
+    "wst_atp_bak_job",
+    "wst_atp_drop_job",
+    "wst_atp_instantiate_job",
+    "wst_atp_reload_job",
+    "wst_atp_bak_drop_reload_job",
+}
+STARTUP_TIMEOUT = 150.0
+GRACE = 10.0
+# Variables that would point the stack at another database or make it believe it is in a pod.
+FOREIGN_VARIABLES = re.compile(r"^((WST|AT)_PGSQL_(HOST|ENDPOINT)|KUBERNETES_SERVICE_HOST)$")
+
+WORKSPACE_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { repositories { name jobs { name } schedules { name } } }
+          ... on PythonError { message }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def expected(environment: Environment) -> dict[str, tuple[set[str], set[str]]]:
+    """Location -> (job names, schedule names) of its definitions built in this process."""
+    from automatic_transmission.definitions import build_definitions as build_at
+    from wiring_schema_tics.definitions import build_definitions as build_wst
+
+    names = {}
+    for location, build in (
+        ("automatic_transmission", build_at),
+        ("wiring_schema_tics", build_wst),
+    ):
+        repository = build(environment).get_repository_def()
+        names[location] = (
+            {job.name for job in repository.get_all_jobs()},
+            {schedule.name for schedule in repository.schedule_defs},
+        )
+    return names
+
+
+def loaded_workspace(url: str) -> dict[str, dict[str, Any]] | None:
+    """Location -> RepositoryLocation once every location has loaded; None while loading."""
+    try:
+        data = graphql(url, WORKSPACE_QUERY)["workspaceOrError"]
+    except Exception:  # not answering yet
+        return None
+    if data["__typename"] != "Workspace":
+        return None
+    entries = {entry["name"]: entry["locationOrLoadError"] for entry in data["locationEntries"]}
+    if any(entry is None for entry in entries.values()):
+        return None
+    return entries
+
+
+def served(entry: dict[str, Any]) -> tuple[set[str], set[str]]:
+    assert entry["__typename"] == "RepositoryLocation", entry
+    repositories = entry["repositories"]
+    return (
+        {job["name"] for repository in repositories for job in repository["jobs"]},
+        {schedule["name"] for repository in repositories for schedule in repository["schedules"]},
+    )
+
+
+def write_workspace(path: Path, ports: dict[str, int]) -> Path:
+    """The repository's workspace.yaml with other ports (the file stays the source of names)."""
+    document = yaml.safe_load(WORKSPACE_FILE.read_text())
+    for entry in document["load_from"]:
+        entry["grpc_server"]["port"] = ports[entry["grpc_server"]["location_name"]]
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def listening_addresses(pgid: int) -> set[str]:
+    """IP addresses the processes of this group listen on (TCP)."""
+    addresses = set()
+    for process in live_group_members(pgid):
+        try:
+            connections = process.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        addresses |= {c.laddr.ip for c in connections if c.status == psutil.CONN_LISTEN}
+    return addresses
+
+
+def is_loopback(address: str) -> bool:
+    """127.0.0.1, ::1 or 127.0.0.1 mapped into IPv6 (gRPC listens on a dual-stack socket)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def dump_logs(started: list[Started]) -> None:
+    """Printed output is shown by pytest only when a test fails."""
+    for item in started:
+        print(f"----- {item.name} (pid {item.pid}) -----\n{item.output()[-6000:]}")
+
+
+def test_workspace_file_names_both_locations_on_loopback() -> None:
+    entries = [
+        entry["grpc_server"] for entry in yaml.safe_load(WORKSPACE_FILE.read_text())["load_from"]
+    ]
+    assert {e["location_name"]: (e["host"], e["port"]) for e in entries} == {
+        "automatic_transmission": (LOOPBACK, 4000),
+        "wiring_schema_tics": (LOOPBACK, 4001),
+    }
+
+
+# --- scripts/local_stack.py ------------------------------------------------------------------
+
+
+def started_pids(output: str) -> dict[str, int]:
+    """`started <name> (pid N, ...)` lines of the local command."""
+    return {name: int(pid) for name, pid in re.findall(r"started (\S+) \(pid (\d+)", output)}
+
+
+def postmaster(pgdata: Path) -> tuple[int, str]:
+    """PID and socket directory of the PostgreSQL server on this data directory."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return int(lines[0]), lines[4]
+
+
+def atp_exists(socket_dir: str) -> bool:
+    connection = psycopg2.connect(host=socket_dir, user="postgres", dbname="postgres")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'atp')")
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    return bool(row and row[0])
+
+
+@pytest.mark.integration
+def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) -> None:
+    web_port, at_port, wst_port = free_ports(3)
+    pgdata = tmp_path / "pgdata"
+    env = {k: v for k, v in os.environ.items() if not FOREIGN_VARIABLES.match(k)}
+    env.pop("ENVIRONMENT", None)  # the command's own default: dev
+    env["DAGSTRIBUTOR_PGDATA"] = str(pgdata)
+    command = [
+        sys.executable, str(LOCAL_STACK),
+        "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
+        "--dagster-home", str(tmp_path / "dagster_home"), "--grace", str(GRACE),
+    ]  # fmt: skip
+    stack = start("local_stack", command, env, tmp_path)
+    try:
+
+        def ready() -> bool:
+            stack.check_alive()
+            return "] ready: " in stack.output()
+
+        wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
+        children = started_pids(stack.output())
+        assert set(children) == {*LOCATIONS, "webserver", "daemon"}
+        assert all(pid_running(pid) for pid in children.values()), children
+        for name, pid in children.items():
+            addresses = listening_addresses(pid)
+            assert all(is_loopback(address) for address in addresses), (name, addresses)
+
+        url = f"http://{LOOPBACK}:{web_port}"
+        locations = loaded_workspace(url)
+        assert locations is not None and set(locations) == set(LOCATIONS)
+        wanted = expected(Environment.DEV)
+        for name, entry in locations.items():
+            assert served(entry) == wanted[name], name
+
+        postgres_pid, socket_dir = postmaster(pgdata)
+        assert atp_exists(socket_dir)
+
+        os.killpg(stack.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+        began = time.monotonic()
+        code = stack.process.wait(timeout=3 * GRACE)
+        took = time.monotonic() - began
+    finally:
+        if stack.alive():
+            print(stack.output())
+            stop_all([stack], GRACE)
+    output = stack.output()
+    assert code == 0, output[-4000:]
+    assert took < 2 * GRACE + 5, f"stopping took {took:.1f} s"
+    for name, pid in children.items():
+        assert not live_group_members(pid), f"{name} (group {pid}) still running"
+    assert not pid_running(postgres_pid), "the embedded PostgreSQL this command started still runs"
+    assert "all stopped" in output
+
+
+# --- code servers behind a webserver (ENVIRONMENT=prod) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    processes: list[Started]
+
+
+@pytest.fixture(scope="module")
+def prod_stack(dagster_home: Path, log_dir: Path) -> Iterator[Stack]:
+    """Both code servers (ENVIRONMENT=prod) and a webserver reading a workspace of their ports."""
+    at_port, wst_port, web_port = free_ports(3)
+    ports = {"automatic_transmission": at_port, "wiring_schema_tics": wst_port}
+    workspace = write_workspace(dagster_home / "workspace.yaml", ports)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "ENVIRONMENT": "prod"}
+    started: list[Started] = []
+    try:
+        for name, module in LOCATIONS.items():
+            command = dagster_command(
+                "dagster", "code-server", "start", "-m", module,
+                "--host", LOOPBACK, "--port", str(ports[name]), "--location-name", name,
+            )  # fmt: skip
+            started.append(start(name, command, env, log_dir))
+        for name, port in ports.items():
+
+            def serving(port: int = port) -> bool:
+                for item in started:
+                    item.check_alive()
+                return grpc_serving(port)
+
+            wait_for(serving, STARTUP_TIMEOUT, f"code server {name}")
+        webserver = dagster_command(
+            "dagster-webserver", "-w", str(workspace), "-h", LOOPBACK, "-p", str(web_port)
+        )
+        started.append(start("webserver", webserver, env, log_dir))
+        url = f"http://{LOOPBACK}:{web_port}"
+
+        def loaded() -> dict[str, Any] | None:
+            started[-1].check_alive()
+            return loaded_workspace(url)
+
+        wait_for(loaded, STARTUP_TIMEOUT, "webserver with both locations loaded")
+        yield Stack(url, started)
+    finally:
+        dump_logs(started)
+        stop_all(started, GRACE)
+        for item in started:
+            assert not live_group_members(item.pid), f"{item.name} left processes behind"
+
+
+@pytest.mark.integration
+def test_webserver_serves_both_locations_with_their_jobs(prod_stack: Stack) -> None:
+    locations = loaded_workspace(prod_stack.url)
+    assert locations is not None
+    assert set(locations) == set(LOCATIONS)
+    wanted = expected(Environment.PROD)
+    for name, entry in locations.items():
+        jobs, _ = served(entry)
+        assert jobs == wanted[name][0], name
+    assert served(locations["wiring_schema_tics"])[0] == WST_JOBS
+
+
+@pytest.mark.integration
+def test_prod_schedules_are_served(prod_stack: Stack) -> None:
+    locations = loaded_workspace(prod_stack.url)
+    assert locations is not None
+    wanted = expected(Environment.PROD)
+    for name, entry in locations.items():
+        _, schedules = served(entry)
+        assert schedules == wanted[name][1], name
+    assert "wst_atp_bak" in served(locations["wiring_schema_tics"])[1]
+
+
+@pytest.mark.integration
+def test_processes_listen_on_loopback_only(prod_stack: Stack) -> None:
+    for item in prod_stack.processes:
+        addresses = listening_addresses(item.pid)
+        assert addresses, f"{item.name} listens on nothing"
+        assert all(is_loopback(address) for address in addresses), (item.name, addresses)
