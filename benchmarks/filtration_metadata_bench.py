@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -25,21 +23,14 @@ if str(REPO_ROOT) not in sys.path:
 import psycopg2  # noqa: E402
 
 from automatic_transmission.jobs import pipeline_jobs  # noqa: E402
-from tests.support.atp import instantiate_atp  # noqa: E402
-from tests.support.database import PgTestServer, open_test_server  # noqa: E402
+from tests.support.atp import temporary_atp_database  # noqa: E402
+from tests.support.database import open_test_server  # noqa: E402
 from tests.support.http import FakeHttpServer, Reply, Request, fake_http_server  # noqa: E402
 from tests.support.omdb import FakeOmdb  # noqa: E402
 from tests.support.reel_driver import FakeReelDriver  # noqa: E402
 from tests.support.roundtrips import CountingConnection  # noqa: E402
-from tests.support.tmdb import (  # noqa: E402
-    INVALID_KEY,
-    FakeTmdb,
-    TmdbTitle,
-    _norm,
-    insert_media,
-    step_counts,
-    step_resources,
-)
+from tests.support.steps import insert_media, step_counts, step_resources  # noqa: E402
+from tests.support.tmdb import INVALID_KEY, FakeTmdb, TmdbTitle, _norm  # noqa: E402
 
 SHOWS = 100
 OPENED: list[CountingConnection] = []
@@ -121,15 +112,6 @@ def populate(server: FakeHttpServer, items: int) -> tuple[FakeTmdb, FakeOmdb, Fa
     return tmdb, omdb, model
 
 
-@contextmanager
-def database(pg: PgTestServer) -> Iterator[str]:
-    with pg.temporary_database() as name:
-        connection = pg.connect(name)
-        instantiate_atp(connection)
-        connection.close()
-        yield name
-
-
 def run_step(key: str, resources: dict[str, Any], server: FakeHttpServer, label: str) -> None:
     trips, requests = round_trips(), len(server.requests)
     started = time.perf_counter()
@@ -162,7 +144,7 @@ def main() -> int:
         print("fake TMDB, OMDb, reel-driver on 127.0.0.1; TMDB client rate limit off\n")
         header = f"{'step (batch 50)':<34}{'items/s':>10}{'trips':>9}{'trips/it':>10}"
         print(header + f"{'http':>9}{'http/it':>10}{'s':>8}{'items':>7}")
-        with database(pg) as name:
+        with temporary_atp_database(pg) as name:
             postgres = pg.resource(name, env_prefix="AT_PGSQL")
             resources = step_resources(
                 postgres, tmdb_url=tmdb.base_url, omdb_url=omdb.base_url,
@@ -170,19 +152,17 @@ def main() -> int:
             )  # fmt: skip
             for generation, title in ((1, "first pass"), (2, "second pass (same titles)")):
                 print(f"-- {title}")
-                connection = pg.connect(name)
-                insert_media(connection, parsed_rows(items, generation))
-                connection.close()
+                with pg.connection(name) as connection:
+                    insert_media(connection, parsed_rows(items, generation))
                 run_step("at_04_file_filtration", resources, server, "04 file_filtration")
                 run_step("at_05_metadata_collection", resources, server, "05 metadata")
                 run_step("at_06_media_filtration", resources, server, "06 media")
         print("\nround trips for 10 batches, batch size 50 vs 500 (fresh database each):")
         for batch in (50, 500):
-            with database(pg) as name:
+            with temporary_atp_database(pg) as name:
                 count = 10 * batch
-                connection = pg.connect(name)
-                insert_media(connection, parsed_rows(count, 3))
-                connection.close()
+                with pg.connection(name) as connection:
+                    insert_media(connection, parsed_rows(count, 3))
                 postgres = pg.resource(name, env_prefix="AT_PGSQL")
                 resources = step_resources(
                     postgres, tmdb_url=tmdb.base_url, omdb_url=omdb.base_url,

@@ -23,7 +23,7 @@ from automatic_transmission.clients.feeds import FeedClient, FeedItem  # noqa: E
 from automatic_transmission.model import RssSource  # noqa: E402
 from automatic_transmission.steps.rss_ingest import FeedSource, IngestResult, ingest  # noqa: E402
 from automatic_transmission.store import MediaStore  # noqa: E402
-from tests.support.atp import instantiate_atp  # noqa: E402
+from tests.support.atp import temporary_atp_database  # noqa: E402
 from tests.support.database import PgTestServer, open_test_server  # noqa: E402
 from tests.support.feeds import big_yts_feed, episode_feed, episode_item, info_hash  # noqa: E402
 from tests.support.http import FakeHttpServer, Reply, fake_http_server  # noqa: E402
@@ -79,12 +79,7 @@ def bench(
         return items
 
     lines = []
-    with server.temporary_database() as database:
-        admin = server.connect(database)
-        try:
-            instantiate_atp(admin)
-        finally:
-            admin.close()
+    with temporary_atp_database(server) as database:
         for table in ("empty", "full"):
             elapsed, trips, result = run_once(server, database, source, timed_read)
             tally = result.tallies[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg2.extensions
 import pytest
 
 from tests.support.database import PgTestServer, open_test_server
@@ -33,11 +34,25 @@ def http_server() -> Iterator[FakeHttpServer]:
 @pytest.fixture
 def atp_database(pg_server: PgTestServer, fresh_database: str) -> str:
     """A fresh database with schema `atp` instantiated by the schema location's DDL files."""
-    from tests.support.atp import instantiate_atp
+    from tests.support.atp import create_atp
 
-    connection = pg_server.connect(fresh_database)
-    try:
-        instantiate_atp(connection)
-    finally:
-        connection.close()
+    create_atp(pg_server, fresh_database)
     return fresh_database
+
+
+@pytest.fixture
+def fresh_connection(
+    pg_server: PgTestServer, fresh_database: str
+) -> Iterator[psycopg2.extensions.connection]:
+    """A plain connection to the test's fresh database, closed afterwards."""
+    with pg_server.connection(fresh_database) as connection:
+        yield connection
+
+
+@pytest.fixture
+def atp_connection(
+    atp_database: str, fresh_connection: psycopg2.extensions.connection
+) -> psycopg2.extensions.connection:
+    """A plain connection to the test's database once it holds schema `atp` (`atp_database` is
+    the test's fresh database), closed afterwards."""
+    return fresh_connection

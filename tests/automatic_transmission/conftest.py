@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -68,11 +69,8 @@ class MediaTable:
 @pytest.fixture
 def db_connection(pg_server: PgTestServer, atp_database: str) -> Iterator[CountingConnection]:
     """A round-trip-counting connection to a fresh database with schema `atp`."""
-    connection = connect_counting(pg_server.connection_settings(atp_database))
-    try:
+    with closing(connect_counting(pg_server.connection_settings(atp_database))) as connection:
         yield connection
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -83,11 +81,8 @@ def store(db_connection: CountingConnection) -> MediaStore:
 @pytest.fixture
 def media(pg_server: PgTestServer, atp_database: str) -> Iterator[MediaTable]:
     """Direct access to `atp.media` on a connection of its own (not counted with the store's)."""
-    connection = connect_counting(pg_server.connection_settings(atp_database))
-    try:
+    with closing(connect_counting(pg_server.connection_settings(atp_database))) as connection:
         yield MediaTable(connection)
-    finally:
-        connection.close()
 
 
 @pytest.fixture

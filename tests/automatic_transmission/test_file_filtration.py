@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg2.extensions
 import pytest
 
 from automatic_transmission.filters import (
@@ -23,8 +24,8 @@ from automatic_transmission.model import (
     Verdict,
 )
 from automatic_transmission.steps.file_filtration import filter_file
-from tests.support.database import PgTestServer
-from tests.support.tmdb import insert_media, media_rows, step_counts, step_resources
+from dagstributor_shared.postgres import PostgresResource
+from tests.support.steps import insert_media, media_rows, step_counts, step_resources
 
 RULES = parse_rules(
     "test.yaml",
@@ -162,9 +163,9 @@ def test_a_malformed_rule_file_stops_the_code_location_from_loading(
 
 
 def test_the_job_accepts_and_rejects_parsed_rows_in_the_database(
-    pg_server: PgTestServer, atp_database: str
+    atp_connection: psycopg2.extensions.connection, postgres: PostgresResource
 ) -> None:
-    connection = pg_server.connect(atp_database)
+    connection = atp_connection
     good, low, forced, show, later = insert_media(
         connection,
         [
@@ -178,9 +179,7 @@ def test_the_job_accepts_and_rejects_parsed_rows_in_the_database(
         ],
     )  # fmt: skip
     job = pipeline_jobs()["at_04_file_filtration"]
-    result = job.execute_in_process(
-        resources=step_resources(pg_server.resource(atp_database, env_prefix="AT_PGSQL"))
-    )
+    result = job.execute_in_process(resources=step_resources(postgres))
     assert result.success
     rows = media_rows(connection)
     assert (rows[good]["pipeline_status"], rows[good]["rejection_status"]) == (
@@ -195,4 +194,3 @@ def test_the_job_accepts_and_rejects_parsed_rows_in_the_database(
     assert rows[show]["pipeline_status"] == "file_accepted"
     assert rows[later]["rejection_status"] == "unfiltered"  # not parsed: not this step's row
     assert step_counts(result) == {"advanced": 3, "rejected": 1, "errored": 0, "retried later": 0}
-    connection.close()

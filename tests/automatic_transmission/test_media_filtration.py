@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from automatic_transmission.jobs import pipeline_jobs
 from automatic_transmission.model import MediaType
 from automatic_transmission.store.training import TrainingRecord, TrainingStore
-from tests.support.database import PgTestServer
+from dagstributor_shared.postgres import PostgresResource
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.reel_driver import BATCH_PATH, FakeReelDriver
-from tests.support.tmdb import (
+from tests.support.steps import (
     insert_media,
     media_rows,
+    run_step,
     step_counts,
     step_failure,
     step_metadata,
-    step_resources,
 )
 
 JOB = "at_06_media_filtration"
@@ -28,19 +26,14 @@ JOB = "at_06_media_filtration"
 
 @dataclass
 class World:
-    pg: PgTestServer
-    database: str
+    postgres: PostgresResource
     connection: Any
     server: FakeHttpServer
     model: FakeReelDriver
 
     def run(self, model: bool = True, **kw: Any) -> Any:
-        resources = step_resources(
-            self.pg.resource(self.database, env_prefix="AT_PGSQL"),
-            reel_driver=(self.model.host, self.model.port) if model else None,
-            **kw,
-        )
-        return pipeline_jobs()[JOB].execute_in_process(resources=resources, raise_on_error=False)
+        reel_driver = (self.model.host, self.model.port) if model else None
+        return run_step(JOB, self.postgres, reel_driver=reel_driver, **kw)
 
     def movie(self, n: int, probability: float | str | None = 0.5, **training: Any) -> str:
         imdb_id = f"tt{n:07d}"
@@ -74,12 +67,8 @@ class World:
 
 
 @pytest.fixture
-def world(
-    pg_server: PgTestServer, atp_database: str, http_server: FakeHttpServer
-) -> Iterator[World]:
-    connection = pg_server.connect(atp_database)
-    yield World(pg_server, atp_database, connection, http_server, FakeReelDriver(http_server))
-    connection.close()
+def world(postgres: PostgresResource, atp_connection: Any, http_server: FakeHttpServer) -> World:
+    return World(postgres, atp_connection, http_server, FakeReelDriver(http_server))
 
 
 def test_probability_at_or_above_the_threshold_passes_below_is_rejected_with_labels(

@@ -2,70 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from automatic_transmission.clients.tmdb import SearchHit
-from automatic_transmission.jobs import pipeline_jobs
 from automatic_transmission.steps.metadata_collection import best_hit
-from tests.support.database import PgTestServer
+from dagstributor_shared.postgres import PostgresResource
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.omdb import FakeOmdb
-from tests.support.tmdb import (
-    FakeTmdb,
+from tests.support.steps import (
     age_training,
     insert_media,
     media_rows,
+    rows_by_key,
+    run_step,
     step_counts,
     step_failure,
     step_metadata,
-    step_resources,
 )
+from tests.support.tmdb import FakeTmdb
 
 JOB = "at_05_metadata_collection"
 
 
 @dataclass
 class World:
-    pg: PgTestServer
-    database: str
+    postgres: PostgresResource
     connection: Any
     server: FakeHttpServer
     tmdb: FakeTmdb
     omdb: FakeOmdb
 
     def run(self, **kw: Any) -> Any:
-        resources = step_resources(
-            self.pg.resource(self.database, env_prefix="AT_PGSQL"),
-            tmdb_url=self.tmdb.base_url,
-            omdb_url=self.omdb.base_url,
-            **kw,
+        return run_step(
+            JOB, self.postgres, tmdb_url=self.tmdb.base_url, omdb_url=self.omdb.base_url, **kw
         )
-        return pipeline_jobs()[JOB].execute_in_process(resources=resources, raise_on_error=False)
 
     def add(self, **row: Any) -> str:
         return insert_media(self.connection, [{"pipeline_status": "file_accepted", **row}])[0]
 
     def training(self) -> dict[str, dict[str, Any]]:
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT imdb_id, tmdb_id, media_type::text, media_title, release_year,"
-                " production_countries, genre, imdb_rating, imdb_votes, metascore, rt_score,"
-                " human_labeled, updated_at, budget FROM atp.training"
-            )
-            names = [d[0] for d in cursor.description or ()]
-            found = {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
-        self.connection.commit()
-        return found
+        return rows_by_key(
+            self.connection,
+            "SELECT imdb_id, tmdb_id, media_type::text, media_title, release_year,"
+            " production_countries, genre, imdb_rating, imdb_votes, metascore, rt_score,"
+            " human_labeled, updated_at, budget FROM atp.training",
+        )
 
 
 @pytest.fixture
-def world(
-    pg_server: PgTestServer, atp_database: str, http_server: FakeHttpServer
-) -> Iterator[World]:
+def world(postgres: PostgresResource, atp_connection: Any, http_server: FakeHttpServer) -> World:
     tmdb, omdb = FakeTmdb(http_server), FakeOmdb(http_server)
     tmdb.movie(603, "The Matrix", "1999-03-30", "tt0133093", production_countries=("US", "AU"))
     omdb.add("tt0133093", "The Matrix", rating="8.7", votes="2,104,221", metascore="73")
@@ -73,9 +61,7 @@ def world(
     omdb.add("tt0944947", "Game of Thrones", rating="9.2")
     tmdb.show(1396, "Breaking Bad", "2008-01-20", "tt0903747")
     tmdb.show(2316, "The Office", "2005-03-24", "tt0386676")
-    connection = pg_server.connect(atp_database)
-    yield World(pg_server, atp_database, connection, http_server, tmdb, omdb)
-    connection.close()
+    return World(postgres, atp_connection, http_server, tmdb, omdb)
 
 
 def test_a_movie_gets_canonical_identity_and_its_metadata_in_training(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import psycopg2.extensions
 import pytest
 
 from automatic_transmission.model import (
@@ -13,7 +14,6 @@ from automatic_transmission.model import (
     RejectionStatus,
     RssSource,
 )
-from tests.support.database import PgTestServer
 
 
 @pytest.mark.parametrize(
@@ -28,20 +28,16 @@ from tests.support.database import PgTestServer
     ids=lambda value: value if isinstance(value, str) else value.__name__,
 )
 def test_python_enum_lists_exactly_the_labels_of_the_database_enum(
-    pg_server: PgTestServer, atp_database: str, enum: type[StrEnum], pg_type: str
+    atp_connection: psycopg2.extensions.connection, enum: type[StrEnum], pg_type: str
 ) -> None:
-    connection = pg_server.connect(atp_database)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
-                " JOIN pg_namespace n ON n.oid = t.typnamespace"
-                " WHERE n.nspname = 'atp' AND t.typname = %s ORDER BY e.enumsortorder",
-                (pg_type,),
-            )
-            labels = [row[0] for row in cursor.fetchall()]
-    finally:
-        connection.close()
+    with atp_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
+            " JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " WHERE n.nspname = 'atp' AND t.typname = %s ORDER BY e.enumsortorder",
+            (pg_type,),
+        )
+        labels = [row[0] for row in cursor.fetchall()]
     assert labels == [member.value for member in enum]
 
 

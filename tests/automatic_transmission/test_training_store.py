@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from automatic_transmission.model import LabelType, MediaType
 from automatic_transmission.store.training import TrainingRecord, TrainingStore, title_key
-from tests.support.database import PgTestServer
-from tests.support.roundtrips import CountingConnection, connect_counting
-from tests.support.tmdb import age_training
-
-
-@pytest.fixture
-def connection(pg_server: PgTestServer, atp_database: str) -> Iterator[CountingConnection]:
-    conn = connect_counting(pg_server.connection_settings(atp_database))
-    yield conn
-    conn.close()
+from tests.support.roundtrips import CountingConnection
+from tests.support.steps import age_training
 
 
 def record(n: int, **kw: object) -> TrainingRecord:
@@ -48,8 +39,8 @@ def sql(conn: CountingConnection, query: str) -> list[tuple[object, ...]]:
     return rows
 
 
-def test_upsert_inserts_then_refreshes_by_imdb_id(connection: CountingConnection) -> None:
-    store = TrainingStore(connection)
+def test_upsert_inserts_then_refreshes_by_imdb_id(db_connection: CountingConnection) -> None:
+    store = TrainingStore(db_connection)
     assert store.upsert_metadata([record(1), record(2)]) == 2
     store.upsert_metadata([record(1, media_title="Renamed", imdb_votes=2000)])
     titles = store.titles(["tt0000001", "tt0000002"])
@@ -59,26 +50,26 @@ def test_upsert_inserts_then_refreshes_by_imdb_id(connection: CountingConnection
     assert titles["tt0000002"].record == record(2)
 
 
-def test_upsert_never_touches_human_labeled_rows(connection: CountingConnection) -> None:
-    store = TrainingStore(connection)
+def test_upsert_never_touches_human_labeled_rows(db_connection: CountingConnection) -> None:
+    store = TrainingStore(db_connection)
     store.upsert_metadata([record(1)])
-    sql(connection, "UPDATE atp.training SET (human_labeled, label) = (true, 'would_watch')")
+    sql(db_connection, "UPDATE atp.training SET (human_labeled, label) = (true, 'would_watch')")
     assert store.upsert_metadata([record(1, media_title="Changed")]) == 0
     assert store.titles(["tt0000001"])["tt0000001"].record.media_title == "Title 1"
 
 
 def test_media_type_comes_from_the_record_not_from_what_was_stored(
-    connection: CountingConnection,
+    db_connection: CountingConnection,
 ) -> None:
-    store = TrainingStore(connection)
+    store = TrainingStore(db_connection)
     store.upsert_metadata([record(1, media_type=MediaType.TV_SEASON)])
     store.upsert_metadata([record(1, media_type=MediaType.TV_EPISODE_PACK)])
     assert store.titles(["tt0000001"])["tt0000001"].record.media_type is MediaType.TV_EPISODE_PACK
 
 
-def test_a_tmdb_id_held_by_another_title_is_not_taken(connection: CountingConnection) -> None:
+def test_a_tmdb_id_held_by_another_title_is_not_taken(db_connection: CountingConnection) -> None:
     """TMDB's movie and TV ids overlap but training.tmdb_id is unique: the batch must not fail."""
-    store = TrainingStore(connection)
+    store = TrainingStore(db_connection)
     store.upsert_metadata([record(1, tmdb_id=1399)])
     show = record(2, tmdb_id=1399, media_type=MediaType.TV_SHOW)
     clash_in_batch = [record(3, tmdb_id=77), record(4, tmdb_id=77)]
@@ -89,9 +80,9 @@ def test_a_tmdb_id_held_by_another_title_is_not_taken(connection: CountingConnec
 
 
 def test_values_that_do_not_fit_the_columns_are_fitted_not_fatal(
-    connection: CountingConnection,
+    db_connection: CountingConnection,
 ) -> None:
-    store = TrainingStore(connection)
+    store = TrainingStore(db_connection)
     odd = record(
         5, media_title="x" * 400, genre=("A very long genre name indeed",), budget=-1,
         origin_country=("USA", "FR"), original_language="eng", rt_score=140, season=40000,
@@ -105,25 +96,25 @@ def test_values_that_do_not_fit_the_columns_are_fitted_not_fatal(
 
 
 def test_fresh_lookup_by_tmdb_id_or_title_skips_stale_rows_but_not_human_labeled_ones(
-    connection: CountingConnection,
+    db_connection: CountingConnection,
 ) -> None:
-    store = TrainingStore(connection)
+    store = TrainingStore(db_connection)
     store.upsert_metadata([record(1), record(2, media_title="The Matrix"), record(3), record(4)])
-    sql(connection, "UPDATE atp.training SET human_labeled = true WHERE imdb_id = 'tt0000004'")
-    age_training(connection, ["tt0000003", "tt0000004"], days=40)
+    sql(db_connection, "UPDATE atp.training SET human_labeled = true WHERE imdb_id = 'tt0000004'")
+    age_training(db_connection, ["tt0000003", "tt0000004"], days=40)
     found = store.fresh_metadata([1, 3, 4], [title_key("the matrix!")], 30)
     assert sorted(t.record.imdb_id for t in found) == ["tt0000001", "tt0000002", "tt0000004"]
 
 
-def test_labels_are_written_except_to_human_labeled_rows(connection: CountingConnection) -> None:
-    store = TrainingStore(connection)
+def test_labels_are_written_except_to_human_labeled_rows(db_connection: CountingConnection) -> None:
+    store = TrainingStore(db_connection)
     store.upsert_metadata([record(1), record(2), record(3)])
     sql(
-        connection,
+        db_connection,
         "UPDATE atp.training SET human_labeled = true, label = 'would_watch' "
         "WHERE imdb_id = 'tt0000002'",
     )
-    sql(connection, "UPDATE atp.training SET anomalous = true WHERE imdb_id = 'tt0000003'")
+    sql(db_connection, "UPDATE atp.training SET anomalous = true WHERE imdb_id = 'tt0000003'")
     changed = store.write_labels(
         {"tt0000001": LabelType.WOULD_NOT_WATCH, "tt0000002": LabelType.WOULD_NOT_WATCH}
     )
@@ -137,25 +128,25 @@ def test_labels_are_written_except_to_human_labeled_rows(connection: CountingCon
 
 @pytest.mark.parametrize("size", [1, 50, 500])
 def test_each_method_costs_the_same_round_trips_whatever_the_batch_size(
-    connection: CountingConnection, size: int
+    db_connection: CountingConnection, size: int
 ) -> None:
-    store = TrainingStore(connection)
+    store = TrainingStore(db_connection)
     records = [record(n) for n in range(1, size + 1)]
-    with connection.counting() as upsert:
+    with db_connection.counting() as upsert:
         store.upsert_metadata(records)
-    with connection.counting() as lookup:
+    with db_connection.counting() as lookup:
         store.fresh_metadata(
             [r.tmdb_id or 0 for r in records], [title_key(r.media_title) for r in records], 30
         )
-    with connection.counting() as labels:
+    with db_connection.counting() as labels:
         store.write_labels({r.imdb_id: LabelType.WOULD_WATCH for r in records})
-    with connection.counting() as read:
+    with db_connection.counting() as read:
         store.titles([r.imdb_id for r in records])
     assert (upsert.value, lookup.value, labels.value, read.value) == (3, 3, 3, 3)
 
 
-def test_a_stored_record_reads_back_equal(connection: CountingConnection) -> None:
-    store = TrainingStore(connection)
+def test_a_stored_record_reads_back_equal(db_connection: CountingConnection) -> None:
+    store = TrainingStore(db_connection)
     full = replace(record(9), overview="Plot.", tagline="Tag.", rt_score=88, metascore=70)
     store.upsert_metadata([full])
     assert store.titles(["tt0000009"])["tt0000009"].record == full

@@ -10,16 +10,8 @@ from automatic_transmission.definitions import build_definitions as build_at
 from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME, STEPS
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import find_config_dir
+from tests.wiring_schema_tics.support import WST_JOB_NAMES
 from wiring_schema_tics.definitions import build_definitions as build_wst
-
-WST_JOBS = {
-    "test_db_connection_job",
-    "wst_atp_bak_job",
-    "wst_atp_drop_job",
-    "wst_atp_instantiate_job",
-    "wst_atp_reload_job",
-    "wst_atp_bak_drop_reload_job",
-}
 
 
 def _config(environment: Environment) -> dict[str, dict[str, object]]:
@@ -41,7 +33,7 @@ def test_wiring_schema_tics_loads_with_six_jobs_and_the_backup_schedule(
     environment: Environment,
 ) -> None:
     defs = build_wst(environment)
-    assert _jobs(defs) == WST_JOBS
+    assert _jobs(defs) == WST_JOB_NAMES
     schedules = _schedules(defs)
     assert set(schedules) == {"wst_atp_bak"}
     assert (

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2.extensions
 import pytest
 
 from dagstributor_shared.sql import SqlExecutionError, run_sql, run_sql_file, split_statements
-from tests.support.database import PgTestServer
-
-
-@pytest.fixture
-def connection(
-    pg_server: PgTestServer, fresh_database: str
-) -> Iterator[psycopg2.extensions.connection]:
-    conn = pg_server.connect(fresh_database)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _scalar(conn: psycopg2.extensions.connection, query: str) -> object:
@@ -54,9 +41,9 @@ def test_dollar_quotes_strings_identifiers_and_comments_survive_splitting() -> N
 
 
 def test_tricky_file_runs_and_select_rows_come_back_as_dicts(
-    connection: psycopg2.extensions.connection,
+    fresh_connection: psycopg2.extensions.connection,
 ) -> None:
-    result = run_sql(connection, TRICKY, source="tricky.sql")
+    result = run_sql(fresh_connection, TRICKY, source="tricky.sql")
     assert len(result.statements) == 4
     assert result.rows == [
         {"id": 1, "note": "semi;colon in a string", "bumped": 2},
@@ -67,15 +54,17 @@ def test_tricky_file_runs_and_select_rows_come_back_as_dicts(
 
 
 def test_empty_file_and_comment_only_file_run_nothing(
-    connection: psycopg2.extensions.connection,
+    fresh_connection: psycopg2.extensions.connection,
 ) -> None:
-    assert run_sql(connection, "").statements == []
-    assert run_sql(connection, "-- nothing here;\n/* nor ; here */\n").statements == []
+    assert run_sql(fresh_connection, "").statements == []
+    assert run_sql(fresh_connection, "-- nothing here;\n/* nor ; here */\n").statements == []
 
 
-def test_row_counts_for_insert_update_delete(connection: psycopg2.extensions.connection) -> None:
+def test_row_counts_for_insert_update_delete(
+    fresh_connection: psycopg2.extensions.connection,
+) -> None:
     result = run_sql(
-        connection,
+        fresh_connection,
         "CREATE TABLE t (n int);"
         "INSERT INTO t SELECT generate_series(1, 10);"
         "UPDATE t SET n = n + 100 WHERE n <= 4;"
@@ -85,9 +74,11 @@ def test_row_counts_for_insert_update_delete(connection: psycopg2.extensions.con
     assert tags == [("CREATE TABLE", -1), ("INSERT 0 10", 10), ("UPDATE 4", 4), ("DELETE 4", 4)]
 
 
-def test_notices_are_captured_per_statement(connection: psycopg2.extensions.connection) -> None:
+def test_notices_are_captured_per_statement(
+    fresh_connection: psycopg2.extensions.connection,
+) -> None:
     result = run_sql(
-        connection,
+        fresh_connection,
         "DO $$ BEGIN RAISE NOTICE 'first notice'; END $$;\n"
         "SELECT 1 AS one;\n"
         "DO $$ BEGIN RAISE NOTICE 'second %', 2; END $$;",
@@ -98,7 +89,7 @@ def test_notices_are_captured_per_statement(connection: psycopg2.extensions.conn
 
 
 def test_failing_statement_in_the_middle_leaves_nothing_of_the_file_applied(
-    connection: psycopg2.extensions.connection, tmp_path: Path
+    fresh_connection: psycopg2.extensions.connection, tmp_path: Path
 ) -> None:
     script = tmp_path / "broken.sql"
     script.write_text(
@@ -110,7 +101,7 @@ def test_failing_statement_in_the_middle_leaves_nothing_of_the_file_applied(
         "INSERT INTO kept_only_if_all_pass VALUES (2);\n"
     )
     with pytest.raises(SqlExecutionError) as caught:
-        run_sql_file(connection, script)
+        run_sql_file(fresh_connection, script)
     error = caught.value
     assert error.source == str(script)
     assert error.statement_number == 3
@@ -118,43 +109,45 @@ def test_failing_statement_in_the_middle_leaves_nothing_of_the_file_applied(
     assert error.sqlstate == "42P01"
     assert "broken.sql: statement 3 (line 5)" in str(error)
     assert "no_such_table" in str(error)
-    assert _scalar(connection, "SELECT to_regclass('kept_only_if_all_pass')::text") is None
+    assert _scalar(fresh_connection, "SELECT to_regclass('kept_only_if_all_pass')::text") is None
 
 
 def test_autocommit_opt_out_keeps_statements_before_a_failure(
-    connection: psycopg2.extensions.connection,
+    fresh_connection: psycopg2.extensions.connection,
 ) -> None:
     script = "-- dagstributor: autocommit\nCREATE TABLE early (id int);\nSELECT 1/0;\n"
     with pytest.raises(SqlExecutionError) as caught:
-        run_sql(connection, script, source="auto.sql")
+        run_sql(fresh_connection, script, source="auto.sql")
     assert caught.value.sqlstate == "22012"
-    assert _scalar(connection, "SELECT to_regclass('early')::text") == "early"
+    assert _scalar(fresh_connection, "SELECT to_regclass('early')::text") == "early"
 
 
 def test_explicit_autocommit_argument_overrides_the_file(
-    connection: psycopg2.extensions.connection,
+    fresh_connection: psycopg2.extensions.connection,
 ) -> None:
-    run_sql(connection, "CREATE TABLE x (id int); SELECT 1;", autocommit=True)
-    assert _scalar(connection, "SELECT to_regclass('x')::text") == "x"
+    run_sql(fresh_connection, "CREATE TABLE x (id int); SELECT 1;", autocommit=True)
+    assert _scalar(fresh_connection, "SELECT to_regclass('x')::text") == "x"
 
 
 def test_syntax_error_names_the_line_before_anything_runs(
-    connection: psycopg2.extensions.connection,
+    fresh_connection: psycopg2.extensions.connection,
 ) -> None:
     with pytest.raises(SqlExecutionError) as caught:
-        run_sql(connection, "CREATE TABLE fine (id int);\n\nSELEC 1;\n", source="typo.sql")
+        run_sql(fresh_connection, "CREATE TABLE fine (id int);\n\nSELEC 1;\n", source="typo.sql")
     assert caught.value.line == 3
     assert caught.value.sqlstate == "42601"
-    assert _scalar(connection, "SELECT to_regclass('fine')::text") is None
+    assert _scalar(fresh_connection, "SELECT to_regclass('fine')::text") is None
 
 
-def test_parameters_are_passed_to_the_server(connection: psycopg2.extensions.connection) -> None:
-    result = run_sql(connection, "SELECT %(n)s::int * 2 AS doubled;", params={"n": 21})
+def test_parameters_are_passed_to_the_server(
+    fresh_connection: psycopg2.extensions.connection,
+) -> None:
+    result = run_sql(fresh_connection, "SELECT %(n)s::int * 2 AS doubled;", params={"n": 21})
     assert result.rows == [{"doubled": 42}]
 
 
-def test_summary_reports_every_statement(connection: psycopg2.extensions.connection) -> None:
-    result = run_sql(connection, "CREATE TABLE s (id int); INSERT INTO s VALUES (1), (2);")
+def test_summary_reports_every_statement(fresh_connection: psycopg2.extensions.connection) -> None:
+    result = run_sql(fresh_connection, "CREATE TABLE s (id int); INSERT INTO s VALUES (1), (2);")
     summary = result.summary()
     assert [(s["statement"], s["command_tag"], s["row_count"]) for s in summary] == [
         (1, "CREATE TABLE", -1),

@@ -45,25 +45,29 @@ class PgTestServer:
     def connection_settings(self, database: str) -> ConnectionSettings:
         return replace(self.settings, database=database)
 
+    @contextmanager
+    def connection(self, database: str | None = None) -> Iterator[psycopg2.extensions.connection]:
+        """A connection to `database` (default: the maintenance database), closed afterwards."""
+        connection = self.connect(database)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _admin(self, statement: str) -> None:
+        """Run one statement that cannot run in a transaction on the maintenance database."""
+        with self.connection() as admin:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute(statement)
+
     def create_database(self) -> str:
         name = f"dagstributor_test_{uuid.uuid4().hex[:12]}"
-        admin = self.connect()
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        finally:
-            admin.close()
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return name
 
     def drop_database(self, name: str) -> None:
-        admin = self.connect()
-        admin.autocommit = True
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            admin.close()
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     @contextmanager
     def temporary_database(self) -> Iterator[str]:

@@ -1,8 +1,9 @@
-"""Fixtures for the schema location's tests: an `atp` connection, seeded rows, a job runner."""
+"""Fixtures for the schema location's tests: seeded rows and a job runner (`atp_connection` is
+in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -16,17 +17,6 @@ from wiring_schema_tics.jobs import build_jobs
 JOBS = build_jobs()
 
 RunJob = Callable[..., dg.ExecuteInProcessResult]
-
-
-@pytest.fixture
-def atp_connection(
-    pg_server: PgTestServer, atp_database: str
-) -> Iterator[psycopg2.extensions.connection]:
-    connection = pg_server.connect(atp_database)
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 @pytest.fixture

@@ -7,6 +7,19 @@ from typing import Any
 import dagster as dg
 import psycopg2.extensions
 
+# The six jobs the design names: what the location must define in every environment. Written out
+# here (not read from `wiring_schema_tics.jobs`) so the tests check the code against the design.
+WST_JOB_NAMES = frozenset(
+    {
+        "test_db_connection_job",
+        "wst_atp_bak_job",
+        "wst_atp_drop_job",
+        "wst_atp_instantiate_job",
+        "wst_atp_reload_job",
+        "wst_atp_bak_drop_reload_job",
+    }
+)
+
 # Rows covering every enum, NULLs, arrays, numerics and timestamps unlike now(), so a round trip
 # that lost a value, re-cast an enum wrongly or re-stamped a timestamp shows up.
 SEED_SQL = """

@@ -10,17 +10,10 @@ import yaml
 
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import schedule_file
+from tests.wiring_schema_tics.support import WST_JOB_NAMES
 from wiring_schema_tics.definitions import build_definitions
 from wiring_schema_tics.jobs import SCHEMA_POOL, SCHEMA_RUN_TAG
 
-SIX_JOBS = {
-    "test_db_connection_job",
-    "wst_atp_bak_job",
-    "wst_atp_drop_job",
-    "wst_atp_instantiate_job",
-    "wst_atp_reload_job",
-    "wst_atp_bak_drop_reload_job",
-}
 STRICT_ORDER = [
     "backup_atp",
     "check_backups",
@@ -38,7 +31,7 @@ def _jobs(environment: Environment) -> dict[str, dg.JobDefinition]:
 
 @pytest.mark.parametrize("environment", list(Environment))
 def test_every_environment_defines_the_six_jobs(environment: Environment) -> None:
-    assert set(_jobs(environment)) == SIX_JOBS
+    assert set(_jobs(environment)) == WST_JOB_NAMES
 
 
 @pytest.mark.parametrize("environment", list(Environment))

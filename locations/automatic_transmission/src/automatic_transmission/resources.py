@@ -144,15 +144,11 @@ class FilterSettings(dg.ConfigurableResource):
         return load_media_rules(self.rules_dir)
 
 
-class TmdbResource(dg.ConfigurableResource):
-    """TMDB: AT_MOVIE_SEARCH_API_KEY (api key or bearer token), AT_MOVIE_SEARCH_API_BASE_URL
-    (default https://api.themoviedb.org/3), AT_MOVIE_DETAILS_API_BASE_URL (default: the search
-    URL), AT_MOVIE_SEARCH_API_RATE_LIMIT (requests per second, default 40)."""
+class _ApiResource(dg.ConfigurableResource):
+    """What the keyed web-service resources (TMDB, OMDb) share: the api key and how their
+    JSON client times out and retries."""
 
     api_key: str
-    base_url: str | None = None
-    details_base_url: str | None = None
-    rate_limit_per_s: float | None = None
     timeout_s: float = 10.0
     retries: int = 3
     backoff_s: float = 0.5
@@ -162,6 +158,16 @@ class TmdbResource(dg.ConfigurableResource):
         from automatic_transmission.clients.http import RetryPolicy
 
         return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)
+
+
+class TmdbResource(_ApiResource):
+    """TMDB: AT_MOVIE_SEARCH_API_KEY (api key or bearer token), AT_MOVIE_SEARCH_API_BASE_URL
+    (default https://api.themoviedb.org/3), AT_MOVIE_DETAILS_API_BASE_URL (default: the search
+    URL), AT_MOVIE_SEARCH_API_RATE_LIMIT (requests per second, default 40)."""
+
+    base_url: str | None = None
+    details_base_url: str | None = None
+    rate_limit_per_s: float | None = None
 
     def client(self) -> TmdbClient:
         from automatic_transmission.clients.tmdb import (
@@ -187,21 +193,11 @@ class TmdbResource(dg.ConfigurableResource):
         )
 
 
-class OmdbResource(dg.ConfigurableResource):
+class OmdbResource(_ApiResource):
     """OMDb: AT_MOVIE_RATINGS_API_KEY, AT_MOVIE_RATINGS_API_BASE_URL (default
     https://www.omdbapi.com/)."""
 
-    api_key: str
     base_url: str | None = None
-    timeout_s: float = 10.0
-    retries: int = 3
-    backoff_s: float = 0.5
-    max_retry_after_s: float = 60.0
-
-    def _retry_policy(self) -> RetryPolicy:
-        from automatic_transmission.clients.http import RetryPolicy
-
-        return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)
 
     def client(self) -> OmdbClient:
         from automatic_transmission.clients.omdb import DEFAULT_BASE_URL, OmdbClient

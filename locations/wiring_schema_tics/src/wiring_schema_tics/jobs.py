@@ -65,6 +65,21 @@ def _json(value: Any) -> dg.MetadataValue:
     return dg.MetadataValue.json(_jsonable(value))
 
 
+def _per_table_metadata(
+    results: Sequence[backups.BackupResult | backups.ReloadResult],
+    key: str,
+    rows: Mapping[str, int],
+) -> dict[str, Any]:
+    """`<table>_rows` counts, the results without their statements under `key`, and the
+    statements per table (the metadata of the backup and the reload op)."""
+    metadata: dict[str, Any] = {f"{table}_rows": n for table, n in rows.items()}
+    metadata[key] = _json(
+        [{k: v for k, v in asdict(r).items() if k != "statements"} for r in results]
+    )
+    metadata["statements"] = _json({r.table: r.statements for r in results})
+    return metadata
+
+
 def _schema_op(**kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
     """dg.op with the shape every op here shares: in the pool, after the previous step, no value."""
     return dg.op(
@@ -91,12 +106,9 @@ def backup_atp(
 ) -> None:
     with postgres.connect() as connection:
         results = backups.backup_all(connection, keep=config.keep)
-    metadata: dict[str, Any] = {f"{r.table}_rows": r.backup_count for r in results}
-    metadata["backups"] = _json(
-        [{k: v for k, v in asdict(r).items() if k != "statements"} for r in results]
+    context.add_output_metadata(
+        _per_table_metadata(results, "backups", {r.table: r.backup_count for r in results})
     )
-    metadata["statements"] = _json({r.table: r.statements for r in results})
-    context.add_output_metadata(metadata)
 
 
 @_schema_op(description="Drop guard: a fresh verified backup of every table, or force: true.")
@@ -147,12 +159,9 @@ def reload_atp(
     for result in results:
         for notice in result.notices:
             context.log.info(f"{result.table}: {notice}")
-    metadata: dict[str, Any] = {f"{r.table}_rows": r.restored_count for r in results}
-    metadata["reloads"] = _json(
-        [{k: v for k, v in asdict(r).items() if k != "statements"} for r in results]
+    context.add_output_metadata(
+        _per_table_metadata(results, "reloads", {r.table: r.restored_count for r in results})
     )
-    metadata["statements"] = _json({r.table: r.statements for r in results})
-    context.add_output_metadata(metadata)
 
 
 @_schema_op(description="Each table holds as many rows as its newest backup.")

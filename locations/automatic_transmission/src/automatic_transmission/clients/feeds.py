@@ -7,12 +7,13 @@ httpx and feedparser are imported where they are used (the code location starts 
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from automatic_transmission.clients.http import retry_after_seconds
 
 DEFAULT_TIMEOUT_S = 30.0
 USER_AGENT = "dagstributor/automatic_transmission (+feed reader)"
@@ -46,21 +47,6 @@ def redacted(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}"
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class FeedClient:
@@ -104,7 +90,7 @@ class FeedClient:
                         return response.content
                     last_error = f"HTTP {response.status_code}"
                     if response.status_code == 429:
-                        retry_after = _retry_after_s(response.headers)
+                        retry_after = retry_after_seconds(response.headers.get("retry-after"))
                         if retry_after is not None:
                             if retry_after > self.max_retry_after_s:
                                 break

@@ -83,6 +83,23 @@ def _codes(items: Any) -> tuple[str, ...]:
     return tuple(str(i) for i in items if _str(i))
 
 
+def _shared_details(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail fields movie and TV answers carry under the same keys."""
+    return {
+        "origin_country": _codes(d.get("origin_country")),
+        "production_companies": _names(d.get("production_companies"), "name"),
+        "production_countries": _names(d.get("production_countries"), "iso_3166_1"),
+        "production_status": _str(d.get("status")),
+        "original_language": _str(d.get("original_language")),
+        "spoken_languages": _names(d.get("spoken_languages"), "iso_639_1"),
+        "genres": _names(d.get("genres"), "name"),
+        "overview": _str(d.get("overview")),
+        "tagline": _str(d.get("tagline")),
+        "rating": _number(d.get("vote_average")),
+        "votes": _int(d.get("vote_count")),
+    }
+
+
 class TmdbClient:
     """Searches go to `search`, details and external ids to `details` (the same client unless
     AT_MOVIE_DETAILS_API_BASE_URL names another base URL)."""
@@ -184,17 +201,7 @@ class TmdbClient:
             budget=_int(d.get("budget")),
             revenue=_int(d.get("revenue")),
             runtime=_int(d.get("runtime")),
-            origin_country=_codes(d.get("origin_country")),
-            production_companies=_names(d.get("production_companies"), "name"),
-            production_countries=_names(d.get("production_countries"), "iso_3166_1"),
-            production_status=_str(d.get("status")),
-            original_language=_str(d.get("original_language")),
-            spoken_languages=_names(d.get("spoken_languages"), "iso_639_1"),
-            genres=_names(d.get("genres"), "name"),
-            overview=_str(d.get("overview")),
-            tagline=_str(d.get("tagline")),
-            rating=_number(d.get("vote_average")),
-            votes=_int(d.get("vote_count")),
+            **_shared_details(d),
         )
 
     def tv_details(self, tmdb_id: int) -> TmdbDetails:
@@ -206,17 +213,7 @@ class TmdbClient:
             original_title=_str(d.get("original_name")),
             release_year=year_of(d.get("first_air_date")),
             runtime=next((r for r in run_times if _int(r) is not None), None),
-            origin_country=_codes(d.get("origin_country")),
-            production_companies=_names(d.get("production_companies"), "name"),
-            production_countries=_names(d.get("production_countries"), "iso_3166_1"),
-            production_status=_str(d.get("status")),
-            original_language=_str(d.get("original_language")),
-            spoken_languages=_names(d.get("spoken_languages"), "iso_639_1"),
-            genres=_names(d.get("genres"), "name"),
-            overview=_str(d.get("overview")),
-            tagline=_str(d.get("tagline")),
-            rating=_number(d.get("vote_average")),
-            votes=_int(d.get("vote_count")),
+            **_shared_details(d),
         )
 
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
