@@ -149,6 +149,9 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds("2") == 2.0
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("nan") is None
+    assert retry_after_seconds("inf") is None
+    assert retry_after_seconds("-5") == 0.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
 
 
