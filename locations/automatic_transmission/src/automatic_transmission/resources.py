@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import PrivateAttr
 
 from dagstributor_shared.postgres import PostgresResource
 
@@ -46,17 +44,34 @@ class FeedsResource(dg.ConfigurableResource):
         return FeedClient(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s)
 
 
-def batch_size_from(explicit: int | None, environ: Mapping[str, str]) -> int:
-    """An explicit value wins; else AT_BATCH_SIZE; else 50. Must be a positive integer."""
-    raw: object = explicit if explicit is not None else environ.get(BATCH_SIZE_VAR) or None
-    if raw is None:
-        return DEFAULT_BATCH_SIZE
+def _setting(explicit: object, var: str, default: object) -> object:
+    """An explicit field wins (tests); else the variable when set and not empty; else default."""
+    if explicit is not None:
+        return explicit
+    value = os.environ.get(var)
+    return default if value in (None, "") else value
+
+
+def _number_setting(
+    explicit: float | None,
+    var: str,
+    default: float,
+    low: float,
+    high: float | None = None,
+    *,
+    whole: bool = False,
+) -> float:
+    """An optional numeric setting, validated with an error that names the variable."""
+    raw = _setting(explicit, var, default)
     try:
-        value = int(str(raw))
+        value = float(str(raw))
     except ValueError:
-        value = 0
-    if value < 1:
-        raise SettingsError(f"{BATCH_SIZE_VAR} must be a positive integer")
+        raise SettingsError(f"{var} must be a number, got {raw!r}") from None
+    if whole and not value.is_integer():
+        raise SettingsError(f"{var} must be a whole number, got {raw!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise SettingsError(f"{var} must be {bound}, got {raw!r}")
     return value
 
 
@@ -66,15 +81,13 @@ class PipelineSettings(dg.ConfigurableResource):
 
     batch_size: int | None = None
 
-    _batch_size: int | None = PrivateAttr(default=None)
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._batch_size = batch_size_from(self.batch_size, os.environ)
+        self.rows_per_batch()  # a bad value fails the run at its start, naming the variable
 
     def rows_per_batch(self) -> int:
-        if self._batch_size is None:
-            self._batch_size = batch_size_from(self.batch_size, os.environ)
-        return self._batch_size
+        return int(
+            _number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
+        )
 
 
 # --- steps 04-06: rule files, TMDB, OMDb, reel-driver --------------------------------------------
@@ -94,28 +107,6 @@ DEFAULT_REEL_DRIVER_PORT = 8000
 DEFAULT_REEL_DRIVER_PREFIX = "reel-driver"
 DEFAULT_REEL_DRIVER_THRESHOLD = 0.35
 DEFAULT_STALE_METADATA_DAYS = 30.0
-
-
-def _setting(explicit: object, var: str, default: object) -> object:
-    """An explicit field wins (tests); else the variable when set and not empty; else default."""
-    if explicit is not None:
-        return explicit
-    value = os.environ.get(var)
-    return default if value in (None, "") else value
-
-
-def _number_setting(
-    explicit: float | None, var: str, default: float, low: float, high: float | None = None
-) -> float:
-    raw = _setting(explicit, var, default)
-    try:
-        value = float(str(raw))
-    except ValueError:
-        raise SettingsError(f"{var} must be a number, got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        raise SettingsError(f"{var} must be {bound}, got {raw!r}")
-    return value
 
 
 class FilterSettings(dg.ConfigurableResource):
