@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import psycopg2.extensions
 import pytest
 
+from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
 
@@ -56,3 +57,9 @@ def atp_connection(
     """A plain connection to the test's database once it holds schema `atp` (`atp_database` is
     the test's fresh database), closed afterwards."""
     return fresh_connection
+
+
+@pytest.fixture
+def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
+    """The pipeline's PostgreSQL resource pointing at the test database."""
+    return pg_server.resource(atp_database, env_prefix="AT_PGSQL")

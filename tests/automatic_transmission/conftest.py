@@ -1,4 +1,4 @@
-"""Fixtures of the pipeline tests: the `atp` database, a counting connection, the store, rows."""
+"""Fixtures of the pipeline tests: a counting connection, the store, rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from psycopg2 import sql
 
 from automatic_transmission.store import MediaStore
-from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer
 from tests.support.roundtrips import CountingConnection, connect_counting
 
@@ -83,9 +82,3 @@ def media(pg_server: PgTestServer, atp_database: str) -> Iterator[MediaTable]:
     """Direct access to `atp.media` on a connection of its own (not counted with the store's)."""
     with closing(connect_counting(pg_server.connection_settings(atp_database))) as connection:
         yield MediaTable(connection)
-
-
-@pytest.fixture
-def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
-    """The pipeline's PostgreSQL resource pointing at the test database."""
-    return pg_server.resource(atp_database, env_prefix="AT_PGSQL")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,6 +61,27 @@ class PgTestServer:
             admin.autocommit = True
             with admin.cursor() as cursor:
                 cursor.execute(statement)
+
+    def terminate_sessions(self, database: str, keep: Sequence[int] = ()) -> int:
+        """End every session of `database` (server side, as a restart or a failover would),
+        except the backends in `keep`, and wait until they are gone; returns how many ended."""
+        others = (
+            " FROM pg_stat_activity WHERE datname = %s"
+            " AND pid <> pg_backend_pid() AND pid <> ALL(%s)"
+        )
+        params = (database, list(keep))
+        with self.connection() as admin:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT count(pg_terminate_backend(pid))" + others, params)
+                ended = cursor.fetchone()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT count(*)" + others, params)
+                    if cursor.fetchone() == (0,):
+                        break
+                    time.sleep(0.01)
+        return int(ended[0]) if ended else 0
 
     def create_database(self) -> str:
         name = f"dagstributor_test_{uuid.uuid4().hex[:12]}"

@@ -47,16 +47,19 @@ def _pub_date(n: int) -> str:
 # --- YTS ---------------------------------------------------------------------------------------
 
 
-def yts_item(title: str, hash_hex: str | None, *, n: int = 0, host: str = "yts.mx") -> str:
-    """A YTS movie item; `hash_hex=None` gives an enclosure whose URL carries no hash."""
+def yts_item(
+    title: str, hash_hex: str | None, *, n: int = 0, host: str = "yts.mx", quality: str = "1080p"
+) -> str:
+    """A YTS movie item of `quality`; `hash_hex=None` gives an enclosure whose URL carries no
+    hash."""
     slug = "-".join(title.lower().replace("(", "").replace(")", "").split()[:4])
     download = f"https://{host}/torrent/download/" + (
         hash_hex.upper() if hash_hex else f"{slug}.torrent"
     )
     return f"""
     <item>
-      <title><![CDATA[{title} [1080p] [WEBRip] [5.1] [YTS.MX]]]></title>
-      <description><![CDATA[<a href="https://{host}/movies/{slug}"><img src="https://img.{host}/assets/images/movies/{slug}/medium-cover.jpg" alt="{title} 1080p" /></a><br />IMDB Rating: 6.8/10<br />Genre: Action / Drama<br />Size: 1.94 GB<br />Runtime: 1hr 58 min<br /><br />A film.]]></description>
+      <title><![CDATA[{title} [{quality}] [WEBRip] [5.1] [YTS.MX]]]></title>
+      <description><![CDATA[<a href="https://{host}/movies/{slug}"><img src="https://img.{host}/assets/images/movies/{slug}/medium-cover.jpg" alt="{title} {quality}" /></a><br />IMDB Rating: 6.8/10<br />Genre: Action / Drama<br />Size: 1.94 GB<br />Runtime: 1hr 58 min<br /><br />A film.]]></description>
       <link>https://{host}/movies/{slug}</link>
       <guid isPermaLink="false">{escape(download)}#{n}</guid>
       <pubDate>{_pub_date(n)}</pubDate>

@@ -58,6 +58,7 @@ class FakeHttpServer:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], Responder] = {}
         self._queues: dict[tuple[str, str], deque[Reply]] = {}
+        self._hooks: dict[tuple[str, str], Callable[[Request], None]] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -82,6 +83,11 @@ class FakeHttpServer:
         """Answer successive requests with these replies; the last one repeats."""
         self._queues[(method.upper(), path)] = deque(replies)
 
+    def before(self, method: str, path: str, action: Callable[[Request], None]) -> None:
+        """Run `action` when a request to `path` arrives, before it is answered (something that
+        happens while the client waits, e.g. a database going away)."""
+        self._hooks[(method.upper(), path)] = action
+
     def calls(self, path: str | None = None, method: str | None = None) -> list[Request]:
         with self._lock:
             return [
@@ -94,6 +100,10 @@ class FakeHttpServer:
         key = (request.method, request.path)
         with self._lock:
             self.requests.append(request)
+            hook = self._hooks.get(key)
+        if hook is not None:
+            hook(request)
+        with self._lock:
             queued = self._queues.get(key)
             if queued:
                 return queued.popleft() if len(queued) > 1 else queued[0]

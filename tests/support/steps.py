@@ -87,9 +87,11 @@ def step_resources(
     stale_days: float = 30,
     rules_dir: str | None = None,
     timeout_s: float = 5.0,
+    feeds: Any = None,
 ) -> dict[str, Any]:
-    """The resources steps 04-06 need, pointed at a test database and fake services; retries
-    back off for milliseconds so failure tests stay fast."""
+    """The resources steps 04-06 need, pointed at a test database and fake services (plus
+    `feeds`, a FeedsResource, for jobs that start at step 01); retries back off for
+    milliseconds so failure tests stay fast."""
     from automatic_transmission.resources import (
         FilterSettings,
         OmdbResource,
@@ -99,7 +101,9 @@ def step_resources(
     )
 
     host, port = reel_driver if reel_driver else ("", None)
+    step01 = {"feeds": feeds} if feeds is not None else {}
     return {
+        **step01,
         "postgres": postgres,
         "pipeline_settings": PipelineSettings(batch_size=batch_size),
         "filter_settings": FilterSettings(stale_metadata_days=stale_days, rules_dir=rules_dir),
@@ -129,17 +133,27 @@ def run_step(job: str, postgres: Any, **resources: Any) -> Any:
     )
 
 
+def metadata_by_step(result: Any) -> dict[str, dict[str, Any]]:
+    """The run metadata each step of a run attached to its output, by step (op) name."""
+    return {
+        event.step_key: {k: v.value for k, v in event.event_specific_data.metadata.items()}
+        for event in result.all_events
+        if event.event_type_value == "STEP_OUTPUT"
+    }
+
+
 def step_metadata(result: Any) -> dict[str, Any]:
     """The run metadata a step attached to its output (counts, table, requests...)."""
-    for event in result.all_events:
-        if event.event_type_value == "STEP_OUTPUT":
-            return {k: v.value for k, v in event.event_specific_data.metadata.items()}
-    return {}
+    return next(iter(metadata_by_step(result).values()), {})
+
+
+def outcome_counts(metadata: Mapping[str, Any]) -> dict[str, int]:
+    """The counts per outcome of one step's run metadata."""
+    return {k: metadata[k] for k in ("advanced", "rejected", "errored", "retried later")}
 
 
 def step_counts(result: Any) -> dict[str, int]:
-    found = step_metadata(result)
-    return {k: found[k] for k in ("advanced", "rejected", "errored", "retried later")}
+    return outcome_counts(step_metadata(result))
 
 
 def age_training(

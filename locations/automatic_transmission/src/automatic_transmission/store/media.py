@@ -158,7 +158,9 @@ class MediaStore:
             with self._connection.cursor() as cursor:
                 yield cursor
         except BaseException:
-            if opened:
+            # A connection the server ended cannot roll back: its transaction is gone already,
+            # and trying would replace the real error with "connection already closed".
+            if opened and not self._connection.closed:
                 self._connection.rollback()
             raise
         if commit or opened:
