@@ -1,6 +1,8 @@
 """Compare our release-name parser with guessit and parsett: dev-set accuracy and speed.
 
-Run from the repo root: ``uv run python benchmarks/parse_bench.py [--repeat N]``.
+Run from the repo root: ``uv run python benchmarks/parse_bench.py [--repeat N] [--data SET]``.
+``--data`` is ``dev`` (the 885-name dev set, the default), ``extra`` (the hand-written set),
+``all`` (both, scored separately; speed on the dev set) or a path to a jsonl file.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.support.release_names import (  # noqa: E402
+    DEV_SET,
+    EXTRA_SET,
     FIELDS,
     Case,
     Parser,
@@ -25,6 +29,8 @@ from tests.support.release_names import (  # noqa: E402
     parsett_adapter,
     score,
 )
+
+DATA_SETS = {"dev": [DEV_SET], "extra": [EXTRA_SET], "all": [DEV_SET, EXTRA_SET]}
 
 PARSERS: dict[str, Parser] = {"ours": ours, "guessit": guessit_adapter, "parsett": parsett_adapter}
 
@@ -42,15 +48,9 @@ def names_per_second(parser: Parser, cases: list[Case], repeat: int) -> float:
     return statistics.median(rates)
 
 
-def main() -> int:
-    cli = argparse.ArgumentParser(description=__doc__)
-    cli.add_argument("--repeat", type=int, default=3, help="speed passes per parser (median)")
-    options = cli.parse_args()
-    cases = load_cases()
-    print(f"dev set: {len(cases)} names; title = exact match, title_ci = case-insensitive")
-    print("media_type: movie vs tv (tv_show/tv_season/tv_episode_pack), derived from the")
-    print("expected season/episode where the set has no type key\n")
-
+def print_accuracy(label: str, cases: list[Case], show_failures: int) -> None:
+    """One accuracy table (ours vs guessit vs parsett) for ``cases``."""
+    print(f"{label}: {len(cases)} names")
     scores = {name: score(parser, cases) for name, parser in PARSERS.items()}
     header = f"{'field':<12}{'n':>6}" + "".join(f"{name:>10}" for name in PARSERS)
     print(header)
@@ -59,8 +59,30 @@ def main() -> int:
         total = scores["ours"].total[field]
         row = "".join(f"{scores[name].accuracy(field):>10.4f}" for name in PARSERS)
         print(f"{field:<12}{total:>6}{row}")
-
+    if show_failures:
+        for field in FIELDS:
+            for name, want, got in scores["ours"].failures[field][:show_failures]:
+                print(f"  ours {field}: {name!r}: want {want!r} got {got!r}")
     print()
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__)
+    cli.add_argument("--repeat", type=int, default=3, help="speed passes per parser (median)")
+    cli.add_argument(
+        "--data", default="dev", help="dev | extra | all | path to a jsonl file (default: dev)"
+    )
+    cli.add_argument("--failures", type=int, default=0, help="list up to N of our misses per field")
+    options = cli.parse_args()
+    paths = DATA_SETS.get(options.data) or [Path(options.data)]
+    print("title = exact match, title_ci = case-insensitive")
+    print("media_type: movie vs tv (tv_show/tv_season/tv_episode_pack); from the row's")
+    print("media_type key, else derived from the expected season/episode\n")
+    sets = [(path, load_cases(path)) for path in paths]
+    for path, cases in sets:
+        print_accuracy(path.name, cases, options.failures)
+    cases = sets[0][1]
+    print(f"speed on {sets[0][0].name}:")
     speeds = {name: names_per_second(p, cases, options.repeat) for name, p in PARSERS.items()}
     for name, rate in speeds.items():
         print(f"{name:<10}{rate:>10.0f} names/s")

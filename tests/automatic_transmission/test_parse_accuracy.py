@@ -1,4 +1,4 @@
-"""The parser's per-field accuracy on the dev set must not fall below today's level."""
+"""The parser's per-field accuracy on the dev and extra sets must not fall below today's level."""
 
 from __future__ import annotations
 
@@ -11,12 +11,21 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.release_names import FIELDS, Score, load_cases, ours, score  # noqa: E402
+from tests.support.release_names import (  # noqa: E402
+    DEV_SET,
+    EXTRA_SET,
+    FIELDS,
+    Score,
+    load_cases,
+    ours,
+    score,
+)
 
-DEV_SET = Path(__file__).parents[1] / "data" / "release_names_dev.jsonl"
-
-# Measured: title 0.9665, title_ci 0.9665, year 0.9964, season 0.9969, episode 0.9972,
-# resolution 0.9964, media_type 0.9804. Floors sit just below; raise them when accuracy rises.
+# Measured before the generalisation work: title 0.9665, title_ci 0.9665, year 0.9964,
+# season 0.9969, episode 0.9972, resolution 0.9964, media_type 0.9804. Title is now 0.9617:
+# dotted acronyms are kept in dotted names ("S.W.A.T.2017.S08E01" -> "S.W.A.T."), which
+# parsett's own suite spells "S W A T" (5 dev rows). Floors sit just below; raise them when
+# accuracy rises.
 FLOORS = {
     "title": 0.96,
     "title_ci": 0.96,
@@ -46,3 +55,39 @@ def test_field_accuracy_stays_above_floor(dev_score: Score, field: str) -> None:
         f"  {n!r}: want {w!r} got {g!r}" for n, w, g in dev_score.failures[field][:15]
     )
     assert accuracy >= FLOORS[field], f"{field} accuracy {accuracy:.4f} < {FLOORS[field]}\n{misses}"
+
+
+# The hand-written extra set (numbers in titles, anime, packs, daily shows, foreign season
+# words, Sonarr/Radarr file names). Measured: title 0.9959, year 1.0, season 0.9959, episode
+# 0.9959, resolution 1.0, media_type 0.9959 (the one miss: "Lost.102" as S01E02).
+EXTRA_FLOORS = {
+    "title": 0.99,
+    "title_ci": 0.99,
+    "year": 0.99,
+    "season": 0.99,
+    "episode": 0.99,
+    "resolution": 0.99,
+    "media_type": 0.99,
+}
+
+
+@pytest.fixture(scope="module")
+def extra_score() -> Score:
+    cases = load_cases(EXTRA_SET)
+    assert len(cases) >= 150
+    assert all("media_type" in case.expected for case in cases)
+    return score(ours, cases)
+
+
+def test_every_scored_field_has_an_extra_floor() -> None:
+    assert set(EXTRA_FLOORS) == set(FIELDS)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_extra_set_accuracy_stays_above_floor(extra_score: Score, field: str) -> None:
+    accuracy = extra_score.accuracy(field)
+    misses = "\n".join(
+        f"  {n!r}: want {w!r} got {g!r}" for n, w, g in extra_score.failures[field][:15]
+    )
+    floor = EXTRA_FLOORS[field]
+    assert accuracy >= floor, f"{field} accuracy {accuracy:.4f} < {floor}\n{misses}"

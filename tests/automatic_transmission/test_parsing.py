@@ -205,6 +205,91 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "Marvels Agents of S.H.I.E.L.D. S02E06 HDTV x264-KILLERS[ettv]",
         {"title": "Marvels Agents of S.H.I.E.L.D.", "season": 2, "episode": 6},
     ),
+    (
+        "dotted_acronym_kept_in_dotted_name",
+        "S.W.A.T.2017.S07E01.1080p.WEB.h264-ETHEL",
+        {"title": "S.W.A.T.", "year": 2017, "season": 7, "episode": 1},
+    ),
+    (
+        "two_letter_acronym_keeps_final_dot",
+        "Chicago P.D. S11E01 720p WEB h264-ETHEL",
+        {"title": "Chicago P.D.", "season": 11, "episode": 1},
+    ),
+    (
+        "number_between_title_and_year_is_title",
+        "Apollo 13 1995 Anniversary Edition 720p BRRip x264",
+        {"title": "Apollo 13", "year": 1995, "media_type": "movie"},
+    ),
+    (
+        "explicit_resolution_beats_group_name",
+        "Amelie 2001 TRUEFRENCH 720p BluRay x264-FHD",
+        {"resolution": "720p", "year": 2001},
+    ),
+    (
+        "mini_series_part_of_n_is_the_episode",
+        "The.Night.Manager.Part.3.of.6.720p.HDTV.x264",
+        {"title": "The Night Manager", "season": None, "episode": 3, "media_type": "tv_show"},
+    ),
+    (
+        "mini_series_zero_padded_part_is_the_episode",
+        "Band.of.Brothers.Part.01.Currahee.1080p.BluRay.x264",
+        {"title": "Band of Brothers", "episode": 1, "media_type": "tv_show"},
+    ),
+    (
+        "film_part_stays_in_title",
+        "Harry.Potter.and.the.Deathly.Hallows.Part.2.2011.1080p.BluRay.x264-CiNEFiLE",
+        {"title": "Harry Potter and the Deathly Hallows Part 2", "episode": None},
+    ),
+    (
+        "episode_range_written_nxee_twice",
+        "Futurama.3x01-3x02.DVDRip.XviD",
+        {"season": 3, "episode": [1, 2], "media_type": "tv_episode_pack"},
+    ),
+    (
+        "fansub_trailing_number_is_the_episode",
+        "[Nep_Blanc] Spice and Wolf 03 .mp4",
+        {"title": "Spice and Wolf", "episode": 3, "media_type": "tv_show"},
+    ),
+    (
+        "fansub_number_before_end_is_the_episode",
+        "[Anime Land] Toaru Kagaku no Railgun T 25 END (WEBRip 1080p Hi10P AAC) RAW",
+        {"title": "Toaru Kagaku no Railgun T", "episode": 25},
+    ),
+    (
+        "anime_digit_before_dash_episode_is_the_season",
+        "Kaguya-sama wa Kokurasetai 3 - 05 (1080p)",
+        {"title": "Kaguya-sama wa Kokurasetai", "season": 3, "episode": 5},
+    ),
+    (
+        "number_title_is_not_a_season",
+        "[SubsPlease] Mob Psycho 100 S3 - 12 (1080p) [12345678].mkv",
+        {"title": "Mob Psycho 100", "season": 3, "episode": 12},
+    ),
+    (
+        "german_staffel_is_a_season",
+        "Dark.Staffel.2.German.DL.720p.WEB.x264-WvF",
+        {"title": "Dark", "season": 2, "episode": None, "media_type": "tv_season"},
+    ),
+    (
+        "italian_stagione_episodio",
+        "Gomorra Stagione 5 Episodio 2 iTA 1080p",
+        {"title": "Gomorra", "season": 5, "episode": 2},
+    ),
+    (
+        "hyphens_as_the_only_separator",
+        "The-Batman-2022-720p-BluRay-x264",
+        {"title": "The Batman", "year": 2022, "resolution": "720p"},
+    ),
+    (
+        "year_title_then_release_year",
+        "2012.2009.1080p.BluRay.x264.DTS-WiKi",
+        {"title": "2012", "year": 2009, "media_type": "movie"},
+    ),
+    (
+        "numeric_tv_title",
+        "9-1-1.S07E01.1080p.WEB.h264-ETHEL",
+        {"title": "9-1-1", "season": 7, "episode": 1},
+    ),
 ]
 
 

@@ -24,6 +24,13 @@ title to 255):
   still finds the film); every other field longer than its column is dropped to ``None``
   (a cut codec or group name would be a wrong value).
 
+Title/number rules on top of parsett (each general, scored on ``tests/data/release_names_extra.jsonl``):
+dotted acronyms kept ("S.W.A.T.", "P.D."); a bare number between title and year stays in the
+title ("Apollo 13 1995"); an explicit ``<N>p`` beats a resolution read from a word ("-FHD");
+"Part 1 of 6"/"Part 01" is a mini-series episode; "3x01-3x02" is a range; a fansub title's
+trailing "03"/"25 END" is the episode and "Title 2 - 05" is season 2; foreign season words
+(Staffel, Stagione, Sezon, Sasong, ...); hyphen-only separators ("The-Batman-2022-720p").
+
 Nothing here raises on any ``str`` input; hostile input (control characters, 100 kB names)
 is cleaned and capped before parsing.
 """
@@ -54,6 +61,8 @@ MAX_UPLOADER = 25
 MAX_INPUT = 400
 # A season list longer than this came from a misread number, not a box set.
 MAX_SEASON_SPAN = 40
+# Likewise for an "NxEE-NxEE" episode range.
+MAX_EPISODE_SPAN = 400
 
 EpisodeNumber = int | list[int] | None
 
@@ -106,7 +115,7 @@ _SEASON_TO = re.compile(
     re.I,
 )
 # A dotted acronym standing as its own word in a space-separated name: "S.H.I.E.L.D. S02".
-_ACRONYM = re.compile(r"(?<![A-Za-z0-9.])((?:[A-Za-z]\.){2,}[A-Za-z])\.?(?= )")
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9.])((?:[A-Za-z]\.)+[A-Za-z])\.?(?= )")
 _TOKENS = re.compile(r"[A-Za-z0-9]+")
 _DIGITS = re.compile(r"\d+")
 # What may stand glued before a season/episode number: "S01E05", "5x06", "Ep02", "T02".
@@ -115,6 +124,32 @@ _NUMBER_PREFIXES = frozenset(
     {"season", "episode", "part", "pt", "cd", "disc", "vol", "cap", "chapter", "eps", "series"}
 )
 _PART = re.compile(r"\bPart[ ._]?(\d{1,3})\b", re.I)
+# A mini-series episode: "Part.1.of.6", "Part 03" (films say "Part 2", "Part II", "Part One").
+_MINI_PART = re.compile(
+    r"(?<![A-Za-z0-9])(?:Part|Pt)[ ._]?(?:(\d{1,2})[ ._]?of[ ._]?\d{1,2}|0(\d))(?![A-Za-z0-9])",
+    re.I,
+)
+# "3x01-3x02": an NxEE-NxEE episode range within one season.
+_X_RANGE = re.compile(r"(?<![A-Za-z0-9])(\d{1,2})x(\d{1,3})[-~](\d{1,2})x(\d{1,3})(?!\d)", re.I)
+# The same run as parsett writes it in a title: "S W A T".
+_SPACED_CAPS = re.compile(r"(?<![\w.'])[A-Z](?: [A-Z])+(?![\w'])")
+# A fansub release: "[Group] Title ...".
+_FANSUB = re.compile(r"^\[[^\]]+\][ _]*(?=[^\[ _])")
+# The episode number left at the end of a fansub title: "Spice and Wolf 03", "Railgun T 25 END".
+_TRAILING_EPISODE = re.compile(
+    r"^(.*?\S)[ ._-]+(0\d{1,3}|\d{1,4}(?=[ ._]+END$))(?:[ ._]+END)?$", re.I
+)
+# "Title 2 - 05": a single digit between the title and the episode is the season (fansub style).
+_ANIME_SEASON = re.compile(r"(?<![\w.])([2-9])[ _]+-[ _]+\d{1,4}(?:v\d)?(?![\w.])")
+# Season/episode words parsett does not know: German, Italian, Polish, Swedish/Danish/Norwegian,
+# Finnish ("Staffel 2 Folge 3", "Stagione 4 Episodio 2", "Sezon 1", "Sasong 1", "Kausi 2").
+_FOREIGN_SEASON = re.compile(
+    r"(?<![A-Za-z0-9])(?:Staffel|Stagione|Sezon|S[\u00e4a]song|S[\u00e6a]son|Sesong|Kausi)"
+    r"[ ._]?(\d{1,2})(?![0-9])(?:[ ._-]*(?:Folge|Episodio|Odcinek|Avsnitt|Jakso)[ ._]?(\d{1,3}))?",
+    re.I,
+)
+# An explicit resolution token in the name.
+_RES_TOKEN = re.compile(r"(?<![A-Za-z0-9])(\d{3,4})[pi](?![A-Za-z0-9])", re.I)
 _CODEC_X = re.compile(r"(?<![a-z0-9])x[ .-]?26([45])(?![0-9])", re.I)
 _CODEC_H = re.compile(r"(?<![a-z0-9])h[ .-]?26([45])(?![0-9])", re.I)
 _DIVX = re.compile(r"divx", re.I)
@@ -166,6 +201,12 @@ def _clean_input(name: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _hyphen_separated(text: str) -> bool:
+    """True for "The-Batman-2022-720p-BluRay": hyphens are the only word separator."""
+    stem = re.sub(r"\.[A-Za-z0-9]{2,4}$", "", text)
+    return not re.search(r"[ ._+]", stem) and stem.count("-") >= 3
+
+
 def _normalise_words(text: str) -> str:
     """Release-name spelling to words: dots/underscores between words become spaces."""
     text = text.replace("_", " ")
@@ -198,6 +239,13 @@ def _fix_year_and_title(name: str, title: str, year: int | None) -> tuple[str, i
         if before.lower().startswith(title.lower()) and len(before) > len(title):
             title = before
     # "Easy Rider (Drama 1969)": words inside the year's bracket are not title.
+    # "Apollo 13 1995 Anniversary Edition": parsett lost the number between title and year.
+    bare = re.search(rf"(?<![\w.]){year}(?![\w])", name)
+    if bare:
+        before = _normalise_words(name[: bare.start()])
+        rest = before[len(title) :] if before.lower().startswith(title.lower()) else ""
+        if re.fullmatch(r" \d{1,3}", rest):
+            title = before
     group = re.search(rf"[(\[]([^()\[\]]*?)(?<!\d){year}(?!\d)[^()\[\]]*[)\]]", name)
     if group and group.group(1).strip(" /-_."):
         before = _normalise_words(name[: group.start()])
@@ -207,16 +255,21 @@ def _fix_year_and_title(name: str, title: str, year: int | None) -> tuple[str, i
 
 
 def _restore_acronyms(name: str, title: str) -> str:
-    """Keep dotted acronyms of three or more letters: "S.H.I.E.L.D." not "S H I E L D"."""
+    """Keep dotted acronyms: "S.H.I.E.L.D." not "S H I E L D", "P.D." not "P.D"."""
     for match in _ACRONYM.finditer(name):
         dotted = match.group(1)
-        if dotted.count(".") < 2:
-            continue
+        if dotted.count(".") < 2 and not dotted.isupper():
+            continue  # two letters only when capitals ("P.D."), never "e.g"
         spaced = dotted.replace(".", " ")
         if spaced in title:
             title = title.replace(spaced, dotted + ".", 1)
-        elif dotted in title and dotted + "." not in title:
+        elif re.search(rf"{re.escape(dotted)}(?![\w.])", title):
             title = title.replace(dotted, dotted + ".", 1)
+    # Dot-separated names: "S.W.A.T.2017.S07E01" comes back from parsett as "S W A T".
+    for match in _SPACED_CAPS.finditer(title):
+        dotted = match.group().replace(" ", ".")
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(dotted)}(?![A-Za-z0-9])", name):
+            title = title.replace(match.group(), dotted + ".", 1)
     return title
 
 
@@ -226,7 +279,13 @@ def _height(width: int, height: int) -> int:
 
 
 def _resolution(name: str, found: Any) -> str | None:
-    """``<height>p`` from parsett's answer, else from a WxH or ``<N>p`` in the name."""
+    """``<height>p`` from parsett's answer, else from a WxH or ``<N>p`` in the name; an
+    explicit ``<N>p`` in the name beats a value parsett read from a word ("-FHD" group)."""
+    explicit = [int(h) for h in _RES_TOKEN.findall(name) if 240 <= int(h) <= 4320]
+    if explicit and isinstance(found, str) and not _RES_WXH.search(name):
+        digits = re.findall(r"\d{3,4}", found)
+        if found.lower() not in ("4k", "uhd") and not (digits and int(digits[-1]) in explicit):
+            return f"{max(explicit)}p"
     if isinstance(found, str):
         low = found.lower()
         if low in ("4k", "uhd", "2160"):
@@ -293,6 +352,51 @@ def _episodes(name: str, seasons: list[int], episodes: list[int]) -> list[int]:
         if part:
             return [int(part.group(1))]
     return episodes
+
+
+def _title_numbers(
+    name: str, title: str, seasons: list[int], episodes: list[int], year: int | None
+) -> tuple[str, list[int], list[int]]:
+    """Season/episode numbers parsett left in the title or missed beside it."""
+    # "Band.of.Brothers.Part.01.Currahee", "Planet.Earth.II.Part.1.of.6": a mini-series episode.
+    mini = _MINI_PART.search(name)
+    if mini and not seasons and (mini.group(1) or year is None):
+        number = int(mini.group(1) or mini.group(2))
+        if episodes in ([], [number]):
+            episodes = [number]
+            cut = re.search(r"[ ._-]*\b(?:Part|Pt)\b", title, re.I)
+            if cut and cut.start() > 0:
+                title = title[: cut.start()]
+    # "Dark.Staffel.2", "Gomorra Stagione 5 Episodio 2": foreign season words.
+    foreign = _FOREIGN_SEASON.search(name) if not seasons else None
+    if foreign:
+        seasons = [int(foreign.group(1))]
+        if foreign.group(2) and not episodes:
+            episodes = [int(foreign.group(2))]
+        word = re.search(
+            r"[ ._-]*\b(?:Staffel|Stagione|Sezon|S\w?song|S\w?son|Sesong|Kausi)\b", title, re.I
+        )
+        if word and word.start() > 0:
+            title = title[: word.start()]
+    # "Futurama.3x01-3x02": parsett keeps only the first episode of the range.
+    x_range = _X_RANGE.search(name)
+    if x_range and seasons == [int(x_range.group(1))] == [int(x_range.group(3))]:
+        lo, hi = int(x_range.group(2)), int(x_range.group(4))
+        if lo < hi <= lo + MAX_EPISODE_SPAN:
+            episodes = list(range(lo, hi + 1))
+    # "[Group] Spice and Wolf 03", "[Group] Railgun T 25 END": the episode stayed in the title.
+    if not seasons and not episodes and _FANSUB.match(name):
+        trailing = _TRAILING_EPISODE.match(title)
+        if trailing:
+            title, episodes = trailing.group(1), [int(trailing.group(2))]
+    # "Title 2 - 11": a single digit between title and episode number is the season.
+    if not seasons and len(episodes) == 1:
+        anime = _ANIME_SEASON.search(name)
+        if anime and title.endswith(" " + anime.group(1)):
+            tail = re.search(r"-[ _]+(\d{1,4})", name[anime.end(1) :])
+            if tail and int(tail.group(1)) == episodes[0]:
+                title, seasons = title[: -len(anime.group(1))].rstrip(), [int(anime.group(1))]
+    return title, seasons, episodes
 
 
 def _video_codec(name: str, found: Any) -> str | None:
@@ -392,6 +496,10 @@ def _parse(name: object) -> ParsedRelease:
 
     seasons = [s for s in raw.get("seasons") or [] if isinstance(s, int)]
     episodes = [e for e in raw.get("episodes") or [] if isinstance(e, int)]
+    if title and _hyphen_separated(text):
+        title = title.replace("-", " ")
+    if title:
+        title, seasons, episodes = _title_numbers(text, title, seasons, episodes, year)
     seasons = _seasons(text, seasons, episodes)
     episodes = _episodes(text, seasons, episodes)
     season, episode = _as_number(seasons), _as_number(episodes)
