@@ -25,8 +25,6 @@ too when this command started it; when it was already running (another checkout'
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import shutil
 import signal
@@ -35,53 +33,40 @@ import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+if not __package__:
+    # Run as `python scripts/local_stack.py`: the repository root makes `scripts` importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.processes import (
+    LOCATION_MODULES,
+    LOOPBACK,
+    POLL_SECONDS,
+    REPO_ROOT,
+    console_script,
+    grpc_serving,
+    pid_running,
+    poll,
+    start_in_group,
+    stop_groups,
+    workspace_entries,
+)
+
 if TYPE_CHECKING:
     from dagstributor_shared.postgres import ConnectionSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
 INSTANCE_TEMPLATE = REPO_ROOT / "config" / "dagster" / "local.yaml"
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".local" / "dagster_home"
-LOOPBACK = "127.0.0.1"
 DEFAULT_WEBSERVER_PORT = 3000
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_STARTUP_TIMEOUT = 180.0
-POLL_SECONDS = 0.25
 DB_PREFIX = "WST_PGSQL"
-
-# Location name -> module of its `defs` (the package's `definitions` module).
-LOCATION_MODULES: dict[str, str] = {
-    "automatic_transmission": "automatic_transmission.definitions",
-    "wiring_schema_tics": "wiring_schema_tics.definitions",
-}
-
-WORKSPACE_QUERY = """
-query Workspace {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { repositories { name jobs { name } schedules { name } } }
-          ... on PythonError { message }
-        }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 class StartupError(RuntimeError):
@@ -212,7 +197,7 @@ def postmaster_pid(pgdata: Path) -> int | None:
         pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if pid_alive(pid) else None
+    return pid if pid_running(pid) else None
 
 
 def start_database(stack: Stack) -> ConnectionSettings:
@@ -260,9 +245,9 @@ def stop_database(database: Database, grace: float) -> None:
     if pid is None:
         return
     os.kill(pid, signal.SIGINT)
-    if not wait_until(lambda: not pid_alive(pid), grace):
+    if not poll(lambda: not pid_running(pid), grace):
         os.kill(pid, signal.SIGQUIT)
-        wait_until(lambda: not pid_alive(pid), grace)
+        poll(lambda: not pid_running(pid), grace)
     log(f"embedded PostgreSQL stopped (pid {pid})")
 
 
@@ -296,83 +281,39 @@ class Child:
         return self.process.pid
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, stop: StopFlag | None = None) -> bool:
-    """Poll `condition()` until true or timeout; a stop request ends the wait early."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline or (stop is not None and stop.hurry):
-            return False
-        time.sleep(POLL_SECONDS)
-
-
 def executable(name: str) -> str:
     """A console script of this interpreter's environment (the uv workspace's .venv)."""
-    candidate = Path(sys.executable).parent / name
-    found = str(candidate) if candidate.exists() else shutil.which(name)
-    if not found:
-        raise StartupError(f"{name} not found next to {sys.executable}; run `uv sync`")
-    return found
+    try:
+        return console_script(name)
+    except FileNotFoundError as error:
+        raise StartupError(str(error)) from None
 
 
 def start_child(name: str, command: Sequence[str], env: Mapping[str, str]) -> Child:
     """Start a command in a session (and process group) of its own, so Ctrl-C in the terminal
     reaches only this script, which then stops the group as a whole."""
-    process = subprocess.Popen(
-        list(command),
-        cwd=REPO_ROOT,
-        env=dict(env),
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-    )
+    process = start_in_group(command, env)
     log(f"started {name} (pid {process.pid}, process group {process.pid})")
     return Child(name, process)
 
 
 def stop_children(children: Sequence[Child], grace: float, stop: StopFlag | None = None) -> None:
-    """SIGTERM to every child's process group at once, SIGKILL to what is left after `grace`."""
-    for child in children:
-        if group_alive(child.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGTERM)
+    """SIGTERM to every child's process group at once, SIGKILL to what is left after `grace`
+    (at once on a second Ctrl-C)."""
+    names = {child.pid: child.name for child in children}
 
-    def all_gone() -> bool:
-        for child in children:
-            child.process.poll()
-        return not any(group_alive(child.pid) for child in children)
+    def killing(process: subprocess.Popen[bytes]) -> None:
+        log(f"{names[process.pid]} still running after {grace:.0f} s: SIGKILL")
 
-    if not wait_until(all_gone, grace, stop):
-        for child in children:
-            if group_alive(child.pid):
-                log(f"{child.name} still running after {grace:.0f} s: SIGKILL")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.pid, signal.SIGKILL)
-        # SIGKILL cannot be ignored; a short wait lets the kernel finish (zombies count here).
-        wait_until(all_gone, min(grace, 3.0))
+    stop_groups(
+        [child.process for child in children],
+        grace,
+        kill_wait=min(grace, 3.0),
+        reap_timeout=1.0,
+        hurry=(lambda: stop.hurry) if stop is not None else None,
+        on_kill=killing,
+    )
     for child in children:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.process.wait(timeout=1)
         log(f"stopped {child.name} (pid {child.pid}, exit code {child.process.returncode})")
 
 
@@ -393,51 +334,19 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def grpc_serving(host: str, port: int) -> bool:
-    """The code server's standard gRPC health check answers SERVING (it binds after loading)."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    # Loopback never goes through an HTTP proxy, whatever the environment says.
-    options = [("grpc.enable_http_proxy", 0)]
-    with grpc.insecure_channel(f"{host}:{port}", options=options) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service="DagsterApi"), timeout=2
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def graphql(url: str, query: str, timeout: float = 5.0) -> dict[str, Any]:
-    body = json.dumps({"query": query}).encode()
-    request = urllib.request.Request(
-        f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
-    )
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
-    with direct.open(request, timeout=timeout) as reply:
-        result: dict[str, Any] = json.loads(reply.read())
-    return result
-
-
 def loaded_locations(url: str) -> dict[str, dict[str, Any]] | None:
     """Location name -> its RepositoryLocation once the webserver has loaded every location;
     None while it is not answering or still loading; a load error raises StartupError."""
-    try:
-        data = graphql(url, WORKSPACE_QUERY)["data"]["workspaceOrError"]
-    except (OSError, urllib.error.URLError, KeyError, TypeError, ValueError):
-        return None
-    if data.get("__typename") != "Workspace":
+    entries = workspace_entries(url, timeout=5.0)
+    if entries is None:
         return None
     locations: dict[str, dict[str, Any]] = {}
-    for entry in data["locationEntries"]:
-        loaded = entry.get("locationOrLoadError")
+    for name, loaded in entries.items():
         if loaded is None:
             return None
         if loaded["__typename"] == "PythonError":
-            raise StartupError(f"location {entry['name']} failed to load: {loaded['message']}")
-        locations[entry["name"]] = loaded
+            raise StartupError(f"location {name} failed to load: {loaded['message']}")
+        locations[name] = loaded
     return locations
 
 
@@ -552,7 +461,7 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
 
     deadline = time.monotonic() + options.startup_timeout
     for location in options.locations:
-        while not grpc_serving(location.host, location.port):
+        while not grpc_serving(location.port, location.host):
             stop.check()
             ensure_alive(children)
             if time.monotonic() > deadline:

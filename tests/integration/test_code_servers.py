@@ -25,57 +25,28 @@ import yaml
 
 from dagstributor_shared.environment import Environment
 from tests.support.processes import (
+    LOCATION_MODULES,
     LOOPBACK,
     REPO_ROOT,
     Started,
     dagster_command,
     free_ports,
-    graphql,
     grpc_serving,
     live_group_members,
+    loaded_workspace,
     pid_running,
     start,
     stop_all,
     wait_for,
 )
+from tests.wiring_schema_tics.support import WST_JOB_NAMES
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
 LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
-LOCATIONS = {
-    "automatic_transmission": "automatic_transmission.definitions",
-    "wiring_schema_tics": "wiring_schema_tics.definitions",
-}
-WST_JOBS = {
-    "test_db_connection_job",
-    "wst_atp_bak_job",
-    "wst_atp_drop_job",
-    "wst_atp_instantiate_job",
-    "wst_atp_reload_job",
-    "wst_atp_bak_drop_reload_job",
-}
 STARTUP_TIMEOUT = 150.0
 GRACE = 10.0
 # Variables that would point the stack at another database or make it believe it is in a pod.
 FOREIGN_VARIABLES = re.compile(r"^((WST|AT)_PGSQL_(HOST|ENDPOINT)|KUBERNETES_SERVICE_HOST)$")
-
-WORKSPACE_QUERY = """
-{
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { repositories { name jobs { name } schedules { name } } }
-          ... on PythonError { message }
-        }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 def expected(environment: Environment) -> dict[str, tuple[set[str], set[str]]]:
@@ -94,20 +65,6 @@ def expected(environment: Environment) -> dict[str, tuple[set[str], set[str]]]:
             {schedule.name for schedule in repository.schedule_defs},
         )
     return names
-
-
-def loaded_workspace(url: str) -> dict[str, dict[str, Any]] | None:
-    """Location -> RepositoryLocation once every location has loaded; None while loading."""
-    try:
-        data = graphql(url, WORKSPACE_QUERY)["workspaceOrError"]
-    except Exception:  # not answering yet
-        return None
-    if data["__typename"] != "Workspace":
-        return None
-    entries = {entry["name"]: entry["locationOrLoadError"] for entry in data["locationEntries"]}
-    if any(entry is None for entry in entries.values()):
-        return None
-    return entries
 
 
 def served(entry: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -210,7 +167,7 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
 
         wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
         children = started_pids(stack.output())
-        assert set(children) == {*LOCATIONS, "webserver", "daemon"}
+        assert set(children) == {*LOCATION_MODULES, "webserver", "daemon"}
         assert all(pid_running(pid) for pid in children.values()), children
         for name, pid in children.items():
             addresses = listening_addresses(pid)
@@ -218,7 +175,7 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
 
         url = f"http://{LOOPBACK}:{web_port}"
         locations = loaded_workspace(url)
-        assert locations is not None and set(locations) == set(LOCATIONS)
+        assert locations is not None and set(locations) == set(LOCATION_MODULES)
         wanted = expected(Environment.DEV)
         for name, entry in locations.items():
             assert served(entry) == wanted[name], name
@@ -261,7 +218,7 @@ def prod_stack(dagster_home: Path, log_dir: Path) -> Iterator[Stack]:
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "ENVIRONMENT": "prod"}
     started: list[Started] = []
     try:
-        for name, module in LOCATIONS.items():
+        for name, module in LOCATION_MODULES.items():
             command = dagster_command(
                 "dagster", "code-server", "start", "-m", module,
                 "--host", LOOPBACK, "--port", str(ports[name]), "--location-name", name,
@@ -298,12 +255,12 @@ def prod_stack(dagster_home: Path, log_dir: Path) -> Iterator[Stack]:
 def test_webserver_serves_both_locations_with_their_jobs(prod_stack: Stack) -> None:
     locations = loaded_workspace(prod_stack.url)
     assert locations is not None
-    assert set(locations) == set(LOCATIONS)
+    assert set(locations) == set(LOCATION_MODULES)
     wanted = expected(Environment.PROD)
     for name, entry in locations.items():
         jobs, _ = served(entry)
         assert jobs == wanted[name][0], name
-    assert served(locations["wiring_schema_tics"])[0] == WST_JOBS
+    assert served(locations["wiring_schema_tics"])[0] == WST_JOB_NAMES
 
 
 @pytest.mark.integration

@@ -3,13 +3,13 @@
 Every command starts in a session (hence a process group) of its own, so stopping it reaches its
 children too (`dagster code-server start` runs the code in a `dagster api grpc` child), and a
 stuck process cannot outlive the test: SIGTERM to the group, SIGKILL after a grace period.
+The process-group, health-check and GraphQL helpers are those of `scripts/local_stack.py`
+(`scripts/processes.py`); this module adds what only tests need (log files, free ports, errors).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,10 +20,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
+from scripts.processes import (
+    LOCATION_MODULES,
+    LOOPBACK,
+    REPO_ROOT,
+    console_script,
+    graphql,
+    grpc_serving,
+    live_group_members,
+    pid_running,
+    poll,
+    start_in_group,
+    stop_groups,
+    workspace_entries,
+)
 
-LOOPBACK = "127.0.0.1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = [
+    "BIN_DIR",
+    "LOCATION_MODULES",
+    "LOOPBACK",
+    "REPO_ROOT",
+    "Started",
+    "dagster_command",
+    "free_port",
+    "free_ports",
+    "graphql",
+    "grpc_serving",
+    "live_group_members",
+    "loaded_workspace",
+    "pid_running",
+    "running",
+    "start",
+    "stop_all",
+    "wait_for",
+]
+
 BIN_DIR = Path(sys.executable).parent
 
 
@@ -51,33 +82,10 @@ def wait_for(
     condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25
 ) -> Any:
     """Poll until `condition()` returns something truthy (returned); TimeoutError names `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what}: not ready after {timeout:.0f} s")
-        time.sleep(interval)
-
-
-def live_group_members(pgid: int) -> list[psutil.Process]:
-    """Processes of this process group that still run (zombies do not count)."""
-    members = []
-    for process in psutil.process_iter():
-        try:
-            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
-                members.append(process)
-        except (ProcessLookupError, psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return members
-
-
-def pid_running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    result = poll(condition, timeout, interval)
+    if not result:
+        raise TimeoutError(f"{what}: not ready after {timeout:.0f} s")
+    return result
 
 
 @dataclass
@@ -119,40 +127,16 @@ def start(
     """Start `command` in a new session; stdout and stderr go to `<log_dir>/<name>.log`."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            list(command),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = start_in_group(command, env, cwd, output=log_file)
     return Started(name, process, log_path)
 
 
 def stop_all(started: Sequence[Started], grace: float = 10.0, sig: int = signal.SIGTERM) -> float:
-    """Signal every group at once, SIGKILL the survivors after `grace`; returns seconds taken."""
+    """Signal every group at once, SIGKILL the survivors after `grace`; returns seconds taken.
+    TimeoutError when a group still has live members `grace` seconds after the SIGKILL."""
     began = time.monotonic()
-    for item in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(item.pid, sig)
-
-    def gone() -> bool:
-        for item in started:
-            item.process.poll()
-        return not any(live_group_members(item.pid) for item in started)
-
-    try:
-        wait_for(gone, grace, "process groups to exit", interval=0.1)
-    except TimeoutError:
-        for item in started:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(item.pid, signal.SIGKILL)
-        wait_for(gone, grace, "process groups to die after SIGKILL", interval=0.1)
-    for item in started:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            item.process.wait(timeout=grace)
+    if not stop_groups([item.process for item in started], grace, sig=sig, interval=0.1):
+        raise TimeoutError(f"process groups to die after SIGKILL: not ready after {grace:.0f} s")
     return time.monotonic() - began
 
 
@@ -172,37 +156,16 @@ def running(
         stop_all([item], grace)
 
 
-def grpc_serving(port: int, host: str = LOOPBACK) -> bool:
-    """A Dagster code server's gRPC health check answers SERVING."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    # Loopback never goes through an HTTP proxy, whatever the environment says.
-    options = [("grpc.enable_http_proxy", 0)]
-    with grpc.insecure_channel(f"{host}:{port}", options=options) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service="DagsterApi"), timeout=2
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def graphql(url: str, query: str, timeout: float = 10.0) -> dict[str, Any]:
-    """POST a query to a Dagster webserver's /graphql; the `data` of the answer."""
-    import httpx
-
-    # trust_env=False: a proxy configured in the environment must not see loopback traffic.
-    reply = httpx.post(f"{url}/graphql", json={"query": query}, timeout=timeout, trust_env=False)
-    reply.raise_for_status()
-    body: dict[str, Any] = reply.json()
-    if body.get("errors"):
-        raise AssertionError(json.dumps(body["errors"], indent=2))
-    data: dict[str, Any] = body["data"]
-    return data
+def loaded_workspace(url: str) -> dict[str, dict[str, Any]] | None:
+    """Location -> its `locationOrLoadError` once every location has loaded (a RepositoryLocation
+    or a PythonError); None while the webserver is not answering or still loading."""
+    entries = workspace_entries(url)
+    if entries is None:
+        return None
+    loaded = {name: entry for name, entry in entries.items() if entry is not None}
+    return loaded if len(loaded) == len(entries) else None
 
 
 def dagster_command(tool: str, *args: str) -> list[str]:
     """A console script of the test interpreter's environment (dagster, dagster-webserver, ...)."""
-    return [str(BIN_DIR / tool), *args]
+    return [console_script(tool), *args]
