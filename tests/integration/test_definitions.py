@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 import yaml
 
 from automatic_transmission.definitions import build_definitions as build_at
 from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME, STEPS
+from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR as IN_CLUSTER_VAR
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import find_config_dir
 from tests.wiring_schema_tics.support import WST_JOB_NAMES
@@ -67,3 +73,44 @@ def test_production_schedules_match_the_design() -> None:
     assert config["at_10_cleanup"]["cron_schedule"] == "6 9 * * *"
     assert config["wst_atp_bak"]["cron_schedule"] == "57 9 * * 0"
     assert len([key for key in config if key.startswith("at_")]) == len(STEPS)
+
+
+SHOW_DEFS = (
+    "import json\n"
+    "from automatic_transmission.definitions import defs as at\n"
+    "from wiring_schema_tics.definitions import defs as wst\n"
+    "print(json.dumps({name: {s.name: s.cron_schedule for s in d.get_repository_def().schedule_defs}"
+    " for name, d in (('at', at), ('wst', wst))}))\n"
+)
+
+
+def _import_defs(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT", IN_CLUSTER_VAR)}
+    return subprocess.run(
+        [sys.executable, "-c", SHOW_DEFS],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_environment_variable_selects_the_schedule_file_of_each_location() -> None:
+    for environment in Environment:
+        done = _import_defs({"ENVIRONMENT": environment.value})
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded = json.loads(done.stdout.strip().splitlines()[-1])
+        config = _config(environment)
+        assert loaded["wst"] == {"wst_atp_bak": config["wst_atp_bak"]["cron_schedule"]}
+        assert loaded["at"] == {
+            name: schedule.cron_schedule
+            for name, schedule in _schedules(build_at(environment)).items()
+        }
+        assert loaded["at"]["at_01_rss_ingest"] == config["at_01_rss_ingest"]["cron_schedule"]
+
+
+def test_inside_kubernetes_a_location_without_environment_refuses_to_load() -> None:
+    done = _import_defs({IN_CLUSTER_VAR: "10.43.0.1"})
+    assert done.returncode != 0
+    assert "ENVIRONMENT must be set inside Kubernetes" in done.stderr
