@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dagstributor_shared.postgres import DatabaseSettingsError, resolve_settings, stop_embedded
+from dagstributor_shared.postgres import (
+    DatabaseSettingsError,
+    PostgresResource,
+    resolve_settings,
+    stop_embedded,
+)
 from tests.support.database import PgTestServer
 
 IN_POD = {"KUBERNETES_SERVICE_HOST": "10.43.0.1"}
@@ -106,3 +112,30 @@ def test_resource_connects_to_a_real_server(pg_server: PgTestServer, fresh_datab
     with resource.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT current_database()")
         assert cursor.fetchone() == (fresh_database,)
+
+
+def test_inside_kubernetes_the_error_names_exactly_the_missing_and_invalid_variables() -> None:
+    environ = {
+        **IN_POD,
+        "WST_PGSQL_DATABASE": "media",
+        "WST_PGSQL_USERNAME": "wst",
+        "WST_PGSQL_PORT": "lots",
+    }
+    with pytest.raises(DatabaseSettingsError) as caught:
+        resolve_settings("WST_PGSQL", {}, environ)
+    message = str(caught.value)
+    assert "WST_PGSQL_HOST" in message
+    assert "WST_PGSQL_PASSWORD" in message
+    assert "WST_PGSQL_PORT is not a port number" in message
+    assert "WST_PGSQL_DATABASE" not in message  # set: not reported as missing
+    assert "WST_PGSQL_USERNAME" not in message
+
+
+@pytest.mark.parametrize("render", [repr, str])
+def test_the_password_is_never_in_the_repr_of_the_resource_or_its_settings(render: Any) -> None:
+    resource = PostgresResource(host="db", database="d", username="u", password="s3cret")
+    assert "s3cret" not in render(resource)
+    settings = resource.settings()
+    assert settings.password == "s3cret"
+    assert "s3cret" not in render(settings)
+    assert "s3cret" not in settings.describe()

@@ -104,6 +104,15 @@ def test_known_key_whose_job_is_not_built_yet_is_validated_but_not_registered(
             'at_03_parse: {cron_schedule: "* * * * *", execution_timezone: Mars/Olympus}',
             "time zone",
         ),
+        (
+            'at_03_parse: {cron_schedule: "* * * * *", execution_timezone: localtime}',
+            "'localtime' is not a known time zone",
+        ),
+        ('at_03_parse: {cron_schedule: "0 0 5 * * *"}', "'0 0 5 \\* \\* \\*' is not a valid"),
+        (
+            'at_03_parse: {cron_schedule: "0 5 * * *"}\nat_03_parse: {cron_schedule: "0 6 * * *"}',
+            "not valid YAML.*'at_03_parse' appears twice",
+        ),
         ('at_03_parse: {cron_schedule: "* * * * *", cron: "x"}', "unknown field"),
         ("at_03_parse: [1, 2]", "expected a mapping"),
         ("- just\n- a list", "mapping of schedule keys"),

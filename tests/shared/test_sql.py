@@ -153,3 +153,38 @@ def test_summary_reports_every_statement(fresh_connection: psycopg2.extensions.c
         (1, "CREATE TABLE", -1),
         (2, "INSERT 0 2", 2),
     ]
+
+
+def test_a_failed_autocommit_file_leaves_no_transaction_open_on_the_connection(
+    fresh_connection: psycopg2.extensions.connection,
+) -> None:
+    script = (
+        "-- dagstributor: autocommit\nBEGIN;\nCREATE TABLE inside (id int);\nSELECT 1/0;\nCOMMIT;"
+    )
+    with pytest.raises(SqlExecutionError) as caught:
+        run_sql(fresh_connection, script, source="begin_fails.sql")
+    assert caught.value.sqlstate == "22012"
+    status = fresh_connection.info.transaction_status
+    assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    # The next file on the same connection runs normally (not 25P02 "transaction is aborted").
+    assert run_sql(fresh_connection, "SELECT 1 AS one;").rows == [{"one": 1}]
+    assert _scalar(fresh_connection, "SELECT to_regclass('inside')::text") is None
+
+
+def test_an_autocommit_file_that_ends_inside_begin_fails_and_applies_nothing(
+    fresh_connection: psycopg2.extensions.connection,
+) -> None:
+    script = "-- dagstributor: autocommit\nBEGIN;\nCREATE TABLE never_committed (id int);\n"
+    with pytest.raises(SqlExecutionError) as caught:
+        run_sql(fresh_connection, script, source="no_commit.sql")
+    assert "BEGIN without COMMIT" in str(caught.value)
+    status = fresh_connection.info.transaction_status
+    assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    assert _scalar(fresh_connection, "SELECT to_regclass('never_committed')::text") is None
+
+
+def test_a_statement_after_a_leading_comment_is_reported_on_its_own_line_with_parameters() -> None:
+    text = "-- first a comment\n/* and a block\n   comment */\nSELECT %(n)s;\n-- x\nSELECT 2;"
+    statements = split_statements(text, with_placeholders=True)
+    assert [s.line for s in statements] == [4, 6]
+    assert [s.line for s in split_statements(text.replace("%(n)s", "1"))] == [4, 6]

@@ -172,6 +172,42 @@ def test_reload_gives_new_columns_their_default_and_skips_removed_ones(
     assert scalar(seeded, "SELECT count(*) FROM atp.media") == 4
 
 
+def test_reload_fails_rather_than_truncate_values_that_no_longer_fit_a_changed_column(
+    run_job: RunJob, seeded: Connection
+) -> None:
+    assert run_job("wst_atp_bak_job").success
+    assert run_job("wst_atp_drop_job").success
+    assert run_job("wst_atp_instantiate_job").success
+    # 'GRP' (backed up from varchar(25)) does not fit varchar(2): an error, never a silent 'GR'.
+    execute(seeded, "ALTER TABLE atp.media ALTER COLUMN uploader TYPE varchar(2)")
+    result = run_job("wst_atp_reload_job")
+    assert not result.success
+    assert "value too long" in failure_message(result, "reload_atp")
+    assert scalar(seeded, "SELECT count(*) FROM atp.media") == 0
+
+
+def test_reload_casts_columns_whose_type_changed_to_the_new_type_keeping_their_values(
+    run_job: RunJob, seeded: Connection
+) -> None:
+    assert run_job("wst_atp_bak_job").success
+    assert run_job("wst_atp_drop_job").success
+    assert run_job("wst_atp_instantiate_job").success
+    # varchar(25) -> char(5): 'GRP' is padded, not cut to one character (`::character`).
+    execute(seeded, "ALTER TABLE atp.media ALTER COLUMN uploader TYPE char(5)")
+    execute(seeded, "ALTER TABLE atp.media ALTER COLUMN season TYPE bigint")
+    execute(seeded, "DROP VIEW atp.movies")  # a schema change drops and recreates the view
+    execute(seeded, "ALTER TABLE atp.training ALTER COLUMN origin_country TYPE varchar(3)[]")
+    assert run_job("wst_atp_reload_job").success
+    assert query(seeded, "SELECT uploader, season FROM atp.media WHERE hash = repeat('a', 40)") == [
+        ("GRP  ", None)
+    ]
+    assert scalar(seeded, "SELECT origin_country FROM atp.training WHERE tmdb_id = 11") == [
+        "US",
+        "GB",
+    ]
+    assert query(seeded, "SELECT season FROM atp.media WHERE hash = repeat('b', 40)") == [(1,)]
+
+
 def test_reload_into_a_non_empty_table_is_refused(run_job: RunJob, seeded: Connection) -> None:
     assert run_job("wst_atp_bak_job").success
     execute(seeded, "UPDATE atp.media SET media_title = 'changed after the backup'")

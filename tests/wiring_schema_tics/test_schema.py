@@ -194,6 +194,18 @@ def test_soft_delete_rejects_the_row_for_user_deletion(atp_connection: Connectio
     )
 
 
+def test_soft_delete_rejects_even_a_user_override_and_keeps_the_reason(
+    atp_connection: Connection,
+) -> None:
+    _insert_media(atp_connection, pipeline_status="parsed", rejection_status="override")
+    # Moving back to ingested in the same UPDATE: the reset runs first, the deletion wins.
+    execute(atp_connection, "UPDATE atp.media SET deleted_at = now(), pipeline_status = 'ingested'")
+    assert _media(atp_connection, "rejection_status", "rejection_reason") == (
+        "rejected",
+        "user deletion",
+    )
+
+
 VALID_ROWS: dict[str, dict[str, object]] = {
     "media": {"hash": HASH, "media_type": "movie", "original_title": "t"},
     "training": {

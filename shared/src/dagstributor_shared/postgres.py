@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class ConnectionSettings:
     port: int
     database: str
     username: str
-    password: str | None
+    password: str | None = field(repr=False)  # never in a log line, error or traceback
     schema: str
     embedded: bool
 
@@ -135,10 +135,16 @@ def resolve_settings(
     schema = str(raw["schema"] or "atp")
     if host is None:
         if in_kubernetes(env):
-            missing = [f"{prefix}_HOST", f"{prefix}_DATABASE", f"{prefix}_USERNAME"]
-            missing += [f"{prefix}_PASSWORD"] if raw["password"] is None else []
+            # Name exactly what is missing or invalid, so the one error is the whole to-do list.
+            missing = [f"{prefix}_HOST"] + [
+                f"{prefix}_{suffix.upper()}"
+                for suffix in ("database", "username", "password")
+                if raw[suffix] is None
+            ]
             raise DatabaseSettingsError(
-                "inside Kubernetes the database must be configured; missing: " + ", ".join(missing)
+                "inside Kubernetes the database must be configured; missing: "
+                + ", ".join(missing)
+                + "".join(f"; {problem}" for problem in problems)
             )
         if problems:
             raise DatabaseSettingsError("; ".join(problems))
@@ -181,7 +187,7 @@ class PostgresResource(dg.ConfigurableResource):
     port: int | None = None
     database: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
     connect_timeout: int = 10
 

@@ -21,6 +21,7 @@ CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
 # error everywhere, so a typo is never silently ignored by both.
 LOCATION_PREFIXES = ("at_", "wst_")
 ALLOWED_FIELDS = frozenset({"cron_schedule", "default_status", "enabled", "execution_timezone"})
+HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules"})
 
 
 class ScheduleConfigError(ValueError):
@@ -34,6 +35,22 @@ class ScheduleSpec:
     default_status: dg.DefaultScheduleStatus
     enabled: bool
     execution_timezone: str = "UTC"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice (PyYAML keeps the last one silently, so a pasted
+    second `wst_atp_bak:` block would quietly replace the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def find_config_dir(start: Path | None = None) -> Path:
@@ -75,6 +92,10 @@ def _parse_entry(path: Path, key: str, raw: Any) -> ScheduleSpec:
         raise ScheduleConfigError(f"{where}: enabled must be true or false, got {enabled!r}")
     timezone = raw.get("execution_timezone", "UTC")
     try:
+        # `localtime` is whatever zone the host has, not a zone: the same file would then fire
+        # at different hours on a laptop and in a pod.
+        if str(timezone) in HOST_DEPENDENT_ZONES:
+            raise ValueError(timezone)
         ZoneInfo(str(timezone))
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleConfigError(
@@ -96,7 +117,7 @@ def load_schedule_specs(
     if not path.is_file():
         raise ScheduleConfigError(f"{path}: schedule file not found")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as error:
         raise ScheduleConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(document, Mapping):

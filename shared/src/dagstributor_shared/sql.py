@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -103,9 +104,27 @@ def split_statements(
             source, 0, _line_of(sql_text, index), "42601", f"cannot parse file: {error.args[0]}"
         ) from None
     return [
-        Statement(number=i, line=_line_of(sql_text, s.start or 0), text=sql_text[s])
+        Statement(
+            number=i,
+            line=_line_of(
+                sql_text, _first_token_offset(sql_text, s) if with_placeholders else s.start or 0
+            ),
+            text=sql_text[s],
+        )
         for i, s in enumerate(slices, start=1)
     ]
+
+
+def _first_token_offset(sql_text: str, piece: slice) -> int:
+    """Where a scanner slice's statement starts: the scanner keeps leading comments in the slice
+    (the parser does not), and the reported line is that of the statement, not of its comment."""
+    from pglast.parser import scan
+
+    start = piece.start or 0
+    for token in scan(sql_text[piece]):
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            return start + token.start
+    return start
 
 
 def _error_line(statement: Statement, error: psycopg2.Error) -> int:
@@ -114,6 +133,19 @@ def _error_line(statement: Statement, error: psycopg2.Error) -> int:
     if position and str(position).isdigit():
         return statement.line + statement.text.count("\n", 0, int(position) - 1)
     return statement.line
+
+
+def _end_open_transaction(connection: psycopg2.extensions.connection) -> bool:
+    """Roll back a transaction an autocommit file opened with BEGIN and did not end (it failed
+    or lacked its COMMIT); True when there was one. Left open, it would make every later
+    statement on the connection fail, or vanish unreported when the connection closes."""
+    if connection.closed:
+        return False
+    if connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("ROLLBACK")
+    return True
 
 
 def execute_statements(
@@ -137,7 +169,10 @@ def execute_statements(
                 try:
                     cursor.execute(statement.text, params)
                 except psycopg2.Error as error:
-                    if not autocommit:
+                    if autocommit:
+                        with contextlib.suppress(psycopg2.Error):
+                            _end_open_transaction(connection)
+                    else:
                         connection.rollback()
                     message = (error.diag.message_primary or str(error)).strip()
                     raise SqlExecutionError(
@@ -164,9 +199,22 @@ def execute_statements(
                 )
         if not autocommit:
             connection.commit()
+        elif statements and _end_open_transaction(connection):
+            last = statements[-1]
+            raise SqlExecutionError(
+                source,
+                last.number,
+                last.line,
+                "25001",
+                "the file ends inside a transaction block (BEGIN without COMMIT); rolled back",
+            )
     except BaseException:
-        if not autocommit and not connection.closed:
-            connection.rollback()
+        if not connection.closed:
+            if autocommit:
+                with contextlib.suppress(psycopg2.Error):
+                    _end_open_transaction(connection)
+            else:
+                connection.rollback()
         raise
     finally:
         if not connection.closed:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2.extensions
+from psycopg2 import sql
 
 from dagstributor_shared.sql import SqlFileResult, run_sql, run_sql_file
 from wiring_schema_tics.schema import SCHEMA, SQL_DIR, TABLES
@@ -295,9 +296,9 @@ def verify_restored(
         status = newest_backup(connection, table)
         if status is None:
             raise ReloadVerificationError(f"{SCHEMA}.{table} has no backup to compare with")
-        rows = run_sql(
-            connection, f'SELECT count(*) AS n FROM {SCHEMA}."{table}"', source=f"count {table}"
-        ).rows[0]["n"]
+        count = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(SCHEMA, table))
+        result = run_sql(connection, count.as_string(connection), source=f"count {table}")
+        rows = result.rows[0]["n"]
         counts.append(TableCount(table, rows, status.backup_table, status.metadata_row_count))
     wrong = [c for c in counts if c.rows != c.backup_rows]
     if wrong:

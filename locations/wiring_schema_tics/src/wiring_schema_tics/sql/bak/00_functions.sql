@@ -157,7 +157,7 @@ $$;
 
 -- Restore a table from its newest backup, in the caller's transaction.
 -- Columns on both sides are copied (cast to the table's current types, which turns enum text back
--- into enums); columns added since the backup take their defaults; columns no longer in the table
+-- into enums; a value that no longer fits a column's length fails the reload, never cut); columns added since the backup take their defaults; columns no longer in the table
 -- are skipped with a notice. Timestamps are copied as they are: the tables only have UPDATE
 -- triggers. The target must be empty unless truncate_first (default: the session setting
 -- wst.reload_truncate, which the job sets from its run config; psql leaves it off).
@@ -192,13 +192,19 @@ BEGIN
     backup := format('bak.%I', newest.backup_table)::regclass;
 
     SELECT string_agg(format('%I', t.attname), ', ' ORDER BY t.attnum),
-           string_agg(CASE WHEN t.atttypid = b.atttypid AND t.atttypmod = b.atttypmod
+           -- Cast to the schema-qualified type without length or precision (pg_catalog.bpchar,
+           -- not `character`, which means char(1)): the INSERT's assignment then checks the
+           -- column's length and fails on a value that no longer fits, where an explicit cast to
+           -- varchar(n)/char(n) would silently cut it.
+           string_agg(CASE WHEN t.atttypid = b.atttypid
                            THEN format('%I', t.attname)
-                           ELSE format('%I::%s', t.attname, format_type(t.atttypid, t.atttypmod))
+                           ELSE format('%I::%I.%I', t.attname, tn.nspname, tt.typname)
                       END, ', ' ORDER BY t.attnum),
            array_agg(t.attname::text ORDER BY t.attnum)
     INTO insert_list, select_list, restored
     FROM pg_catalog.pg_attribute AS t
+    JOIN pg_catalog.pg_type AS tt ON tt.oid = t.atttypid
+    JOIN pg_catalog.pg_namespace AS tn ON tn.oid = tt.typnamespace
     JOIN pg_catalog.pg_attribute AS b
       ON b.attrelid = backup AND b.attname = t.attname AND b.attnum > 0 AND NOT b.attisdropped
     WHERE t.attrelid = target AND t.attnum > 0 AND NOT t.attisdropped AND t.attgenerated = '';
