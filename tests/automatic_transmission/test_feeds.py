@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -146,3 +152,69 @@ def test_client_reports_a_refused_connection() -> None:
 
 def test_errors_and_logs_never_show_the_query_string_of_a_feed_url() -> None:
     assert redacted("https://episodefeed.com/rss/42?key=s3cret") == "https://episodefeed.com/rss/42"
+
+
+# --- hostile servers: a feed can neither fill the memory nor hold the run ----------------------
+
+
+@contextmanager
+def endless_feed_server(pause_s: float) -> Iterator[str]:
+    """A server that answers 200 and then sends feed bytes for ever, `pause_s` apart, without a
+    Content-Length; yields its URL."""
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                self.wfile.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
+                while not stop.is_set():
+                    self.wfile.write(b"<item><title>x</title></item>" * (1 if pause_s else 500))
+                    self.wfile.flush()
+                    time.sleep(pause_s)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/rss"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_feed_declaring_more_than_the_size_limit_is_refused(http_server: FakeHttpServer) -> None:
+    items = [yts_item(f"Movie {n} (2001)", info_hash(n)) for n in range(20)]
+    http_server.route("GET", "/big", Reply(200, yts_feed(items), RSS))
+
+    with pytest.raises(FeedError, match="larger than 2000 bytes"):
+        FeedClient(timeout_s=2, retries=2, sleep=no_sleep, max_bytes=2000).fetch(
+            f"{http_server.url}/big?key=s3cret"
+        )
+    assert len(http_server.calls("/big")) == 1  # a retry would not make it smaller
+
+
+def test_an_endless_feed_is_cut_at_the_size_limit_not_read_into_memory() -> None:
+    with endless_feed_server(pause_s=0) as url:
+        started = time.monotonic()
+        with pytest.raises(FeedError, match="larger than 100000 bytes"):
+            FeedClient(timeout_s=5, retries=0, max_bytes=100_000).fetch(url)
+    assert time.monotonic() - started < 5
+
+
+def test_a_feed_trickling_bytes_times_out_after_the_timeout_in_all() -> None:
+    with endless_feed_server(pause_s=0.05) as url:
+        started = time.monotonic()
+        with pytest.raises(FeedError, match=r"timed out after 0\.5 s"):
+            FeedClient(timeout_s=0.5, retries=0).fetch(url)
+    assert time.monotonic() - started < 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -37,6 +38,18 @@ def test_a_json_answer_is_returned_and_the_key_is_sent_as_a_query_parameter(
     with client(http_server) as c:
         assert c.get_json("/movie/1") == {"id": 1}
     assert http_server.calls("/movie/1")[0].param("api_key") == SECRET
+
+
+def test_the_key_never_reaches_captured_python_logs(
+    http_server: FakeHttpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    http_server.route("GET", "/movie/1", Reply(200, {"id": 1}))
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("httpx").setLevel(logging.NOTSET)
+    with client(http_server) as c:
+        c.get_json("/movie/1")
+    assert http_server.calls("/movie/1")
+    assert SECRET not in caplog.text
 
 
 def test_429_honours_retry_after_then_retries(http_server: FakeHttpServer) -> None:
@@ -176,3 +189,19 @@ def test_the_rate_limit_applies_to_real_requests(http_server: FakeHttpServer) ->
         for _ in range(5):
             c.get_json("/x")
     assert time.monotonic() - started >= 4 / 20 - 0.01
+
+
+def test_an_answer_that_cannot_be_decoded_is_a_transient_failure_not_a_crash(
+    http_server: FakeHttpServer,
+) -> None:
+    http_server.route("GET", "/gz", Reply(200, b"not gzip at all", {"Content-Encoding": "gzip"}))
+    with client(http_server) as c, pytest.raises(TransientServiceError, match="DecodingError"):
+        c.get_json("/gz")
+    assert len(http_server.calls("/gz")) == 3  # retried like any transient failure
+
+
+def test_a_redirect_loop_is_a_transient_failure_not_a_crash(http_server: FakeHttpServer) -> None:
+    http_server.route("GET", "/loop", Reply(302, b"", {"Location": "/loop"}))
+    with client(http_server) as c, pytest.raises(TransientServiceError) as raised:
+        c.get_json("/loop")
+    assert "TooManyRedirects" in str(raised.value) and SECRET not in str(raised.value)

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from automatic_transmission.clients.tmdb import SearchHit
-from automatic_transmission.steps.metadata_collection import best_hit
+from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
+from automatic_transmission.steps.metadata_collection import (
+    NO_MATCH,
+    FetchResult,
+    best_hit,
+    normalised,
+    remembering,
+)
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.omdb import FakeOmdb
@@ -136,6 +143,30 @@ def test_best_hit_prefers_title_then_year_and_drops_other_titles() -> None:
     assert best_hit(hits, "Heat", 1995) == hits[2]
     assert best_hit(hits, "Heat", None) in (hits[1], hits[2])
     assert best_hit([SearchHit(4, "Something Else Entirely", None, 1995)], "Heat", 1995) is None
+
+
+def test_titles_in_other_scripts_match_and_are_looked_up_each_on_its_own() -> None:
+    hits = [
+        SearchHit(1, "Attack on Titan", "進撃の巨人", 2013),
+        SearchHit(2, "Brother", "Брат", 1997),
+    ]
+    assert best_hit(hits, "Брат", 1997) == hits[1]
+    assert best_hit(hits, "進撃の巨人", None) == hits[0]
+    assert normalised("Amélie: Part II") == "amelie part ii"
+
+    asked: list[str] = []
+
+    def fetch(row: MediaRow) -> FetchResult:
+        asked.append(str(row.media_title))
+        return NO_MATCH
+
+    fetch_once = remembering(fetch)
+    for title in ("進撃の巨人", "鬼滅の刃", "進撃の巨人"):
+        fetch_once(
+            MediaRow(title, MediaType.TV_SHOW, PipelineStatus.FILE_ACCEPTED,
+                     RejectionStatus.UNFILTERED, title, media_title=title)
+        )  # fmt: skip
+    assert asked == ["進撃の巨人", "鬼滅の刃"]
 
 
 def test_no_search_result_rejects_media_search_failed(world: World) -> None:

@@ -117,6 +117,15 @@ def test_a_year_outside_the_columns_range_counts_as_missing() -> None:
     assert outcome.changes["release_year"] is None
 
 
+def test_a_season_or_episode_the_integer_column_cannot_hold_counts_as_missing() -> None:
+    outcome = decide_parse(row("Show S01E99999999999 720p", MediaType.TV_SHOW))
+
+    assert outcome.verdict is Verdict.ERRORED
+    assert outcome.reason == "episode is null"
+    assert (outcome.changes["season"], outcome.changes["episode"]) == (1, None)
+    assert first_number([2**31, 5]) == 5 and first_number(2**31) is None
+
+
 # --- the job against PostgreSQL ----------------------------------------------------------------
 
 
@@ -188,6 +197,21 @@ def test_rows_missing_required_fields_are_frozen_with_the_exact_error_texts(
     assert frozen[1]["media_title"] == "Some Movie"  # what was found stays visible
     assert frozen[3]["media_type"] == "unknown"
     assert _metadata(result)["errored"] == 3
+
+
+def test_a_hostile_episode_number_freezes_its_row_without_failing_the_batch(
+    postgres: PostgresResource, media: MediaTable
+) -> None:
+    media.add(H(1), media_type="tv_show", original_title="Show S01E99999999999 720p")
+    media.add(H(2), original_title="Heat 1995 1080p BluRay x264-GRP")
+
+    result = _run(postgres)
+
+    assert result.success
+    hostile = media.row(H(1))
+    assert (hostile["error_status"], hostile["error_condition"]) == (True, "episode is null")
+    assert (hostile["season"], hostile["episode"]) == (1, None)
+    assert media.row(H(2))["pipeline_status"] == "parsed"
 
 
 def test_an_unknown_row_gets_its_media_type_from_parsing(

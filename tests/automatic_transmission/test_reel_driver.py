@@ -96,3 +96,34 @@ def test_probability_is_a_number_or_a_numeric_string_between_0_and_1(
 def test_the_prefix_is_optional() -> None:
     assert api_path("/reel-driver/", "predict") == "/reel-driver/api/predict"
     assert api_path("", "predict_batch") == "/api/predict_batch"
+
+
+def test_a_nan_or_infinite_prediction_is_no_prediction_not_a_crash(
+    http_server: FakeHttpServer,
+) -> None:
+    body = '{"results": [{"imdb_id": "tt0000001", "prediction": NaN, "probability": 0.9},'
+    body += ' {"imdb_id": "tt0000002", "prediction": Infinity, "probability": "0.2"}]}'
+    http_server.route("POST", BATCH_PATH, Reply(200, body, {"Content-Type": "application/json"}))
+    client = ReelDriverClient.connect("127.0.0.1", http_server.port, PREFIX)
+
+    answers = client.predict_batch(ITEMS)
+
+    assert answers == {
+        "tt0000001": Prediction("tt0000001", 0.9, None),
+        "tt0000002": Prediction("tt0000002", 0.2, None),
+    }
+
+
+def test_a_service_that_keeps_failing_transiently_is_not_asked_item_by_item_for_ever(
+    http_server: FakeHttpServer,
+) -> None:
+    http_server.route("POST", BATCH_PATH, Reply(503, "down"))
+    http_server.route("POST", ITEM_PATH, Reply(503, "down"))
+    client = ReelDriverClient.connect("127.0.0.1", http_server.port, PREFIX, retry=RetryPolicy(0))
+    items = [{"imdb_id": f"tt{n:07d}"} for n in range(30)]
+
+    first = client.predict_all(items)
+    second = client.predict_all(items)  # the next batch of the same run
+
+    assert all(isinstance(a, TransientServiceError) for a in [*first.values(), *second.values()])
+    assert len(http_server.calls(BATCH_PATH)) + len(http_server.calls(ITEM_PATH)) == 5

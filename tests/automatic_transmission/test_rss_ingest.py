@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
+from xml.sax.saxutils import escape
 
 import dagster as dg
 import pytest
@@ -17,6 +18,7 @@ from automatic_transmission.jobs import pipeline_jobs
 from automatic_transmission.model import MediaType, RssSource
 from automatic_transmission.resources import FeedsResource
 from automatic_transmission.steps.rss_ingest import (
+    MAX_TITLE_CHARS,
     FeedConfigError,
     FeedSource,
     IngestResult,
@@ -169,6 +171,7 @@ def test_a_magnet_typed_as_torrent_enclosure_is_not_a_torrent_file() -> None:
         (RssSource.EPISODEFEED, "The Bear S03 1080p WEB h264-ETHEL", MediaType.TV_SEASON),
         (RssSource.EPISODEFEED, "The Bear S03E01-E03 1080p WEB", MediaType.TV_EPISODE_PACK),
         (RssSource.OTHER, "Heat 1995 1080p BluRay x264-GRP", MediaType.MOVIE),
+        (RssSource.YTS_AM, "The Office S01E01 (not really a movie feed item)", MediaType.MOVIE),
     ],
 )
 def test_movie_feeds_give_movies_and_other_feeds_are_classified_from_the_title(
@@ -282,6 +285,43 @@ def test_entries_without_a_usable_hash_are_dropped_with_a_warning(
     assert media.hashes() == [H(2)]
     assert result.tallies[0].dropped == 1
     assert any("Show S01E01" in w and "no valid info-hash" in w for w in log.warnings)
+
+
+def test_hostile_titles_are_cleaned_and_cut_and_never_stop_the_other_entries(
+    store: MediaStore, media: MediaTable, http_server: FakeHttpServer
+) -> None:
+    def raw_item(title: str, hash_hex: str) -> str:
+        return f"<item><title>{title}</title><link>{escape(magnet(hash_hex))}</link></item>"
+
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        + raw_item("Bad&#0; Show\x01 S01E01&#27;[eztv]", H(1))
+        + raw_item("Huge " + "x" * 200_000, H(2))
+        + raw_item("The Bear S03E01 1080p WEB h264-ETHEL", H(3))
+        + "</channel></rss>"
+    )
+    url = serve(http_server, "/hostile", xml)
+    log = RecordingLog()
+
+    result = run_ingest(store, [(RssSource.EPISODEFEED, url)], log)
+
+    assert [item.hash for item in result.inserted] == [H(1), H(2), H(3)]
+    assert media.row(H(1))["original_title"] == "Bad  Show  S01E01 [eztv]"
+    assert len(media.row(H(2))["original_title"]) == MAX_TITLE_CHARS
+    assert media.row(H(3))["media_type"] == "tv_show"
+
+
+def test_a_dropped_entry_with_a_huge_title_is_logged_shortened(
+    store: MediaStore, http_server: FakeHttpServer
+) -> None:
+    xml = eztv_feed([eztv_item("Show " + "y" * 100_000, None, n=1)])
+    url = serve(http_server, "/ez", xml)
+    log = RecordingLog()
+
+    run_ingest(store, [(RssSource.EPISODEFEED, url)], log)
+
+    (warning,) = log.warnings
+    assert "no valid info-hash" in warning and len(warning) < 500
 
 
 def test_broken_feeds_are_logged_and_the_others_ingest_everything(

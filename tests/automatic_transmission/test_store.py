@@ -160,6 +160,21 @@ def test_insert_new_can_insert_an_override_row_frozen_with_its_error(
     assert row["rss_source"] is None
 
 
+def test_a_nul_character_in_a_value_never_fails_the_batch(
+    store: MediaStore, media: MediaTable
+) -> None:
+    inserted = store.insert_new(
+        [new(1, original_title="Heat\x00 (1995)", original_link="magnet:?x\x00"), new(2)]
+    )
+    applied = store.apply([advance(info_hash(1), media_title="He\x00at", uploader="G\x00RP")])
+
+    assert inserted == [info_hash(1), info_hash(2)]
+    assert applied.applied == [info_hash(1)]
+    row = media.row(info_hash(1))
+    assert (row["original_title"], row["original_link"]) == ("Heat (1995)", "magnet:?x")
+    assert (row["media_title"], row["uploader"]) == ("Heat", "GRP")
+
+
 def test_new_media_refuses_a_hash_that_is_not_lowercase_hex() -> None:
     with pytest.raises(ValueError, match="info-hash"):
         new(1, hash=info_hash(1).upper())

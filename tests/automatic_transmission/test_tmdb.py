@@ -6,7 +6,7 @@ import pytest
 
 from automatic_transmission.clients.http import RetryPolicy, ServiceConfigurationError
 from automatic_transmission.clients.tmdb import TmdbClient, looks_like_bearer_token, year_of
-from tests.support.http import FakeHttpServer
+from tests.support.http import FakeHttpServer, Reply
 from tests.support.tmdb import TMDB_KEY, TMDB_TOKEN, FakeTmdb
 
 
@@ -80,3 +80,20 @@ def test_a_wrong_key_is_a_configuration_error_that_does_not_show_the_key(tmdb: F
 
 def test_empty_or_odd_dates_have_no_year() -> None:
     assert year_of("") is None and year_of(None) is None and year_of("1895-12-28") == 1895
+
+
+def test_hits_whose_id_the_columns_cannot_hold_or_with_odd_fields_are_skipped_not_fatal(
+    http_server: FakeHttpServer,
+) -> None:
+    def hit(tmdb_id: object, **extra: object) -> dict[str, object]:
+        return {"id": tmdb_id, "title": "Heat", "release_date": "1995-12-15", **extra}
+
+    results = [hit(0), hit(-7), hit(2**31), hit("603"), hit(949, popularity="very")]
+    http_server.route("GET", "/3/search/movie", Reply(200, {"results": results}))
+    client = TmdbClient.connect(
+        TMDB_KEY, f"{http_server.url}/3", retry=RetryPolicy(0, 0.01), rate_limit_per_s=0
+    )
+
+    hits = client.search_movie("Heat", 1995)
+
+    assert [(h.tmdb_id, h.popularity) for h in hits] == [(949, 0.0)]

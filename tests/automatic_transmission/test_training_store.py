@@ -95,6 +95,22 @@ def test_values_that_do_not_fit_the_columns_are_fitted_not_fatal(
     assert (got.rt_score, got.season) == (None, None)
 
 
+def test_nul_characters_odd_codes_and_out_of_range_ids_are_fitted_not_fatal(
+    db_connection: CountingConnection,
+) -> None:
+    store = TrainingStore(db_connection)
+    odd = record(
+        6, media_title="Ti\x00tle", overview="Once\x00 upon", tagline="t\x00",
+        genre=("Dra\x00ma",), production_companies=("A\x00CME",), tmdb_id=2**31,
+        origin_country=("\x00\x00", "12", "FR"), original_language="e\x00",
+    )  # fmt: skip
+    assert store.upsert_metadata([odd]) == 1
+    got = store.titles(["tt0000006"])["tt0000006"].record
+    assert (got.media_title, got.overview, got.tagline) == ("Title", "Once upon", "t")
+    assert (got.genre, got.production_companies) == (("Drama",), ("ACME",))
+    assert (got.tmdb_id, got.origin_country, got.original_language) == (None, ("FR",), None)
+
+
 def test_fresh_lookup_by_tmdb_id_or_title_skips_stale_rows_but_not_human_labeled_ones(
     db_connection: CountingConnection,
 ) -> None:

@@ -10,6 +10,7 @@ import dagster as dg
 from automatic_transmission.model import Outcome, Verdict
 
 TABLE_LIMIT = 500  # rows shown in the run's table; counts always cover everything
+CELL_CHARS = 200  # a cell longer than this is cut: a hostile title must not bloat the run's events
 
 
 class AllRowsFailedTransiently(RuntimeError):
@@ -17,7 +18,10 @@ class AllRowsFailedTransiently(RuntimeError):
 
 
 def _cell(value: object) -> str:
-    return str(value or "").replace("|", "\\|").replace("\n", " ")
+    text = str(value or "")
+    if len(text) > CELL_CHARS:
+        text = text[:CELL_CHARS] + "…"
+    return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def outcomes_table(outcomes: Sequence[Outcome]) -> str:

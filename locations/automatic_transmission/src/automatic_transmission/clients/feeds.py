@@ -10,12 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from automatic_transmission.clients.http import retry_after_seconds
 
+if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
+    import httpx
+
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # real feeds are well under 1 MB; 5000 YTS items are ~5 MB
 USER_AGENT = "dagstributor/automatic_transmission (+feed reader)"
 
 
@@ -52,7 +56,11 @@ def redacted(url: str) -> str:
 class FeedClient:
     """Reads feeds over HTTP. Transient failures (timeout, refused connection, 429, 5xx) are
     retried `retries` times with exponential backoff; 429 honours `Retry-After` up to
-    `max_retry_after_s` (a longer wait gives up: the next scheduled run tries again)."""
+    `max_retry_after_s` (a longer wait gives up: the next scheduled run tries again).
+
+    A hostile or broken server cannot hold a run: one attempt gets `timeout_s` in all (httpx's
+    timeout alone bounds each read, so a server trickling bytes would never time out), and a
+    body larger than `max_bytes` (after decompression) is refused before it fills the memory."""
 
     def __init__(
         self,
@@ -61,11 +69,13 @@ class FeedClient:
         backoff_s: float = 1.0,
         max_retry_after_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.timeout_s = timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_retry_after_s = max_retry_after_s
+        self.max_bytes = max_bytes
         self._sleep = sleep
 
     def fetch(self, url: str) -> bytes:
@@ -80,14 +90,14 @@ class FeedClient:
             for attempt in range(self.retries + 1):
                 wait = self.backoff_s * (2**attempt)
                 try:
-                    response = client.get(url)
+                    response, content = self._download(client, url, where)
                 except httpx.TimeoutException:
                     last_error = f"timed out after {self.timeout_s:g} s"
                 except httpx.HTTPError as error:
                     last_error = f"{type(error).__name__}: {error}"
                 else:
                     if response.status_code < 400:
-                        return response.content
+                        return content
                     last_error = f"HTTP {response.status_code}"
                     if response.status_code == 429:
                         retry_after = retry_after_seconds(response.headers.get("retry-after"))
@@ -100,6 +110,29 @@ class FeedClient:
                 if attempt < self.retries:
                     self._sleep(wait)
         raise FeedError(f"{where}: {last_error}")
+
+    def _download(self, client: httpx.Client, url: str, where: str) -> tuple[httpx.Response, bytes]:
+        """One GET: the response and, when it succeeded, its body — within `timeout_s` in all
+        and `max_bytes` at most (FeedError beyond: a retry would not shrink the feed)."""
+        import httpx
+
+        deadline = time.monotonic() + self.timeout_s
+        with client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                return response, b""
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise FeedError(f"{where}: larger than {self.max_bytes} bytes ({declared})")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FeedError(f"{where}: larger than {self.max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the feed took too long", request=response.request)
+                chunks.append(chunk)
+        return response, b"".join(chunks)
 
     def read(self, url: str) -> list[FeedItem]:
         return parse_feed(self.fetch(url), redacted(url))

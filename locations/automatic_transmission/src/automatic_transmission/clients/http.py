@@ -1,7 +1,8 @@
 """The one JSON-over-HTTP base every web-service client uses: timeouts, retries, rate limit, errors.
 
 Failures are classified once, here:
-- transient (`TransientServiceError`): timeouts, refused/reset connections, HTTP 429 and 5xx. They
+- transient (`TransientServiceError`): timeouts, refused/reset connections, HTTP 429 and 5xx, an
+  answer that cannot be decoded or a redirect loop (the service is broken, not the row). They
   are retried with exponential back-off (429 honours `Retry-After`); when the retries are used up
   the caller leaves its row for the next run.
 - lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, malformed JSON);
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import math
 import random
 import threading
@@ -169,6 +171,9 @@ class JsonHttpClient:
         ]
         # A bearer header's secret is the token itself, without the scheme.
         self._secrets += [v.split(" ", 1)[1] for v in self._secrets if " " in v]
+        # httpx logs every request URL at INFO, query string (api_key, apikey) included; keep it
+        # quiet so a run that captures Python logs never records a key.
+        logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
         self._client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -231,6 +236,13 @@ class JsonHttpClient:
             except httpx.TransportError as error:
                 failure = TransientServiceError(
                     self.service, request, self.scrub(f"connection failed: {error}")
+                )
+                pause = None
+            except httpx.RequestError as error:
+                # A body that cannot be decoded, a redirect loop: the service is broken, not the
+                # row, and it may be mended; so it is classified (never a crash of the step).
+                failure = TransientServiceError(
+                    self.service, request, self.scrub(f"{type(error).__name__}: {error}")
                 )
                 pause = None
             else:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from automatic_transmission.clients.http import (
     JsonHttpClient,
@@ -13,9 +14,13 @@ from automatic_transmission.clients.http import (
     RetryPolicy,
     ServiceConfigurationError,
     ServiceError,
+    TransientServiceError,
 )
 
+T = TypeVar("T")
+
 SERVICE = "reel-driver"
+CONSECUTIVE_TRANSIENT_LIMIT = 5  # then the service is taken as down for the rest of the run
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ def parse_prediction(item: Any) -> Prediction | None:
     if not isinstance(item, Mapping) or not isinstance(item.get("imdb_id"), str):
         return None
     raw = item.get("prediction")
-    prediction = int(raw) if isinstance(raw, int | float | bool) else None
+    # Python's JSON reader accepts NaN and Infinity, which int() refuses.
+    finite = isinstance(raw, int | float | bool) and math.isfinite(raw)
+    prediction = int(raw) if finite and isinstance(raw, int | float | bool) else None
     return Prediction(item["imdb_id"], probability_of(item.get("probability")), prediction)
 
 
@@ -55,9 +62,21 @@ def api_path(prefix: str, endpoint: str) -> str:
 
 
 class ReelDriverClient:
-    def __init__(self, http: JsonHttpClient, prefix: str = "") -> None:
+    """One client per run. After `transient_limit` transient failures in a row the service is
+    taken as down: later items are not asked (each would wait out its timeout and retries, so
+    a hanging model would hold the step for hours) and come back as transient failures."""
+
+    def __init__(
+        self,
+        http: JsonHttpClient,
+        prefix: str = "",
+        transient_limit: int = CONSECUTIVE_TRANSIENT_LIMIT,
+    ) -> None:
         self.http = http
         self.prefix = prefix
+        self.transient_limit = transient_limit
+        self.consecutive_transient = 0
+        self._last_transient: ServiceError | None = None
 
     @classmethod
     def connect(
@@ -108,21 +127,37 @@ class ReelDriverClient:
         configuration error (401/403), which concerns every item and is raised.
         """
         answers: dict[str, Prediction | ServiceError] = {}
-        try:
-            answers.update(self.predict_batch(items))
-        except ServiceConfigurationError:
-            raise
-        except ServiceError:
-            pass
+        batch = self._call(partial(self.predict_batch, items))
+        if not isinstance(batch, ServiceError):
+            answers.update(batch)
         for item in items:
             imdb_id = str(item["imdb_id"])
             known = answers.get(imdb_id)
             if isinstance(known, Prediction) and known.probability is not None:
                 continue
-            try:
-                answers[imdb_id] = self.predict(item)
-            except ServiceConfigurationError:
-                raise
-            except ServiceError as error:
-                answers[imdb_id] = error
+            answers[imdb_id] = self._call(partial(self.predict, item))
         return answers
+
+    def _call(self, call: Callable[[], T]) -> T | ServiceError:
+        """`call()`, or its ServiceError as a value (a configuration error is raised); not
+        called at all while the service is taken as down."""
+        if self.consecutive_transient >= self.transient_limit:
+            return TransientServiceError(
+                SERVICE,
+                "(not called)",
+                f"{self.consecutive_transient} transient failures in a row; "
+                f"last: {self._last_transient}",
+            )
+        try:
+            result = call()
+        except ServiceConfigurationError:
+            raise
+        except ServiceError as error:
+            if error.transient:
+                self.consecutive_transient += 1
+                self._last_transient = error
+            else:
+                self.consecutive_transient = 0
+            return error
+        self.consecutive_transient = 0
+        return result

@@ -12,6 +12,7 @@ from automatic_transmission.clients.http import JsonHttpClient, LastingServiceEr
 SERVICE = "TMDB"
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
 DEFAULT_RATE_LIMIT_PER_S = 40.0  # TMDB allows about 50 requests per second per IP
+MAX_ID = 2**31 - 1  # tmdb_id is an `integer` CHECKed > 0 in atp.media and atp.training
 
 
 @dataclass(frozen=True)
@@ -168,16 +169,18 @@ class TmdbClient:
         original_key = "original_title" if title_key == "title" else "original_name"
         hits = []
         for item in results:
-            if not isinstance(item, Mapping) or _int(item.get("id")) is None:
+            # A hit without an id the columns can hold is no hit: it would fail the batch's write.
+            tmdb_id = _int(item.get("id")) if isinstance(item, Mapping) else None
+            if tmdb_id is None or not 0 < tmdb_id <= MAX_ID:
                 continue
             hits.append(
                 SearchHit(
-                    tmdb_id=int(item["id"]),
+                    tmdb_id=tmdb_id,
                     title=str(item.get(title_key) or item.get(original_key) or ""),
                     original_title=_str(item.get(original_key)),
                     year=year_of(item.get(date_key)),
                     vote_count=_int(item.get("vote_count")) or 0,
-                    popularity=float(item.get("popularity") or 0.0),
+                    popularity=_number(item.get("popularity")) or 0.0,
                 )
             )
         return hits

@@ -64,10 +64,13 @@ MEDIA_TITLE_MAX = 255
 
 
 def normalised(title: str | None) -> str:
-    """Accents off, lowercase, punctuation to spaces: `Amélie: Part II` -> `amelie part ii`."""
-    text = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode()
-    text = text.lower().replace("&", " and ")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    """Accents off, lowercase, punctuation to spaces: `Amélie: Part II` -> `amelie part ii`.
+    Letters of every script are kept (`Брат`, `鬼滅の刃`): dropping them made every such title
+    the empty string, which matched nothing and shared one lookup within a run."""
+    text = unicodedata.normalize("NFKD", title or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold().replace("&", " and ")
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def title_similarity(query: str, hit: SearchHit) -> float:

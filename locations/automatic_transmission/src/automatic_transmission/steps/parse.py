@@ -8,7 +8,8 @@ Decisions the design left open:
 - The database holds one season and one episode number: a multi-episode pack (S01E01-E03)
   keeps its first (lowest) episode, a multi-season pack (S01-S03) its first season.
 - season/episode are TV columns: a movie's row stores neither, even if its name had numbers.
-- A year outside the column's range (1850-2100) is treated as no year.
+- A year outside the column's range (1850-2100) is treated as no year; likewise a season or
+  episode number outside `integer` (a hostile `S01E99999999999` would fail the batch's UPDATE).
 - A frozen row still gets the fields that were parsed, so an operator sees what was found.
 - Rows are processed in batches of AT_BATCH_SIZE, each selected and recorded on its own (the
   batch is committed before the next is read), so a large backlog never sits in memory and a
@@ -30,14 +31,16 @@ from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
 MIN_YEAR, MAX_YEAR = 1850, 2100
+MAX_NUMBER = 2**31 - 1  # atp.media.season / episode are `integer`
 UNKNOWN_TYPE_ERROR = "media_type is unknown"
 
 
 def first_number(value: int | list[int] | None) -> int | None:
-    """One integer for the database: a list (multi-episode/season pack) keeps its lowest."""
+    """One integer for the database: a list (multi-episode/season pack) keeps its lowest.
+    A number the `integer` column cannot hold counts as none."""
     if isinstance(value, list):
-        return min(value) if value else None
-    return value
+        value = min(value) if value else None
+    return value if value is not None and 0 <= value <= MAX_NUMBER else None
 
 
 def usable_year(year: int | None) -> int | None:
@@ -79,8 +82,13 @@ def decide_parse(row: MediaRow, parsed: ParsedRelease | None = None) -> Outcome:
         changes["media_type"] = media_type
     if media_type is MediaType.UNKNOWN:
         return Outcome.freeze(row, UNKNOWN_TYPE_ERROR, **changes)
-    # Checked on what will be stored (a year out of range counts as missing).
-    stored = dataclasses.replace(parsed, year=changes["release_year"])
+    # Checked on what will be stored (a number out of range counts as missing).
+    stored = dataclasses.replace(
+        parsed,
+        year=changes["release_year"],
+        season=changes["season"],
+        episode=changes["episode"],
+    )
     error = required_field_error(stored, media_type.value)
     if error:
         return Outcome.freeze(row, error, **changes)

@@ -24,13 +24,17 @@ from automatic_transmission.steps import step_op
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.postgres import PostgresResource
 
-# Feeds that carry only movies; every other feed's items are classified from their titles.
-MOVIE_FEEDS = frozenset({RssSource.YTS_MX, RssSource.YTS_LT})
 TORRENT_TYPE = "application/x-bittorrent"
 WARNINGS_PER_FEED = 20  # dropped entries logged one by one; the rest are summed up
+# A real release name is far shorter; a feed's megabyte "title" is cut before it reaches the
+# database, the logs and the run metadata.
+MAX_TITLE_CHARS = 1000
+SHOWN_TITLE_CHARS = 200  # in log lines
 
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _BASE32 = re.compile(r"^[A-Za-z2-7]{32}$")
+# Control characters (NUL among them: PostgreSQL text cannot hold it) -> one space.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 class FeedConfigError(ValueError):
@@ -169,7 +173,7 @@ def item_info_hash(item: FeedItem) -> str | None:
 
 def media_type_for(label: RssSource, title: str) -> MediaType:
     """Movie feeds hold movies; any other feed's items are classified from their title."""
-    if label in MOVIE_FEEDS:
+    if label.is_movie_feed:
         return MediaType.MOVIE
     return MediaType(classify_media_type(title))
 
@@ -193,13 +197,20 @@ class Candidate:
         )
 
 
+def clean_title(title: str | None) -> str | None:
+    """A feed title fit for a row: control characters become spaces, at most MAX_TITLE_CHARS."""
+    if title is None:
+        return None
+    return _CONTROL.sub(" ", title[: MAX_TITLE_CHARS * 2])[:MAX_TITLE_CHARS].strip() or None
+
+
 def candidate(item: FeedItem, source: FeedSource) -> Candidate | str:
     """The item as a candidate row, or the reason it is dropped."""
     info_hash = item_info_hash(item)
     if info_hash is None:
         return "no valid info-hash"
     magnet = magnet_link(item)
-    title = item.title or (magnet_name(magnet) if magnet else None)
+    title = clean_title(item.title or (magnet_name(magnet) if magnet else None))
     if not title:
         return "no title"
     return Candidate(info_hash, title, torrent_link(item) or magnet, source)
@@ -260,7 +271,8 @@ def choose_candidates(
             if isinstance(found, str):
                 tally.dropped += 1
                 if tally.dropped <= WARNINGS_PER_FEED:
-                    log.warning(f"{source.name}: dropped {item.title or '(untitled)'!r}: {found}")
+                    shown = (clean_title(item.title) or "(untitled)")[:SHOWN_TITLE_CHARS]
+                    log.warning(f"{source.name}: dropped {shown!r}: {found}")
             elif found.hash in chosen:
                 tally.duplicates += 1
             else:

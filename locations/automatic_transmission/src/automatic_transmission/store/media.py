@@ -102,7 +102,8 @@ class AppliedOutcomes:
 
 
 def _text(value: Any) -> str | None:
-    """A Python value as the text PostgreSQL casts back to the column's type."""
+    """A Python value as the text PostgreSQL casts back to the column's type. NUL characters
+    are removed: PostgreSQL text cannot hold them, and one would fail the whole batch."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -111,7 +112,7 @@ def _text(value: Any) -> str | None:
         return str(value.value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return str(value)
+    return str(value).replace("\x00", "")
 
 
 def _enum_or_none(enum: type[RssSource], value: str | None) -> RssSource | None:

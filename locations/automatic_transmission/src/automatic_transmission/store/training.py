@@ -122,31 +122,36 @@ def _small(value: int | None) -> int | None:
 def fit(record: TrainingRecord) -> TrainingRecord:
     """Make a record fit the table's types and CHECKs, so one odd title never fails its batch.
 
-    Over-long text is cut, codes that are not two letters and out-of-range numbers are dropped.
+    Over-long text is cut, NUL characters (PostgreSQL text cannot hold them) are removed, codes
+    that are not two letters and out-of-range numbers are dropped.
     """
 
-    def codes(values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(c for c in values if isinstance(c, str) and len(c) == 2)
+    def is_code(value: object) -> bool:
+        return isinstance(value, str) and len(value) == 2 and value.isalpha()
 
-    def text(value: str | None, limit: int) -> str | None:
-        return value[:limit] if value is not None else None
+    def codes(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(c for c in values if is_code(c))
+
+    def text(value: str | None, limit: int | None = None) -> str | None:
+        return value.replace("\x00", "")[:limit] if value is not None else None
 
     language = record.original_language
     return replace(
         record,
-        media_title=record.media_title[:255],
+        media_title=text(record.media_title, 255) or "",
         original_media_title=text(record.original_media_title, 255),
         tagline=text(record.tagline, 255),
+        overview=text(record.overview),
         production_status=text(record.production_status, 25),
         origin_country=codes(record.origin_country),
         production_countries=codes(record.production_countries),
         spoken_languages=codes(record.spoken_languages),
-        tmdb_id=record.tmdb_id if record.tmdb_id and record.tmdb_id > 0 else None,
+        tmdb_id=record.tmdb_id if record.tmdb_id and 0 < record.tmdb_id <= 2**31 - 1 else None,
         season=_small(record.season),
         episode=_small(record.episode),
-        original_language=language if language and len(language) == 2 else None,
-        production_companies=tuple(c[:255] for c in record.production_companies),
-        genre=tuple(g[:20] for g in record.genre),
+        original_language=language if is_code(language) else None,
+        production_companies=tuple(text(c, 255) or "" for c in record.production_companies),
+        genre=tuple(text(g, 20) or "" for g in record.genre),
         budget=_bounded(record.budget, 0, 2**63 - 1),
         revenue=_bounded(record.revenue, 0, 2**63 - 1),
         runtime=_bounded(record.runtime, 0, 2**31 - 1),
