@@ -99,26 +99,10 @@ def install_functions(connection: psycopg2.extensions.connection) -> SqlFileResu
     return run_sql_file(connection, FUNCTIONS_FILE)
 
 
-def _abort_open_transaction(connection: psycopg2.extensions.connection) -> None:
-    """End a server-side transaction left open by a failed autocommit file (BEGIN ... COMMIT)."""
-    if connection.closed:
-        return
-    previous = connection.autocommit
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("ROLLBACK")
-    finally:
-        connection.autocommit = previous
-
-
 def backup_table(connection: psycopg2.extensions.connection, table: str) -> BackupResult:
     """Back up one table with `bak_<t>.sql` and check its three counts agree."""
-    try:
-        result = run_sql_file(connection, backup_file(table))
-    except BaseException:
-        _abort_open_transaction(connection)
-        raise
+    # The executor rolls back whatever the file's own BEGIN left open when it fails.
+    result = run_sql_file(connection, backup_file(table))
     rows = result.rows
     if len(rows) != 1:
         raise BackupVerificationError(f"{backup_file(table).name} returned {len(rows)} rows, not 1")
