@@ -14,7 +14,12 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
-from dagstributor_shared.postgres import ConnectionSettings, PostgresResource
+from dagstributor_shared.postgres import (
+    ConnectionSettings,
+    PostgresResource,
+    embedded_server,
+    socket_dir_of,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PGDATA = REPO_ROOT / ".local" / "test-pgdata"
@@ -123,12 +128,8 @@ def open_test_server() -> Iterator[PgTestServer]:
     if external is not None:
         yield PgTestServer(external)
         return
-    import pgserver
-
-    TEST_PGDATA.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(TEST_PGDATA, cleanup_mode="stop")
-    uri = server.get_uri()
-    socket_dir = uri.split("host=", 1)[1]
+    server = embedded_server(TEST_PGDATA, cleanup_mode="stop")
+    socket_dir = socket_dir_of(server)
     with server:
         yield PgTestServer(
             ConnectionSettings(

@@ -79,18 +79,32 @@ def embedded_pgdata() -> Path:
     return root / ".local" / "pgdata"
 
 
-def start_embedded(pgdata: Path) -> str:
-    """Start (or join) the one embedded server for this data directory; returns its socket dir.
+def embedded_server(pgdata: Path, cleanup_mode: str | None = None) -> Any:
+    """pgserver's handle on the server of this data directory, started if it is not running.
 
     `cleanup_mode=None` leaves the server running for the other location and later runs; pgserver
-    serialises concurrent starts with a file lock.
+    serialises concurrent starts with a file lock (kept in the runtime dir, /tmp/runtime-<uid> when
+    XDG_RUNTIME_DIR is unset, which is fine and not worth a warning on every start).
     """
-    import pgserver
+    import warnings
 
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
-    uri = server.get_uri()
-    return uri.split("host=", 1)[1] if "host=" in uri else str(pgdata)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+
+        return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+
+def socket_dir_of(server: Any) -> str:
+    """The Unix socket folder an embedded server listens in."""
+    uri = str(server.get_uri())
+    return uri.split("host=", 1)[1] if "host=" in uri else str(server.pgdata)
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or join) the one embedded server for this data directory; returns its socket dir."""
+    return socket_dir_of(embedded_server(pgdata))
 
 
 def stop_embedded(pgdata: Path) -> bool:
@@ -98,11 +112,9 @@ def stop_embedded(pgdata: Path) -> bool:
 
     Returns True when this call stopped it.
     """
-    import pgserver
-
     if not (pgdata / "postmaster.pid").is_file():
         return False
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = embedded_server(pgdata)
     before = server.get_pid()
     server.cleanup_mode = "stop"
     server.cleanup()
