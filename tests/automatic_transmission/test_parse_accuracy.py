@@ -24,11 +24,12 @@ from tests.support.release_names import (  # noqa: E402
 # Measured before the generalisation work: title 0.9665, title_ci 0.9665, year 0.9964,
 # season 0.9969, episode 0.9972, resolution 0.9964, media_type 0.9804. Title is now 0.9617:
 # dotted acronyms are kept in dotted names ("S.W.A.T.2017.S08E01" -> "S.W.A.T."), which
-# parsett's own suite spells "S W A T" (5 dev rows). Floors sit just below; raise them when
-# accuracy rises.
+# parsett's own suite spells "S W A T" (5 dev rows). Then 0.9776 after the leading-word,
+# edition/genre/a.k.a., ellipsis and abbreviation-dot rules. Floors sit just below; raise
+# them when accuracy rises.
 FLOORS = {
-    "title": 0.96,
-    "title_ci": 0.96,
+    "title": 0.97,
+    "title_ci": 0.97,
     "year": 0.99,
     "season": 0.99,
     "episode": 0.99,
@@ -60,6 +61,10 @@ def test_field_accuracy_stays_above_floor(dev_score: Score, field: str) -> None:
 # The hand-written extra set (numbers in titles, anime, packs, daily shows, foreign season
 # words, Sonarr/Radarr file names). Measured: title 0.9959, year 1.0, season 0.9959, episode
 # 0.9959, resolution 1.0, media_type 0.9959 (the one miss: "Lost.102" as S01E02).
+# 88 rows added (source "dagstributor-r2": prefixes, country tags, punctuation, editions,
+# a.k.a., season words, three-digit episodes) scored title 0.75 before the rules written for
+# them; the whole set now: title 0.9970, season 0.9970, episode 0.9940, media_type 0.9970,
+# year/resolution 1.0 (misses: "Firefly - 101 - Serenity", "John.Adams.Part.II").
 EXTRA_FLOORS = {
     "title": 0.99,
     "title_ci": 0.99,

@@ -290,6 +290,110 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "9-1-1.S07E01.1080p.WEB.h264-ETHEL",
         {"title": "9-1-1", "season": 7, "episode": 1},
     ),
+    (
+        "broadcaster_tag_before_title_is_dropped",
+        "BBC.Billy.and.Us.1080p.HDTV.x265.AAC.MVGroup.org.mkv",
+        {"title": "Billy and Us", "media_type": "movie"},
+    ),
+    (
+        "other_leading_word_parsett_drops_is_title",
+        "PBS.NewsHour.2024.03.05.720p.WEB.h264-GRP",
+        {"title": "PBS NewsHour", "year": 2024, "media_type": "tv_show"},
+    ),
+    (
+        "leading_imax_is_title_trailing_imax_is_edition",
+        "IMAX.Under.the.Sea.2009.1080p.BluRay.x264-GRP",
+        {"title": "IMAX Under the Sea", "year": 2009},
+    ),
+    ("imax_after_year_is_edition", "Avatar.2009.IMAX.1080p.BluRay.x264", {"title": "Avatar"}),
+    (
+        "number_word_title_parsett_reads_as_tag",
+        "X2.X-Men.United.2003.REMASTERED.BRRip.XviD.B4ND1T69",
+        {"title": "X2 X-Men United", "year": 2003},
+    ),
+    ("title_only_a_tag_like_word", "X2.2003.1080p.BluRay.x264-GRP", {"title": "X2"}),
+    (
+        "year_before_title_is_not_restored",
+        "2008 The Incredible Hulk Feature Film.mp4",
+        {"title": "The Incredible Hulk Feature Film"},
+    ),
+    (
+        "edition_words_are_not_title",
+        "Blade.Runner.The.Final.Cut.1982.1080p.BluRay.x264-GRP",
+        {"title": "Blade Runner", "year": 1982},
+    ),
+    (
+        "dash_cut_is_not_title",
+        "Nude - International Cut (2018) 720p WEB Rip",
+        {"title": "Nude", "year": 2018},
+    ),
+    (
+        "dangling_edition_adjective_is_not_title",
+        "The Warriors - Ultimate Directors Cut (1979) 1080p",
+        {"title": "The Warriors"},
+    ),
+    (
+        "genre_after_dash_is_not_title",
+        "The Deep Blue Sea - Drama 2011 Eng Rus Multi-Subs 720p [H264-mp4]",
+        {"title": "The Deep Blue Sea", "year": 2011},
+    ),
+    (
+        "the_final_cut_alone_is_a_title",
+        "The.Final.Cut.2004.720p.BluRay",
+        {"title": "The Final Cut"},
+    ),
+    (
+        "aka_keeps_the_first_title",
+        "Shin.Godzilla.AKA.Godzilla.Resurgence.2016.1080p.BluRay.x264",
+        {"title": "Shin Godzilla", "year": 2016},
+    ),
+    ("spaced_aka", "Nikita a k a La Femme Nikita 1990 720p BluRay", {"title": "Nikita"}),
+    (
+        "ellipsis_at_end_kept",
+        "What.If...2010.1080p.WEB-DL.DDP2.0.H264.mkv",
+        {"title": "What If..."},
+    ),
+    ("ellipsis_inside_kept", "tick.tick...BOOM.mp4", {"title": "tick tick...BOOM"}),
+    (
+        "abbreviation_dot_kept",
+        "Monsters, Inc. (2001) 1080p BluRay x264",
+        {"title": "Monsters, Inc.", "year": 2001},
+    ),
+    (
+        "sentence_dot_separator_not_kept",
+        "1. Детские игры. 1988. 1080p. HEVC. 10bit..mkv",
+        {"title": "1. Детские игры", "year": 1988},
+    ),
+    (
+        "season_as_word",
+        "Friends.Season.One.720p.BluRay.x264",
+        {"title": "Friends", "season": 1, "episode": None, "media_type": "tv_season"},
+    ),
+    (
+        "three_digits_before_tv_source_is_season_episode",
+        "Friends.515.HDTV.XviD-LOL",
+        {"title": "Friends", "season": 5, "episode": 15, "media_type": "tv_show"},
+    ),
+    (
+        "three_digits_before_film_source_stay_title",
+        "Room.237.720p.BluRay.x264",
+        {"title": "Room 237", "season": None, "episode": None, "media_type": "movie"},
+    ),
+    (
+        "pt_roman_without_year_is_episode",
+        "The.Pacific.Pt.I.720p.BluRay.x264",
+        {"title": "The Pacific", "episode": 1, "media_type": "tv_show"},
+    ),
+    (
+        "part_roman_without_year_stays_a_film",
+        "The.Godfather.Part.II.1080p.BluRay.x264",
+        {"title": "The Godfather Part II", "episode": None, "media_type": "movie"},
+    ),
+    (
+        "country_tag_before_season_is_not_title",
+        "The Office (US) S02E01 1080p",
+        {"title": "The Office", "season": 2, "episode": 1},
+    ),
 ]
 
 

@@ -29,7 +29,20 @@ dotted acronyms kept ("S.W.A.T.", "P.D."); a bare number between title and year 
 title ("Apollo 13 1995"); an explicit ``<N>p`` beats a resolution read from a word ("-FHD");
 "Part 1 of 6"/"Part 01" is a mini-series episode; "3x01-3x02" is a range; a fansub title's
 trailing "03"/"25 END" is the episode and "Title 2 - 05" is season 2; foreign season words
-(Staffel, Stagione, Sezon, Sasong, ...); hyphen-only separators ("The-Batman-2022-720p").
+(Staffel, Stagione, Sezon, Sasong, ...); hyphen-only separators ("The-Batman-2022-720p");
+leading words parsett drops are title ("IMAX Blue Planet", "PBS NewsHour", "X2 X-Men United")
+except a broadcaster tag (BBC, ITV, CH4, NG: "BBC.Billy.and.Us" -> "Billy and Us") or a year;
+edition/cut words ("Special Edition", "The Final Cut", "- International Cut", "Criterion") and
+a genre after a dash ("- Drama") are not title; "X AKA Y" / "X a k a Y" is X; an ellipsis and a
+short abbreviation's dot are kept ("What If...", "tick tick...BOOM", "Samrat & Co.");
+"Season.One"/"Series Two" is a season; "Lost.102.HDTV" (three digits right before a broadcast
+source, no year) is S01E02; "The.Pacific.Pt.I" (Pt + roman, no year) is episode 1 ("Part II"
+stays title: "The Godfather Part II").
+
+Country tags: a country code between the title and the season marker is not title
+("The.Office.US.S01E01", "The Office (US)", "Big.Brother.AU" -> "The Office", "Big Brother"),
+as guessit (which moves it to a ``country`` field) and parsett do; the pipeline matches series
+by title + year, and the dev set's own rows disagree (US/UK dropped, one AU kept).
 
 Nothing here raises on any ``str`` input; hostile input (control characters, 100 kB names)
 is cleaned and capped before parsing.
@@ -150,6 +163,76 @@ _FOREIGN_SEASON = re.compile(
 )
 # An explicit resolution token in the name.
 _RES_TOKEN = re.compile(r"(?<![A-Za-z0-9])(\d{3,4})[pi](?![A-Za-z0-9])", re.I)
+# Broadcaster tags some groups put before a documentary's title ("BBC.Billy.and.Us"); any
+# other leading word parsett drops ("IMAX.Blue.Planet", "PBS.NewsHour", "X2.X-Men") is title.
+_BROADCASTER_TAGS = frozenset({"bbc", "itv", "ch4", "c4", "ng", "natgeo", "hd", "fhd", "uhd", "4k"})
+_LEADING_WORDS = re.compile(r"(?:[A-Za-z0-9]+[ ._])+")
+_YEAR_WORD = re.compile(r"(?:19|20)\d\d")
+# Cut/edition words parsett leaves at the end of a title: "Aliens Special Edition",
+# "Blade Runner The Final Cut", "Nude - International Cut", "Watchmen Ultimate Cut".
+_EDITION_TAIL = re.compile(
+    r"(?:[ ._]+-)?[ ._]+(?:The[ ._]+)?(?:(?:Ultimate|Special|Extended|Collector'?s|Anniversary"
+    r"|Limited|Deluxe|Definitive|Unrated|Uncut|Remastered)[ ._]+)*"
+    r"(?:Director'?s[ ._]+Cut|Directors[ ._]+Cut|(?:Final|Ultimate|International|Theatrical"
+    r"|Extended|Unrated|Uncut)[ ._]+Cut|(?:Special|Extended|Collector'?s|Ultimate|Anniversary"
+    r"|Deluxe|Definitive)[ ._]+Edition|Criterion(?:[ ._]+Collection)?|Theatrical|Extended"
+    r"|Unrated|Uncut|Remastered)$",
+    re.I,
+)
+# An edition adjective left dangling after parsett cut the rest ("The Warriors - Ultimate"
+# from "The Warriors - Ultimate Directors Cut").
+_EDITION_STUB = re.compile(
+    r"(?:[ ._]+-)?[ ._]+(Ultimate|Special|Extended|Collector'?s|Anniversary)$", re.I
+)
+# A genre after a dash at the end of a title: "The Deep Blue Sea - Drama".
+_GENRE_TAIL = re.compile(
+    r"[ ._]+-[ ._]+(?:Drama|Comedy|Horror|Thriller|Action|Documentary|Romance|Animation"
+    r"|Western|Crime|Mystery|Fantasy|Adventure|Musical|Sci-Fi|War)$",
+    re.I,
+)
+_ABBREVIATION = re.compile(r"[A-Z][a-z]{1,3}")
+# "Das Boot AKA The Boat", "Nikita a k a La Femme Nikita": the first title is the title.
+_AKA = re.compile(r"[ ._]+(?:AKA|aka|a[ .]k[ .]a\.?)[ ._]+\S")
+# "Season.One", "Series Two": a season written as a word.
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_SEASON_WORD = re.compile(
+    r"(?<![A-Za-z0-9])(?:Season|Series)[ ._](One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten)"
+    r"(?![A-Za-z0-9])",
+    re.I,
+)
+# "The.Pacific.Pt.I": "Pt" plus a roman numeral is a mini-series episode (films write "Part").
+_PT_ROMAN = re.compile(
+    r"(?<![A-Za-z0-9])(?:Pt|PT)[ ._]?(I|II|III|IV|V|VI|VII|VIII|IX|X)(?![A-Za-z0-9])"
+)
+_ROMAN = {
+    "I": 1,
+    "II": 2,
+    "III": 3,
+    "IV": 4,
+    "V": 5,
+    "VI": 6,
+    "VII": 7,
+    "VIII": 8,
+    "IX": 9,
+    "X": 10,
+}
+# "Lost.102.HDTV": a three-digit season+episode number right before a broadcast-TV source.
+_NNN_EPISODE = re.compile(
+    r"[ ._]([1-9])(0[1-9]|[1-9]\d)[ ._](?:\d{3,4}[pi][ ._])?(?:HDTV|PDTV|SDTV|DSR|TVRip)"
+    r"(?![A-Za-z0-9])",
+    re.I,
+)
 _CODEC_X = re.compile(r"(?<![a-z0-9])x[ .-]?26([45])(?![0-9])", re.I)
 _CODEC_H = re.compile(r"(?<![a-z0-9])h[ .-]?26([45])(?![0-9])", re.I)
 _DIVX = re.compile(r"divx", re.I)
@@ -273,6 +356,77 @@ def _restore_acronyms(name: str, title: str) -> str:
     return title
 
 
+def _leading_words(text: str, title: str) -> str:
+    """Put back plain words parsett dropped before the title ("IMAX Blue Planet", "PBS
+    NewsHour", "X2 X-Men United"); drop a broadcaster tag before it ("BBC Billy and Us")."""
+    words = title.split(" ")
+    if len(words) > 1 and words[0].lower() in _BROADCASTER_TAGS and words[0].isupper():
+        return " ".join(words[1:])
+    at = text.find(words[0] + " ") if " " in text else text.find(words[0] + ".")
+    if at <= 0 or text[at - 1] not in " ._":
+        return title
+    prefix = text[:at]
+    if not _LEADING_WORDS.fullmatch(prefix):
+        return title
+    lost = re.split(r"[ ._]", prefix)[:-1]
+    if any(_YEAR_WORD.fullmatch(word) for word in lost):
+        return title  # "2008 The Incredible Hulk": a year before the title is not title
+    while lost and lost[0].lower() in _BROADCASTER_TAGS:
+        lost = lost[1:]
+    return " ".join([*lost, title]) if lost else title
+
+
+def _tidy_title(text: str, title: str) -> str:
+    """Cut edition, genre and a.k.a. words off the end of the title."""
+    aka = _AKA.search(title)
+    if aka and aka.start() > 0:
+        title = title[: aka.start()]
+    for _ in range(2):
+        before = title
+        for tail in (_EDITION_TAIL, _GENRE_TAIL):
+            cut = tail.search(title)
+            if cut and title[: cut.start()].strip(" -").lower() not in ("", "the", "a", "an"):
+                title = title[: cut.start()]  # never the whole title: "The Final Cut" (2004)
+        stub = _EDITION_STUB.search(title)
+        if stub and stub.start() > 0:
+            after = re.escape(stub.group(1))
+            if re.search(rf"{after}[ ._]+(?:Director'?s|Cut|Edition)", text, re.I):
+                title = title[: stub.start()]
+        if title == before:
+            break
+    return title.rstrip(" -")
+
+
+def _restore_punctuation(text: str, title: str) -> str:
+    """Keep an ellipsis ("What If...", "tick tick...BOOM") and an abbreviation's final dot
+    ("Samrat & Co.", "Monsters, Inc.") that parsett dropped."""
+    words = title.split(" ")
+    if "..." in text and " " not in text:
+        pattern = r"([ ._]+)".join(re.escape(w) for w in words) + r"(\.{3,})?"
+        found = re.search(pattern, text)
+        if found:
+            parts = [words[0]]
+            for index, word in enumerate(words[1:], start=1):
+                sep = found.group(index)
+                if sep.count(".") >= 4:
+                    parts.append("... ")
+                elif sep.count(".") == 3:
+                    parts.append("...")
+                else:
+                    parts.append(" ")
+                parts.append(word)
+            if found.group(len(words)):
+                parts.append("...")
+            return "".join(parts)
+        return title
+    if " " in text and not title.endswith("."):
+        last = words[-1]
+        # Only a short capitalised abbreviation ("Co.", "Inc.", "Jr."), never a sentence dot.
+        if len(words) > 1 and _ABBREVIATION.fullmatch(last) and f" {last}. " in text:
+            return title + "."
+    return title
+
+
 def _height(width: int, height: int) -> int:
     """The resolution class of a WxH frame: standard widths win (3840x1632 is 2160p)."""
     return _WIDTH_CLASS.get(width, height)
@@ -378,6 +532,25 @@ def _title_numbers(
         )
         if word and word.start() > 0:
             title = title[: word.start()]
+    # "Friends.Season.One", "Blackadder Series Two": the season as a word.
+    word_season = _SEASON_WORD.search(name) if not seasons else None
+    if word_season:
+        seasons = [_NUMBER_WORDS[word_season.group(1).lower()]]
+        cut = re.search(r"[ ._-]*\b(?:Season|Series)\b", title, re.I)
+        if cut and cut.start() > 0:
+            title = title[: cut.start()]
+    # "Lost.102.HDTV": a three-digit number right before a TV source is season + episode.
+    nnn = _NNN_EPISODE.search(name) if not seasons and not episodes and year is None else None
+    if nnn and title.endswith(" " + nnn.group(1) + nnn.group(2)):
+        title = title[:-4]
+        seasons, episodes = [int(nnn.group(1))], [int(nnn.group(2))]
+    # "The.Pacific.Pt.I": "Pt" + roman numeral, no year, is a mini-series episode.
+    pt_roman = _PT_ROMAN.search(name) if not seasons and not episodes and year is None else None
+    if pt_roman:
+        episodes = [_ROMAN[pt_roman.group(1)]]
+        cut = re.search(r"[ ._-]*\b(?:Pt|PT)\b", title)
+        if cut and cut.start() > 0:
+            title = title[: cut.start()]
     # "Futurama.3x01-3x02": parsett keeps only the first episode of the range.
     x_range = _X_RANGE.search(name)
     if x_range and seasons == [int(x_range.group(1))] == [int(x_range.group(3))]:
@@ -490,9 +663,19 @@ def _parse(name: object) -> ParsedRelease:
     date = raw.get("date")
     if year is None and isinstance(date, str) and date[:4].isdigit():
         year = int(date[:4])
+    if not title and year is not None:
+        # "X2.2003.1080p": parsett read the whole title as a tag; the words before the year.
+        at_year = re.search(rf"(?<![\w]){year}(?![\w])", text)
+        if at_year and re.fullmatch(
+            r"[A-Za-z0-9]+(?:[ ._-][A-Za-z0-9]+)*[ ._(\[]*", text[: at_year.start()]
+        ):
+            title = _normalise_words(text[: at_year.start()]).rstrip(" ([")
     if title:
+        title = _leading_words(text, title)
         title, year = _fix_year_and_title(text, title, year)
+        title = _tidy_title(text, title)
         title = _restore_acronyms(text, title)
+        title = _restore_punctuation(text, title)
 
     seasons = [s for s in raw.get("seasons") or [] if isinstance(s, int)]
     episodes = [e for e in raw.get("episodes") or [] if isinstance(e, int)]
