@@ -88,18 +88,29 @@ def log(message: str) -> None:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; a second signal while stopping asks for SIGKILL right away."""
+    """Set by SIGINT/SIGTERM; a second signal while stopping asks for SIGKILL right away.
+
+    One Ctrl-C can arrive twice: the terminal sends it to the whole foreground group (`uv` and
+    this script) and `uv run` forwards its copy to us too. Only a signal that comes later than
+    `REPEAT_S` after the first counts as a second Ctrl-C.
+    """
+
+    REPEAT_S = 1.0
 
     def __init__(self) -> None:
         self.requested = False
         self.hurry = False
         self.signal_name = ""
+        self._first_at = 0.0
 
     def handle(self, signum: int, _frame: FrameType | None) -> None:
         # No output here: a handler that prints can interrupt a print of the main code.
+        now = time.monotonic()
         if self.requested:
-            self.hurry = True
+            self.hurry = self.hurry or now - self._first_at > self.REPEAT_S
+            return
         self.requested = True
+        self._first_at = now
         self.signal_name = signal.Signals(signum).name
 
     def install(self) -> None:
@@ -303,7 +314,8 @@ def stop_children(children: Sequence[Child], grace: float, stop: StopFlag | None
     names = {child.pid: child.name for child in children}
 
     def killing(process: subprocess.Popen[bytes]) -> None:
-        log(f"{names[process.pid]} still running after {grace:.0f} s: SIGKILL")
+        why = "second Ctrl-C" if stop is not None and stop.hurry else f"after {grace:.0f} s"
+        log(f"{names[process.pid]} still running ({why}): SIGKILL")
 
     stop_groups(
         [child.process for child in children],
