@@ -49,13 +49,15 @@ def test_every_scored_field_has_a_floor() -> None:
     assert set(FLOORS) == set(FIELDS)
 
 
+def _assert_above_floor(result: Score, field: str, floor: float) -> None:
+    accuracy = result.accuracy(field)
+    misses = "\n".join(f"  {n!r}: want {w!r} got {g!r}" for n, w, g in result.failures[field][:15])
+    assert accuracy >= floor, f"{field} accuracy {accuracy:.4f} < {floor}\n{misses}"
+
+
 @pytest.mark.parametrize("field", FIELDS)
 def test_field_accuracy_stays_above_floor(dev_score: Score, field: str) -> None:
-    accuracy = dev_score.accuracy(field)
-    misses = "\n".join(
-        f"  {n!r}: want {w!r} got {g!r}" for n, w, g in dev_score.failures[field][:15]
-    )
-    assert accuracy >= FLOORS[field], f"{field} accuracy {accuracy:.4f} < {FLOORS[field]}\n{misses}"
+    _assert_above_floor(dev_score, field, FLOORS[field])
 
 
 # The hand-written extra set (numbers in titles, anime, packs, daily shows, foreign season
@@ -90,9 +92,4 @@ def test_every_scored_field_has_an_extra_floor() -> None:
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_extra_set_accuracy_stays_above_floor(extra_score: Score, field: str) -> None:
-    accuracy = extra_score.accuracy(field)
-    misses = "\n".join(
-        f"  {n!r}: want {w!r} got {g!r}" for n, w, g in extra_score.failures[field][:15]
-    )
-    floor = EXTRA_FLOORS[field]
-    assert accuracy >= floor, f"{field} accuracy {accuracy:.4f} < {floor}\n{misses}"
+    _assert_above_floor(extra_score, field, EXTRA_FLOORS[field])
