@@ -67,14 +67,26 @@ def test_field_accuracy_stays_above_floor(dev_score: Score, field: str) -> None:
 # a.k.a., season words, three-digit episodes) scored title 0.75 before the rules written for
 # them; the whole set now: title 0.9970, season 0.9970, episode 0.9940, media_type 0.9970,
 # year/resolution 1.0 (misses: "Firefly - 101 - Serenity", "John.Adams.Part.II").
+# 176 rows added (source "dagstributor-r3": CAM/TS/TC, full discs, web sources, site
+# prefixes/suffixes, samples, diacritics, apostrophes, tag-like and one-word titles, numbers
+# as words, year-less titles with numbers, episode-number styles, complete series, anime
+# batches, sports). Before any rule written for them (ours / guessit / parsett): title
+# 0.9824 / 0.8941 / 0.9647, year 0.9886 / 0.9602 / 0.9659, season 1.0 / 0.9655 / 1.0,
+# episode 0.9830 / 0.9716 / 0.9830, resolution 1.0 / 0.9886 / 0.9943, media_type
+# 0.9716 / 0.9773 / 0.9489. The whole 510-row set after: title 0.9960, year 0.9980, season
+# 0.9980, episode 0.9961, resolution 1.0, media_type 0.9980 (misses: "Firefly - 101",
+# "John.Adams.Part.II", "2001.A.Space.Odyssey.1080p" with no year, which the dev set's
+# "2008 The Incredible Hulk" row forbids reading as title). Dev set unchanged except
+# media_type 0.9804 -> 0.9778: two "Complete Series" rows whose movie kind is only derived
+# from an absent season; a complete series is TV.
 EXTRA_FLOORS = {
-    "title": 0.99,
-    "title_ci": 0.99,
-    "year": 0.99,
-    "season": 0.99,
-    "episode": 0.99,
-    "resolution": 0.99,
-    "media_type": 0.99,
+    "title": 0.995,
+    "title_ci": 0.995,
+    "year": 0.995,
+    "season": 0.995,
+    "episode": 0.995,
+    "resolution": 0.995,
+    "media_type": 0.995,
 }
 
 

@@ -394,6 +394,56 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "The Office (US) S02E01 1080p",
         {"title": "The Office", "season": 2, "episode": 1},
     ),
+    (
+        "future_year_is_a_title_number",
+        "Blade.Runner.2049.1080p.WEB-DL.DD5.1.H264",
+        {"title": "Blade Runner 2049", "year": None, "media_type": "movie"},
+    ),
+    (
+        "year_shaped_title_is_not_an_episode",
+        "1917.1080p.BluRay.x264-GRP",
+        {"title": "1917", "year": None, "episode": None, "media_type": "movie"},
+    ),
+    (
+        "three_digit_file_number_stays_an_episode",
+        "102 - The Invitation.avi",
+        {"episode": 102, "media_type": "tv_show"},
+    ),
+    (
+        "file_size_is_not_an_episode",
+        "Oppenheimer (2023) 1080p [5.8GB].mkv",
+        {"title": "Oppenheimer", "year": 2023, "episode": None, "media_type": "movie"},
+    ),
+    (
+        "sample_prefix_is_not_title",
+        "sample-the.holdovers.2023.1080p.web.h264-ethel.mkv",
+        {"title": "the holdovers", "year": 2023, "resolution": "1080p"},
+    ),
+    (
+        "number_after_last_dash_is_the_episode",
+        "Lycoris Recoil - 1080p - 05v2.mkv",
+        {"title": "Lycoris Recoil", "episode": 5, "resolution": "1080p", "media_type": "tv_show"},
+    ),
+    (
+        "complete_series_without_seasons_is_tv",
+        "Fawlty.Towers.The.Complete.Series.DVDRip.XviD",
+        {"title": "Fawlty Towers", "season": None, "media_type": "tv_season"},
+    ),
+    (
+        "tag_like_one_word_titles_survive",
+        "Cam.2018.1080p.NF.WEB-DL.DD5.1.x264",
+        {"title": "Cam", "year": 2018, "media_type": "movie"},
+    ),
+    (
+        "numbered_fight_night_is_not_an_episode",
+        "UFC.290.Volkanovski.vs.Rodriguez.PPV.1080p.WEB-DL.H264.Fight-BB",
+        {"season": None, "episode": None, "media_type": "movie"},
+    ),
+    (
+        "star_wars_episode_numeral_is_a_film",
+        "Star.Wars.Episode.V.The.Empire.Strikes.Back.1980.1080p.BluRay.x264",
+        {"title": "Star Wars Episode V The Empire Strikes Back", "episode": None},
+    ),
 ]
 
 
