@@ -205,3 +205,59 @@ def test_a_redirect_loop_is_a_transient_failure_not_a_crash(http_server: FakeHtt
     with client(http_server) as c, pytest.raises(TransientServiceError) as raised:
         c.get_json("/loop")
     assert "TooManyRedirects" in str(raised.value) and SECRET not in str(raised.value)
+
+
+# --- hostile servers: an answer can neither hold a step nor fill the memory ---------------------
+
+
+def test_an_answer_trickling_in_times_out_after_the_timeout_in_all_and_is_transient(
+    http_server: FakeHttpServer,
+) -> None:
+    # 400 bytes, one every 20 ms: each read is quick, the whole answer would take 8 s.
+    http_server.route("GET", "/slow", Reply(200, {"x": "y" * 390}, trickle_s=0.02))
+    policy = RetryPolicy(retries=1, backoff_s=0.01)
+    with client(http_server, timeout_s=0.5, retry=policy) as c:
+        started = time.monotonic()
+        with pytest.raises(TransientServiceError, match="TMDB GET /slow: timed out"):
+            c.get_json("/slow")
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5  # two attempts of 0.5 s each (plus a read), not 16 s
+    assert len(http_server.calls("/slow")) == 2  # retried like any timeout
+
+
+def test_an_answer_arriving_slowly_within_the_timeout_is_read(http_server: FakeHttpServer) -> None:
+    http_server.route("GET", "/x", Reply(200, {"id": 1}, trickle_s=0.01))
+    with client(http_server, timeout_s=2.0) as c:
+        assert c.get_json("/x") == {"id": 1}
+
+
+@pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
+def test_an_answer_larger_than_the_cap_is_a_lasting_failure_named_in_the_error(
+    http_server: FakeHttpServer, send_length: bool
+) -> None:
+    http_server.route("GET", "/big", Reply(200, {"x": "y" * 5000}, send_length=send_length))
+    with (
+        client(http_server, max_body_bytes=1000) as c,
+        pytest.raises(LastingServiceError) as caught,
+    ):
+        c.get_json("/big")
+    assert not isinstance(caught.value, TransientServiceError)
+    assert str(caught.value).startswith("TMDB GET /big: HTTP 200 with an answer larger than 1000")
+    assert SECRET not in str(caught.value)
+    assert len(http_server.calls("/big")) == 1  # asking again would not make it smaller
+
+
+def test_an_oversized_error_page_keeps_the_class_of_its_status(
+    http_server: FakeHttpServer,
+) -> None:
+    http_server.route("GET", "/x", Reply(503, "<html>" + "down " * 1000))
+    with (
+        client(http_server, max_body_bytes=1000) as c,
+        pytest.raises(TransientServiceError, match=r"HTTP 503: \(body larger than 1000 bytes"),
+    ):
+        c.get_json("/x")
+
+
+def test_json_answers_are_capped_at_8_mb_by_default(http_server: FakeHttpServer) -> None:
+    with JsonHttpClient("TMDB", http_server.url) as c:
+        assert c.max_body_bytes == 8 * 1024 * 1024

@@ -40,6 +40,11 @@ class Reply:
     body: bytes | str | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # sleep before answering: longer than the client's timeout = a timeout
+    # A server that trickles: the body goes `trickle_bytes` at a time, `trickle_s` apart (each
+    # read is quick, the whole answer is not).
+    trickle_s: float = 0.0
+    trickle_bytes: int = 1
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection does
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -134,9 +139,17 @@ class FakeHttpServer:
                     self.send_response(reply.status)
                     for name, value in headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
+                    if reply.send_length:
+                        self.send_header("Content-Length", str(len(body)))
+                    else:
+                        self.send_header("Connection", "close")
                     self.end_headers()
-                    self.wfile.write(body)
+                    if not reply.trickle_s:
+                        self.wfile.write(body)
+                    for start in range(0, len(body) if reply.trickle_s else 0, reply.trickle_bytes):
+                        self.wfile.write(body[start : start + reply.trickle_bytes])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_s)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from automatic_transmission.clients.http import retry_after_seconds
+from automatic_transmission.clients.http import BodyTooLargeError, read_body, retry_after_seconds
 
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
     import httpx
@@ -114,25 +114,14 @@ class FeedClient:
     def _download(self, client: httpx.Client, url: str, where: str) -> tuple[httpx.Response, bytes]:
         """One GET: the response and, when it succeeded, its body — within `timeout_s` in all
         and `max_bytes` at most (FeedError beyond: a retry would not shrink the feed)."""
-        import httpx
-
         deadline = time.monotonic() + self.timeout_s
         with client.stream("GET", url) as response:
             if response.status_code >= 400:
                 return response, b""
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise FeedError(f"{where}: larger than {self.max_bytes} bytes ({declared})")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise FeedError(f"{where}: larger than {self.max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the feed took too long", request=response.request)
-                chunks.append(chunk)
-        return response, b"".join(chunks)
+            try:
+                return response, read_body(response, deadline=deadline, max_bytes=self.max_bytes)
+            except BodyTooLargeError as error:
+                raise FeedError(f"{where}: {error}") from None
 
     def read(self, url: str) -> list[FeedItem]:
         return parse_feed(self.fetch(url), redacted(url))

@@ -5,13 +5,17 @@ Failures are classified once, here:
   answer that cannot be decoded or a redirect loop (the service is broken, not the row). They
   are retried with exponential back-off (429 honours `Retry-After`); when the retries are used up
   the caller leaves its row for the next run.
-- lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, malformed JSON);
-  waiting will not help, so the caller freezes the row.
+- lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, malformed JSON,
+  an answer larger than the client's cap); waiting will not help, so the caller freezes the row.
 - configuration (`ServiceConfigurationError`, a lasting error): 401/403 — a wrong or missing key.
   It is not the row's fault, so callers fail the step instead of freezing rows.
 
 Every error names the service, the request (method and path; never the query string, which may
 carry a key) and what came back. Secret values are additionally scrubbed from every message.
+
+httpx's timeout bounds each read, not the whole answer: a server trickling a byte now and then
+would hold a call (and the step) for ever. So every attempt gets its timeout in all and a body cap
+(`read_body`, which the feed client uses too).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ if TYPE_CHECKING:  # httpx is imported where it is used: code-location import ti
 
 REDACTED = "***"
 BODY_EXCERPT_CHARS = 200
+DEFAULT_MAX_JSON_BYTES = (
+    8 * 1024 * 1024
+)  # a TMDB details answer is ~10 kB, a reel-driver batch less
 
 
 class ServiceError(RuntimeError):
@@ -61,6 +68,41 @@ class LastingServiceError(ServiceError):
 
 class ServiceConfigurationError(LastingServiceError):
     """401/403: the key or token is wrong or missing. Fails the step; no row is to blame."""
+
+
+class BodyTooLargeError(Exception):
+    """An answer's body is larger than the reader's cap; asking again would not shrink it."""
+
+    def __init__(self, max_bytes: int, declared: str | None = None) -> None:
+        self.max_bytes = max_bytes
+        super().__init__(
+            f"larger than {max_bytes} bytes" + (f" ({declared})" if declared is not None else "")
+        )
+
+
+def read_body(response: httpx.Response, *, deadline: float, max_bytes: int) -> bytes:
+    """The body of a streamed response, read chunk by chunk until `deadline` (a
+    `time.monotonic()` value; `httpx.ReadTimeout` beyond) and up to `max_bytes` after
+    decompression (`BodyTooLargeError` beyond, at once when Content-Length declares more)."""
+    import httpx
+
+    def check_deadline() -> None:
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer took too long in all", request=response.request)
+
+    check_deadline()  # the headers themselves may have trickled in
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLargeError(max_bytes, declared)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLargeError(max_bytes)
+        check_deadline()
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -141,6 +183,8 @@ class JsonHttpClient:
 
     `secret_params` (e.g. `api_key`) are added to every query and `secret_headers` (e.g.
     `Authorization`) to every request; their values never appear in an error message.
+    Each attempt gets `timeout_s` in all (connect, headers and body) and an answer of at most
+    `max_body_bytes`.
     """
 
     def __init__(
@@ -149,6 +193,7 @@ class JsonHttpClient:
         base_url: str,
         *,
         timeout_s: float = 10.0,
+        max_body_bytes: int = DEFAULT_MAX_JSON_BYTES,
         retry: RetryPolicy | None = None,
         rate_limit_per_s: float = 0.0,
         secret_params: Mapping[str, str] | None = None,
@@ -161,6 +206,8 @@ class JsonHttpClient:
 
         self.service = service
         self.base_url = base_url
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
         self.retry = retry or RetryPolicy()
         self.stats = CallStats()
         self._sleep = sleep
@@ -226,8 +273,15 @@ class JsonHttpClient:
             self.stats.count(waited_s=self._limiter.wait())
             self.stats.count(requests=1)
             pause: float | None
+            deadline = time.monotonic() + self.timeout_s
             try:
-                response = self._client.request(method, path, params=query, json=body)
+                with self._client.stream(method, path, params=query, json=body) as response:
+                    try:
+                        content: bytes | BodyTooLargeError = read_body(
+                            response, deadline=deadline, max_bytes=self.max_body_bytes
+                        )
+                    except BodyTooLargeError as too_large:
+                        content = too_large
             except httpx.TimeoutException as error:
                 failure: ServiceError = TransientServiceError(
                     self.service, request, f"timed out ({type(error).__name__})"
@@ -246,7 +300,7 @@ class JsonHttpClient:
                 )
                 pause = None
             else:
-                answer = self._answer(request, response, lasting_statuses)
+                answer = self._answer(request, response, content, lasting_statuses)
                 if not isinstance(answer, ServiceError):
                     return answer
                 failure = answer
@@ -269,21 +323,34 @@ class JsonHttpClient:
             self._sleep(pause)
 
     def _answer(
-        self, request: str, response: httpx.Response, lasting_statuses: Sequence[int]
+        self,
+        request: str,
+        response: httpx.Response,
+        content: bytes | BodyTooLargeError,
+        lasting_statuses: Sequence[int],
     ) -> Any:
         status = response.status_code
-        if 200 <= status < 300 or status in lasting_statuses:
-            try:
-                payload = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        decoded = 200 <= status < 300 or status in lasting_statuses
+        if isinstance(content, BodyTooLargeError):
+            if decoded:  # not an answer this client can use, however often it asks
                 return LastingServiceError(
-                    self.service,
-                    request,
-                    f"HTTP {status} with malformed JSON: {self._excerpt(response)!r}",
-                    status,
+                    self.service, request, f"HTTP {status} with an answer {content}", status
                 )
-            return payload if 200 <= status < 300 else HttpAnswer(status, payload)
-        detail = f"HTTP {status}: {self._excerpt(response)}"
+            excerpt = f"(body {content})"
+        else:
+            excerpt = self._excerpt(response, content)
+            if decoded:
+                try:
+                    payload = json.loads(content)
+                except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                    return LastingServiceError(
+                        self.service,
+                        request,
+                        f"HTTP {status} with malformed JSON: {excerpt!r}",
+                        status,
+                    )
+                return payload if 200 <= status < 300 else HttpAnswer(status, payload)
+        detail = f"HTTP {status}: {excerpt}"
         if status == 429 or status >= 500:
             return TransientServiceError(self.service, request, detail, status)
         if status in (401, 403):
@@ -295,8 +362,9 @@ class JsonHttpClient:
             )
         return LastingServiceError(self.service, request, detail, status)
 
-    def _excerpt(self, response: httpx.Response) -> str:
-        text = response.text.strip().replace("\n", " ")
+    def _excerpt(self, response: httpx.Response, content: bytes) -> str:
+        text = content.decode(response.encoding or "utf-8", errors="replace")
+        text = text.strip().replace("\n", " ")
         if len(text) > BODY_EXCERPT_CHARS:
             text = text[:BODY_EXCERPT_CHARS] + "…"
         return self.scrub(text) or "(empty body)"
