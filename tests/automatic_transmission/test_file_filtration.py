@@ -25,7 +25,14 @@ from automatic_transmission.model import (
 )
 from automatic_transmission.steps.file_filtration import filter_file
 from dagstributor_shared.postgres import PostgresResource
-from tests.support.steps import insert_media, media_rows, step_counts, step_resources
+from tests.support.steps import (
+    insert_media,
+    media_rows,
+    record_selects,
+    run_step,
+    step_counts,
+    step_resources,
+)
 
 RULES = parse_rules(
     "test.yaml",
@@ -194,3 +201,21 @@ def test_the_job_accepts_and_rejects_parsed_rows_in_the_database(
     assert rows[show]["pipeline_status"] == "file_accepted"
     assert rows[later]["rejection_status"] == "unfiltered"  # not parsed: not this step's row
     assert step_counts(result) == {"advanced": 3, "rejected": 1, "errored": 0, "retried later": 0}
+
+
+def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
+    atp_connection: psycopg2.extensions.connection,
+    postgres: PostgresResource,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashes = insert_media(
+        atp_connection, [{"media_title": f"Film {n}", "release_year": 2000 + n} for n in range(7)]
+    )
+    selects = record_selects(monkeypatch)
+
+    result = run_step("at_04_file_filtration", postgres, batch_size=3)
+
+    assert result.success
+    assert {media_rows(atp_connection)[h]["pipeline_status"] for h in hashes} == {"file_accepted"}
+    assert step_counts(result)["advanced"] == 7
+    assert selects == [(3, 3), (3, 3), (3, 1)]  # read, decide, record per batch; a short one ends

@@ -15,6 +15,7 @@ from tests.support.reel_driver import BATCH_PATH, FakeReelDriver
 from tests.support.steps import (
     insert_media,
     media_rows,
+    record_selects,
     run_step,
     step_counts,
     step_failure,
@@ -187,3 +188,18 @@ def test_without_reel_driver_the_rules_of_media_filtration_yaml_decide(world: Wo
     assert world.server.calls() == []
     assert step_metadata(result)["judged by"] == "rules"
     assert world.labels()["tt0000014"] == "would_not_watch"
+
+
+def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = [world.movie(n, probability=0.9) for n in range(1, 6)]
+    selects = record_selects(monkeypatch)
+
+    result = world.run(batch_size=2)
+
+    assert result.success
+    rows = media_rows(world.connection)
+    assert {rows[h]["pipeline_status"] for h in hashes} == {"media_accepted"}
+    assert selects == [(2, 2), (2, 2), (2, 1)]  # read, decide, record per batch; a short one ends
+    assert len(world.model.batch_calls()) == 3  # one predict_batch per batch

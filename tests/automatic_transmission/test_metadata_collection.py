@@ -23,6 +23,7 @@ from tests.support.steps import (
     age_training,
     insert_media,
     media_rows,
+    record_selects,
     rows_by_key,
     run_step,
     step_counts,
@@ -329,3 +330,45 @@ def test_human_labeled_training_rows_are_never_rewritten(world: World) -> None:
     assert (
         media_rows(world.connection)[h]["imdb_id"] == "tt0133093"
     )  # reused: human rows stay fresh
+
+
+def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = [
+        world.add(media_title="the matrix", release_year=1999, original_title=f"The.Matrix.{n}")
+        for n in range(5)
+    ]
+    selects = record_selects(monkeypatch)
+
+    result = world.run(batch_size=2)
+
+    assert result.success
+    rows = media_rows(world.connection)
+    assert {rows[h]["pipeline_status"] for h in hashes} == {"metadata_collected"}
+    assert selects == [(2, 2), (2, 2), (2, 1)]  # read, decide, record per batch; a short one ends
+
+
+def test_a_row_left_for_the_next_run_does_not_hold_back_the_rows_behind_it(
+    world: World,
+) -> None:
+    # The oldest rows fill the first batch and fail transiently (TMDB's details answer 503);
+    # the rows behind them, in later batches, are still collected in the same run.
+    world.tmdb.movie(777, "Down Title", "2001-05-01", "tt0000777")
+    world.server.route("GET", "/3/movie/777", Reply(503, "maintenance"))
+    down = [
+        world.add(media_title="Down Title", release_year=2001, original_title=f"Down.{n}")
+        for n in range(2)
+    ]
+    later = [
+        world.add(media_title="the matrix", release_year=1999, original_title=f"Matrix.{n}")
+        for n in range(3)
+    ]
+
+    result = world.run(batch_size=2)
+
+    assert result.success
+    rows = media_rows(world.connection)
+    assert [rows[h]["pipeline_status"] for h in down] == ["file_accepted"] * 2
+    assert [rows[h]["pipeline_status"] for h in later] == ["metadata_collected"] * 3
+    assert step_counts(result) == {"advanced": 3, "rejected": 0, "errored": 0, "retried later": 2}

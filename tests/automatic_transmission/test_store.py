@@ -62,6 +62,50 @@ def test_select_returns_oldest_first_up_to_the_limit(store: MediaStore, media: M
     assert [r.hash for r in store.select(INGESTED, limit=2)] == [info_hash(2), info_hash(3)]
 
 
+def test_batches_select_at_most_the_batch_size_and_yield_every_row_once_oldest_first(
+    store: MediaStore, db_connection: CountingConnection, media: MediaTable
+) -> None:
+    created = {info_hash(n): f"2024-01-0{1 + min(n, 5)}T00:00:00Z" for n in range(7)}
+    for row_hash, at in created.items():  # the last two share a created_at: the hash orders them
+        media.add(row_hash, created_at=at)
+    oldest_first = sorted(created, key=lambda h: (created[h], h))
+
+    with db_connection.counting() as trips:
+        # Nothing is recorded: every row stays `ingested`, as a row retried later does.
+        batches = [[row.hash for row in batch] for batch in store.batches(INGESTED, 3)]
+
+    assert batches == [oldest_first[0:3], oldest_first[3:6], oldest_first[6:]]
+    assert trips.value == 3 * 3  # one select (BEGIN, SELECT, COMMIT) per batch, nothing else
+
+
+def test_batches_stop_after_a_full_last_batch_with_one_empty_select(
+    store: MediaStore, db_connection: CountingConnection, media: MediaTable
+) -> None:
+    for n in range(4):
+        media.add(info_hash(n))
+
+    with db_connection.counting() as trips:
+        assert [len(batch) for batch in store.batches(INGESTED, 2)] == [2, 2]
+    assert trips.value == 3 * 3  # two batches and the select that finds nothing more
+
+
+def test_a_row_that_comes_back_to_the_status_during_the_run_is_not_batched_twice(
+    store: MediaStore, media: MediaTable
+) -> None:
+    for n in range(5):
+        media.add(info_hash(n), created_at=f"2024-01-0{1 + n}T00:00:00Z")
+
+    seen: list[str] = []
+    for batch in store.batches(INGESTED, 2):
+        seen += [row.hash for row in batch]
+        store.apply([advance(row.hash) for row in batch])
+        if len(seen) == 2:  # an operator resets the first row while the run goes on
+            media.update(info_hash(0), pipeline_status="ingested")
+
+    assert seen == [info_hash(n) for n in range(5)]
+    assert media.row(info_hash(0))["pipeline_status"] == "ingested"  # left for the next run
+
+
 def test_select_reads_every_column_into_the_media_row(store: MediaStore, media: MediaTable) -> None:
     media.add(
         info_hash(1),

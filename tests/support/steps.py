@@ -183,3 +183,20 @@ def step_failure(result: Any) -> str:
                 error = error.cause
             return " | ".join(parts)
     return ""
+
+
+def record_selects(monkeypatch: Any) -> list[tuple[int | None, int]]:
+    """From now on, every `MediaStore.select` of this test appends (its limit, the rows it
+    returned) to the returned list (steps run in process, so their selects are seen)."""
+    from automatic_transmission.store import MediaStore
+
+    selects: list[tuple[int | None, int]] = []
+    original = MediaStore.select
+
+    def select(self: MediaStore, *args: Any, **kwargs: Any) -> Any:
+        rows = original(self, *args, **kwargs)
+        selects.append((kwargs.get("limit", args[1] if len(args) > 1 else None), len(rows)))
+        return rows
+
+    monkeypatch.setattr(MediaStore, "select", select)
+    return selects

@@ -1,8 +1,8 @@
 """Step 04 file_filtration: `parsed` rows pass or fail the file rules of their media type.
 
-select: `parsed` rows (one query) · decide: the first failing rule of `file_filtration.yaml` for
-the row's media type, `override` rows skip every rule · record: one conditional write per batch ·
-report: counts and the table of items.
+select: `parsed` rows, AT_BATCH_SIZE at a time (one query per batch) · decide: the first failing
+rule of `file_filtration.yaml` for the row's media type, `override` rows skip every rule · record:
+one conditional write per batch · report: counts and the table of items.
 """
 
 from collections.abc import Sequence
@@ -52,9 +52,8 @@ def run_file_filtration(
     outcomes: list[Outcome] = []
     with postgres.connect() as connection:
         store = MediaStore(connection, postgres.settings().schema)
-        rows = store.select(PipelineStatus.PARSED)
-        for start in range(0, len(rows), batch_size):
-            decided = decide_file_filtration(rows[start : start + batch_size], rules)
+        for rows in store.batches(PipelineStatus.PARSED, batch_size):
+            decided = decide_file_filtration(rows, rules)
             outcomes += store.apply(decided).recorded(decided)
     report_outcomes(context, outcomes, rules=dg.MetadataValue.path(rules.source))
 

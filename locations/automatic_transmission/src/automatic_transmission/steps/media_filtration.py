@@ -1,6 +1,7 @@
 """Step 06 media_filtration: does the household want this `metadata_collected` item?
 
-select: `metadata_collected` rows and the training rows of their movies (one query each per batch)
+select: `metadata_collected` rows AT_BATCH_SIZE at a time and the training rows of their movies
+(one query each per batch)
 · decide: TV types and `override` are accepted without asking anyone; a movie without an imdb_id
 is rejected; an `anomalous` training row's stored label decides; every other movie is judged by
 reel-driver (when REEL_DRIVER_HOST is set) or by the rules of `media_filtration.yaml`
@@ -30,7 +31,6 @@ from automatic_transmission.resources import (
     ReelDriverResource,
 )
 from automatic_transmission.steps import step_op
-from automatic_transmission.steps.metadata_collection import chunks
 from automatic_transmission.store.training import StoredTitle
 from dagstributor_shared.postgres import PostgresResource
 
@@ -145,7 +145,7 @@ def run_media_filtration(
         with postgres.connect() as connection:
             schema = postgres.settings().schema
             media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
-            for batch in chunks(media.select(PipelineStatus.METADATA_COLLECTED), batch_size):
+            for batch in media.batches(PipelineStatus.METADATA_COLLECTED, batch_size):
                 movies = [r.imdb_id for r in batch if r.imdb_id and not r.media_type.is_tv]
                 stored = training.titles(movies) if movies else {}
                 triaged = [triage(row, stored) for row in batch]

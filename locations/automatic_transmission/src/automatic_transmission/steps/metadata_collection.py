@@ -1,10 +1,11 @@
 """Step 05 metadata_collection: `file_accepted` rows get TMDB's canonical identity and metadata.
 
-select: `file_accepted` rows, and the fresh metadata already stored for them (one query each per
-batch) · decide: reuse stored metadata when it is fresh (no HTTP at all); else search TMDB and pick
-the best-scoring hit (title similarity, then year distance — not the first hit), then details,
-the IMDb id (TV: external ids) and OMDb ratings · record: training upsert (one statement) and the
-media rows (one conditional write) · report: counts, requests, the table of items.
+select: `file_accepted` rows AT_BATCH_SIZE at a time, and the fresh metadata already stored for
+them (one query each per batch) · decide: reuse stored metadata when it is fresh (no HTTP at
+all); else search TMDB and pick the best-scoring hit (title similarity, then year distance — not
+the first hit), then details, the IMDb id (TV: external ids) and OMDb ratings · record: training
+upsert (one statement) and the media rows (one conditional write) · report: counts, requests, the
+table of items.
 
 Failure handling: no plausible search hit -> rejected `media search failed`; a transient failure
 (timeout, 429, 5xx, refused) leaves the row for the next run; a lasting one (404, malformed JSON)
@@ -18,7 +19,7 @@ step 06 does not need training metadata for TV, and every movie has a parsed yea
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
@@ -326,11 +327,6 @@ def remembering(fetch: Callable[[MediaRow], FetchResult]) -> Callable[[MediaRow]
     return fetch_once
 
 
-def chunks(rows: Sequence[MediaRow], size: int) -> Iterable[Sequence[MediaRow]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 # --- the op -----------------------------------------------------------------------------------
 
 
@@ -357,7 +353,7 @@ def run_metadata_collection(
         with postgres.connect() as connection:
             schema = postgres.settings().schema
             media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
-            for batch in chunks(media.select(PipelineStatus.FILE_ACCEPTED), batch_size):
+            for batch in media.batches(PipelineStatus.FILE_ACCEPTED, batch_size):
                 stored = training.fresh_metadata(
                     [r.tmdb_id for r in batch if r.tmdb_id is not None],
                     [title_key(r.media_title) for r in batch],

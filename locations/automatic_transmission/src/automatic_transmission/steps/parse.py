@@ -104,18 +104,10 @@ class ParseResult:
 def parse_ingested(store: MediaStore, batch_size: int) -> ParseResult:
     """Parse every `ingested` row, batch by batch; each batch is one select and one apply."""
     result = ParseResult()
-    seen: set[str] = set()
-    while True:
-        batch = store.select(PipelineStatus.INGESTED, limit=batch_size)
-        rows = [row for row in batch if row.hash not in seen]
-        if not rows:  # nothing, or only rows this run already handled (reset meanwhile)
-            break
-        seen.update(row.hash for row in rows)
+    for rows in store.batches(PipelineStatus.INGESTED, batch_size):
         outcomes = [decide_parse(row) for row in rows]
         result.outcomes += store.apply(outcomes).recorded(outcomes)
         result.batches += 1
-        if len(batch) < batch_size:
-            break
     return result
 
 

@@ -169,12 +169,15 @@ class MediaStore:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def select(self, status: PipelineStatus, limit: int | None = None) -> list[MediaRow]:
-        """Rows in `status`, skipping frozen (error_status) and soft-deleted rows; oldest first.
-        ONE query."""
+    def select(
+        self, status: PipelineStatus, limit: int | None = None, after: MediaRow | None = None
+    ) -> list[MediaRow]:
+        """Rows in `status`, skipping frozen (error_status) and soft-deleted rows; oldest first
+        (by created_at, then hash), only those ordered after `after` when given. ONE query."""
         query = sql.SQL(
             "SELECT {columns} FROM {table} WHERE pipeline_status = %s::{status_type}"
             " AND NOT error_status AND deleted_at IS NULL"
+            " AND (%s::timestamptz IS NULL OR (created_at, hash) > (%s::timestamptz, %s::bpchar))"
             " ORDER BY created_at, hash LIMIT %s"
         ).format(
             columns=sql.SQL(", ").join(
@@ -187,9 +190,28 @@ class MediaStore:
             status_type=self._type("{s}.pipeline_status"),
         )
         with self._cursor(commit=False) as cursor:
-            cursor.execute(query, (_text(status), limit))
+            since = after.created_at if after is not None else None
+            key = after.hash if after is not None else None
+            cursor.execute(query, (_text(status), since, since, key, limit))
             records = cursor.fetchall()
         return [_row(dict(zip(_ROW_COLUMNS, record, strict=True))) for record in records]
+
+    def batches(self, status: PipelineStatus, size: int) -> Iterator[list[MediaRow]]:
+        """Rows in `status`, `size` at a time: each batch is ONE `select`, made when the caller
+        asks for it, so the caller records a batch before the next is read and a backlog never
+        sits in memory. Each select continues after the last row yielded: a row the caller left
+        as it was (retried later) does not hold back the rows behind it, and a row that comes
+        back to `status` during the run is not yielded twice. Stops after a short batch."""
+        if size < 1:
+            raise ValueError(f"batch size must be at least 1, not {size}")
+        last: MediaRow | None = None
+        while True:
+            batch = self.select(status, limit=size, after=last)
+            if batch:
+                yield batch
+            if len(batch) < size:
+                return
+            last = batch[-1]
 
     def known_hashes(self, hashes: Collection[str]) -> set[str]:
         """Which of these hashes already have a row, soft-deleted ones included. ONE query."""
