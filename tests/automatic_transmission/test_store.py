@@ -403,3 +403,22 @@ def test_round_trips_per_batch_do_not_grow_with_the_number_of_rows(
     # BEGIN + statement + COMMIT; apply: BEGIN + one UPDATE per shape (3) + COMMIT.
     assert trips == {"known": 3, "insert": 3, "select": 3, "apply": 5}
     assert media.count() == count
+
+
+def test_a_steps_batch_select_uses_the_queue_index_not_a_table_scan(
+    store: MediaStore, media: MediaTable, atp_connection: psycopg2.extensions.connection
+) -> None:
+    for n in range(1, 301):
+        media.add(info_hash(n), pipeline_status="complete" if n % 10 else "ingested")
+    with atp_connection.cursor() as cursor:
+        cursor.execute("ANALYZE atp.media")
+        cursor.execute("SET enable_seqscan = off")  # a tiny table: make the planner show its hand
+        cursor.execute(
+            "EXPLAIN SELECT hash FROM atp.media WHERE pipeline_status = 'ingested'"
+            " AND NOT error_status AND deleted_at IS NULL"
+            " AND (created_at, hash) > ('2000-01-01'::timestamptz, ''::bpchar)"
+            " ORDER BY created_at, hash LIMIT 50"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    atp_connection.rollback()
+    assert "media_step_queue" in plan, plan

@@ -124,3 +124,8 @@ CREATE TRIGGER media_40_clear_error_condition BEFORE UPDATE ON atp.media
     FOR EACH ROW EXECUTE FUNCTION atp.media_clear_error_condition();
 CREATE TRIGGER media_50_clear_rejection_reason BEFORE UPDATE ON atp.media
     FOR EACH ROW EXECUTE FUNCTION atp.media_clear_rejection_reason();
+
+-- Every pipeline step reads "the live rows in my status, oldest first, one batch after another";
+-- this partial index answers that without scanning finished, frozen or deleted rows.
+CREATE INDEX media_step_queue ON atp.media (pipeline_status, created_at, hash)
+    WHERE NOT error_status AND deleted_at IS NULL;
