@@ -12,6 +12,10 @@ DEV_SET = Path(__file__).parents[1] / "data" / "release_names_dev.jsonl"
 # Hand-written names in the families the dev set is thin on (numbers in titles, anime,
 # packs, daily shows, foreign tags); every row asserts ``media_type`` explicitly.
 EXTRA_SET = Path(__file__).parents[1] / "data" / "release_names_extra.jsonl"
+# Invented names in the eight families of issue 9 (bare episode codes, Spanish/French/Dutch
+# numbering, repeated episode markers, years as seasons, daily shows, anime absolute numbers,
+# extras, numbers in movie titles) plus movie controls; written and scored before the rules.
+HELDOUT_SET = Path(__file__).parents[1] / "data" / "release_names_heldout.jsonl"
 
 # The fields scored, in report order. ``title_ci`` is the title compared case-insensitively.
 FIELDS = ("title", "title_ci", "year", "season", "episode", "resolution", "media_type")
