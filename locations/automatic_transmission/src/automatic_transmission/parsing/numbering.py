@@ -1,0 +1,281 @@
+"""Season/episode numbering rules parsett misses (issue 9), each a general rule over the name.
+
+Applied after parsett and the title rules in ``automatic_transmission.parsing``; each takes the
+cleaned name and the reading so far and returns the corrected reading.
+
+1. A bare episode code after the title ("Show.1107.720p.HDTV" -> S11E07, "show.2011.518.hdtv"
+   -> S05E18) when the name says TV: a year before the number, or no year anywhere and more
+   name after it. A resolution-shaped ``1080``/``2160`` stays a resolution, a year-shaped number
+   stays a year/title, and a number followed by a year is part of a film's title
+   ("Agent 327 2019 720p").
+2. Spanish "Cap.205" (S02E05, "Cap.301_310" a range); Dutch "Se.3 afl.3"; "S 01" with a space.
+3. Repeated episode markers are a multi-episode release ("S03E01.S03E02", "5x03_04",
+   "S06E01-S06E02", "S15E4101-E4104").
+4. A year as the season ("2012x07", "S2019"): the season, not the release year.
+5. Daily shows in every common date shape ("05.19.2016", "19.05.2016", "17-03-2023", "150913",
+   "2019 11" before the tags) are episodes dated by air day: no season/episode numbers.
+6. Anime absolute numbering: after a "[Group]" prefix, the number after the title is the
+   episode ("[Group] Show Title 187", "[Group]Show 01 Episode Name [CRC]"); "Show #812" too.
+7. Extras and bonus discs ("S02.Extras.03.Bloopers") carry no episode number.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, replace
+
+__all__ = ["Reading", "apply_numbering_rules"]
+
+MAX_EPISODE_SPAN = 400
+RESOLUTION_NUMBERS = frozenset({480, 576, 720, 1080, 2160})
+_NEXT_YY = (datetime.date.today().year + 1) % 100
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The fields the numbering rules read and correct."""
+
+    title: str
+    year: int | None
+    seasons: list[int]
+    episodes: list[int]
+    dated: bool
+    resolution: str | None = None
+
+
+_YEARISH = re.compile(r"(?:19|20)\d\d")
+_SEP = re.compile(r"[ ._]+")
+
+# --- 7. extras -------------------------------------------------------------------------------
+_EXTRAS = re.compile(r"(?<![A-Za-z0-9])S(\d{1,2})[ ._-]+(?:Extras?|Bonus)(?![A-Za-z])", re.I)
+
+# --- 3/4. episode markers and their repeats --------------------------------------------------
+_MARK = re.compile(
+    r"(?<![A-Za-z0-9])(?:S(\d{1,2}|(?:19|20)\d\d)[ ._]?E(\d{1,4})|(\d{1,2})x(\d{1,3})"
+    r"|((?:19|20)\d\d)x(\d\d))(?![0-9])",
+    re.I,
+)
+_MORE = re.compile(
+    r"(?P<sep>[ ._]*-[ ._]*|[ ._]|)(?:(?:S(?P<s>\d{1,4})[ ._]?)?E(?P<e>\d{1,4})"
+    r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-])(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
+    re.I,
+)
+_YEAR_SEASON = re.compile(r"(?<![A-Za-z0-9])S((?:19|20)\d\d)(?![A-Za-z0-9])", re.I)
+
+# --- 2. foreign numbering --------------------------------------------------------------------
+_CAP = re.compile(
+    r"(?<![A-Za-z0-9])Cap[ ._]?(\d{1,2})(\d\d)(?:[_-](\d{1,2})(\d\d))?(?![0-9])", re.I
+)
+_AFL = re.compile(
+    r"(?<![A-Za-z0-9])(?:Se|Seizoen)[ ._]?(\d{1,2})[ ._-]+afl(?:evering)?[ ._]?(\d{1,3})(?![0-9])",
+    re.I,
+)
+_SPACED_SEASON = re.compile(r"(?<=[ ._])S (\d{1,2})(?: E (\d{1,3}))?(?![0-9A-Za-z])")
+
+# --- 5. dates --------------------------------------------------------------------------------
+_DATE = re.compile(
+    r"(?<![A-Za-z0-9])(?:(\d\d)([._ -])(\d\d)\2((?:19|20)\d\d)"
+    r"|((?:19|20)\d\d)([._ -])(\d\d)\6(\d\d))(?![0-9])"
+)
+_SHORT_DATE = re.compile(r"(?<=[ ._])(\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=[ ._-]|$)")
+_YEAR_MONTH = re.compile(
+    r"(?<=[ ._])((?:19|20)\d\d)[ ._](0[1-9]|1[0-2])[ ._]"
+    r"(?=\d{3,4}[pi]|HDTV|PDTV|WEB|SDTV|DSR|x26|h26)",
+    re.I,
+)
+
+# --- 1/6. bare numbers after the title -------------------------------------------------------
+_GROUP_PREFIX = re.compile(r"^\[[^\]]+\][ _.]*")
+_BARE = re.compile(
+    r"^(?P<head>[^\[\]()]*?[A-Za-z][^\[\]()]*?)(?P<sep>[ ._]*-[ ._]*|[ ._]+)"
+    r"(?:(?P<year>(?:19|20)\d\d)[ ._]+)?"
+    r"(?P<hash>#)?(?P<num>\d{1,4})(?:v\d)?(?P<tail>[ ._\-\[(].*)?$"
+)
+_YEAR_NEXT = re.compile(r"^[ ._\-]*[(\[]?(?:19|20)\d\d(?![0-9A-Za-z])")
+# A disc source: a year-less film ("Room.237.720p.BluRay"), not a broadcast episode.
+_DISC = re.compile(
+    r"(?<![A-Za-z])(?:Blu-?Ray|BD(?:Rip)?|BRRip|DVD(?:Rip)?|REMUX|HDDVD)(?![A-Za-z])", re.I
+)
+# A numbered one-off event ("UFC.179.PPV", "Fight 300 Hill vs Lee"): its number is no episode.
+_EVENT = re.compile(r"(?<![A-Za-z])(?:PPV|vs)(?![A-Za-z])", re.I)
+_ANY_YEAR = re.compile(r"(?<![A-Za-z0-9])(?:19|20)\d\d(?![0-9])")
+_RES_TOKEN = re.compile(r"(?<![A-Za-z0-9])\d{3,4}[pi](?![A-Za-z0-9])", re.I)
+
+
+def apply_numbering_rules(text: str, reading: Reading) -> Reading:
+    """The reading after rules 1-7 (see the module docstring)."""
+    reading = _markers(text, reading)
+    reading = _foreign(text, reading)
+    reading = _dates(text, reading)
+    reading = _bare_number(text, reading)
+    extras = _EXTRAS.search(text)
+    if extras and reading.seasons == [int(extras.group(1))]:
+        reading = replace(reading, episodes=[])
+    return reading
+
+
+def _markers(text: str, reading: Reading) -> Reading:
+    """Rules 3 and 4: repeated markers are a multi-episode release; a year may be the season."""
+    mark = _MARK.search(text)
+    if not mark:
+        year_season = _YEAR_SEASON.search(text)
+        if year_season:
+            season = int(year_season.group(1))
+            return _year_as_season(text, reading, season, [])
+        return reading
+    groups = mark.groups()
+    season = int(groups[0] or groups[2] or groups[4])
+    episodes = [int(groups[1] or groups[3] or groups[5])]
+    at = mark.end()
+    while True:
+        more = _MORE.match(text, at)
+        if not more:
+            break
+        other = more.group("s") or more.group("xs")
+        if other and int(other) != season:
+            break
+        if more.group("bsep") == "_" and not (groups[2] or groups[4]):
+            break  # "S02E04_11_27": only "5x03_04" chains with an underscore
+        number = int(more.group("e") or more.group("xe") or more.group("bare"))
+        dash = "-" in more.group("sep") or more.group("bsep") == "-"
+        last = episodes[-1]
+        if dash and " " not in more.group("sep") and last < number <= last + MAX_EPISODE_SPAN:
+            episodes.extend(range(last + 1, number + 1))
+        elif number not in episodes:
+            episodes.append(number)
+        at = more.end()
+    if _YEARISH.fullmatch(str(season)):
+        return _year_as_season(text, reading, season, episodes)
+    multi = len(episodes) > 1 and reading.seasons in ([], [season])
+    if multi and set(reading.episodes) <= set(episodes):
+        return replace(reading, seasons=[season], episodes=sorted(set(episodes)))
+    return reading
+
+
+def _year_as_season(text: str, reading: Reading, season: int, episodes: list[int]) -> Reading:
+    """ "2012x07", "S2019": the year-shaped number is the season, not the release year."""
+    year = reading.year
+    rest = _YEAR_SEASON.sub(" ", _MARK.sub(" ", text))
+    if year == season and not re.search(rf"(?<![0-9]){season}(?![0-9])", rest):
+        year = None
+    return replace(reading, year=year, seasons=[season], episodes=sorted(set(episodes)))
+
+
+def _foreign(text: str, reading: Reading) -> Reading:
+    """Rule 2: "Cap.205" (S02E05), "Se.3 afl.3", "S 01 E 05"."""
+    cap = _CAP.search(text)
+    if cap:
+        season, first = int(cap.group(1)), int(cap.group(2))
+        episodes = [first]
+        if cap.group(3) and int(cap.group(3)) == season:
+            last = int(cap.group(4))
+            if first < last <= first + MAX_EPISODE_SPAN:
+                episodes = list(range(first, last + 1))
+        if season and first and reading.seasons in ([], [season]):
+            return replace(reading, seasons=[season], episodes=episodes)
+    if reading.seasons or len(reading.episodes) > 1:
+        return reading
+    afl = _AFL.search(text)
+    if afl:
+        title = _title_before(text, afl.start(), reading.title)
+        return replace(
+            reading, title=title, seasons=[int(afl.group(1))], episodes=[int(afl.group(2))]
+        )
+    spaced = _SPACED_SEASON.search(text)
+    if spaced:
+        episodes = [int(spaced.group(2))] if spaced.group(2) else reading.episodes
+        title = _title_before(text, spaced.start(), reading.title)
+        return replace(reading, title=title, seasons=[int(spaced.group(1))], episodes=episodes)
+    return reading
+
+
+def _dates(text: str, reading: Reading) -> Reading:
+    """Rule 5: an air date makes a daily episode; its numbers are neither title nor episode."""
+    if (reading.seasons and reading.episodes) or _MARK.search(text):
+        return reading
+    found = _DATE.search(text)
+    year: int | None = None
+    if found and found.start() > 0:
+        if found.group(4):
+            a, b, year = int(found.group(1)), int(found.group(3)), int(found.group(4))
+            valid = 1 <= min(a, b) <= 12 and max(a, b) <= 31
+        else:
+            year, month, day = int(found.group(5)), int(found.group(7)), int(found.group(8))
+            valid = 1 <= month <= 12 and 1 <= day <= 31
+        if not valid:
+            found, year = None, None
+    else:
+        found = None
+    if found is None and reading.year is None:
+        found = _SHORT_DATE.search(text)
+        if found:
+            yy = int(found.group(1))
+            year = (2000 if yy <= _NEXT_YY else 1900) + yy
+    if found is None:
+        found = _YEAR_MONTH.search(text)
+        year = int(found.group(1)) if found else None
+    if found is None:
+        return reading
+    title = _title_before(text, found.start(), reading.title)
+    return replace(reading, title=title, year=year, seasons=[], episodes=[], dated=True)
+
+
+def _bare_number(text: str, reading: Reading) -> Reading:
+    """Rules 1, 6 and the film-title number: a bare number right after the title."""
+    if reading.seasons or reading.dated:
+        return reading
+    fansub = _GROUP_PREFIX.match(text)
+    body = text[fansub.end() :] if fansub else text
+    found = _BARE.match(body)
+    if not found:
+        return reading
+    head = _words(found.group("head"))
+    title = reading.title
+    if not head or not title.casefold().startswith(head.casefold()):
+        return reading
+    rest = title[len(head) :]
+    digits, tail = found.group("num"), found.group("tail") or ""
+    number = int(digits)
+    if rest and not rest.startswith(" " + digits) and not rest.startswith(" #" + digits):
+        return reading
+    if reading.episodes and reading.episodes != [number]:
+        return reading
+    if reading.episodes and "-" in found.group("sep"):
+        return reading  # "Show Title - 1120 [1080p]": parsett's absolute episode stands
+    if _YEAR_NEXT.match(tail) and not found.group("year") and not _YEARISH.fullmatch(digits):
+        # "Agent 327 2019 720p": the year after the number makes it a film's title number.
+        if found.group("hash"):
+            return reading
+        return replace(reading, title=f"{head} {digits}", episodes=[])
+    if fansub or found.group("hash"):
+        # "[Group] Show Title 187", "Show #812": an absolute episode number.
+        if _YEARISH.fullmatch(digits) and not found.group("hash"):
+            return reading
+        return replace(reading, title=head, episodes=[number])
+    if len(digits) < 3 or _YEARISH.fullmatch(digits):
+        return reading
+    if number in RESOLUTION_NUMBERS:
+        if reading.resolution is None and not _RES_TOKEN.search(text):
+            return replace(reading, title=head, resolution=f"{number}p")
+        return reading
+    season, episode = divmod(number, 100)
+    said_tv = bool(found.group("year")) or (
+        tail.strip(" ._-") and not _ANY_YEAR.search(text) and not _DISC.search(tail)
+    )
+    if season and episode and said_tv and not _EVENT.search(tail):
+        return replace(reading, title=head, seasons=[season], episodes=[episode])
+    return reading
+
+
+def _title_before(text: str, at: int, title: str) -> str:
+    """The title cut where the name's words before ``at`` end, when it runs on past them."""
+    prefix = _words(_GROUP_PREFIX.sub("", text[:at]))
+    if prefix and title.casefold().startswith(prefix.casefold()) and len(title) > len(prefix):
+        return title[: len(prefix)].rstrip(" -")
+    return title
+
+
+def _words(text: str) -> str:
+    """Release-name spelling to the title's words: dots/underscores are spaces."""
+    return _SEP.sub(" ", text).strip(" -")
