@@ -59,6 +59,11 @@ Country tags: a country code between the title and the season marker is not titl
 as guessit (which moves it to a ``country`` field) and parsett do; the pipeline matches series
 by title + year, and the dev set's own rows disagree (US/UK dropped, one AU kept).
 
+Season/episode numbering (issue 9: bare episode codes, "Cap.205", repeated markers such as
+"S03E01.S03E02" or "3x01-3x02", year-shaped seasons, daily shows in every date shape, anime
+absolute numbers, extras, a number before a year in a film title) lives in
+``parsing/numbering.py`` and runs after the rules above.
+
 Nothing here raises on any ``str`` input; hostile input (control characters, 100 kB names)
 is cleaned and capped before parsing.
 """
@@ -95,8 +100,6 @@ LATEST_YEAR = datetime.date.today().year + 1
 MAX_INPUT = 400
 # A season list longer than this came from a misread number, not a box set.
 MAX_SEASON_SPAN = 40
-# Likewise for an "NxEE-NxEE" episode range.
-MAX_EPISODE_SPAN = 400
 
 EpisodeNumber = int | list[int] | None
 
@@ -190,8 +193,6 @@ _MINI_PART = re.compile(
     r"(?<![A-Za-z0-9])(?:Part|Pt)[ ._]?(?:(\d{1,2})[ ._]?of[ ._]?\d{1,2}|0(\d))(?![A-Za-z0-9])",
     re.I,
 )
-# "3x01-3x02": an NxEE-NxEE episode range within one season.
-_X_RANGE = re.compile(r"(?<![A-Za-z0-9])(\d{1,2})x(\d{1,3})[-~](\d{1,2})x(\d{1,3})(?!\d)", re.I)
 # The same run as parsett writes it in a title: "S W A T".
 _SPACED_CAPS = re.compile(r"(?<![\w.'])[A-Z](?: [A-Z])+(?![\w'])")
 # A fansub release: "[Group] Title ...".
@@ -275,12 +276,6 @@ _ROMAN = {
     "IX": 9,
     "X": 10,
 }
-# "Lost.102.HDTV": a three-digit season+episode number right before a broadcast-TV source.
-_NNN_EPISODE = re.compile(
-    r"[ ._]([1-9])(0[1-9]|[1-9]\d)[ ._](?:\d{3,4}[pi][ ._])?(?:HDTV|PDTV|SDTV|DSR|TVRip)"
-    r"(?![A-Za-z0-9])",
-    re.I,
-)
 _CODEC_X = re.compile(r"(?<![a-z0-9])x[ .-]?26([45])(?![0-9])", re.I)
 _CODEC_H = re.compile(r"(?<![a-z0-9])h[ .-]?26([45])(?![0-9])", re.I)
 _DIVX = re.compile(r"divx", re.I)
@@ -601,11 +596,6 @@ def _title_numbers(
         cut = re.search(r"[ ._-]*\b(?:Season|Series)\b", title, re.I)
         if cut and cut.start() > 0:
             title = title[: cut.start()]
-    # "Lost.102.HDTV": a three-digit number right before a TV source is season + episode.
-    nnn = _NNN_EPISODE.search(name) if not seasons and not episodes and year is None else None
-    if nnn and title.endswith(" " + nnn.group(1) + nnn.group(2)):
-        title = title[:-4]
-        seasons, episodes = [int(nnn.group(1))], [int(nnn.group(2))]
     # "The.Pacific.Pt.I": "Pt" + roman numeral, no year, is a mini-series episode.
     pt_roman = _PT_ROMAN.search(name) if not seasons and not episodes and year is None else None
     if pt_roman:
@@ -613,12 +603,6 @@ def _title_numbers(
         cut = re.search(r"[ ._-]*\b(?:Pt|PT)\b", title)
         if cut and cut.start() > 0:
             title = title[: cut.start()]
-    # "Futurama.3x01-3x02": parsett keeps only the first episode of the range.
-    x_range = _X_RANGE.search(name)
-    if x_range and seasons == [int(x_range.group(1))] == [int(x_range.group(3))]:
-        lo, hi = int(x_range.group(2)), int(x_range.group(4))
-        if lo < hi <= lo + MAX_EPISODE_SPAN:
-            episodes = list(range(lo, hi + 1))
     # "[Group] Spice and Wolf 03", "[Group] Railgun T 25 END": the episode stayed in the title.
     if not seasons and not episodes and _FANSUB.match(name):
         trailing = _TRAILING_EPISODE.match(title)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 __all__ = ["Reading", "apply_numbering_rules"]
 
+# An episode range longer than this ("S01E01-E999") came from a misread number.
 MAX_EPISODE_SPAN = 400
 RESOLUTION_NUMBERS = frozenset({480, 576, 720, 1080, 2160})
 _NEXT_YY = (datetime.date.today().year + 1) % 100
