@@ -90,3 +90,20 @@ def test_unparseable_name_prints_nulls_and_unknown(command: list[str]) -> None:
     rows = _run(command, ["!!!", ""])
     expected = dict.fromkeys(KEYS) | {"media_type": "unknown"}
     assert rows == [expected, expected]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_multi_episode_name_prints_the_full_episode_list(command: list[str]) -> None:
+    rows = _run(
+        command,
+        [
+            "Glen.Row.S02E03.S02E04.720p.HDTV.x264-GRP",
+            "Glen.Row.4x09_10.HDTV.XviD-GRP",
+            "Glen.Row.S05E10-S05E12.1080p.WEB.h264-GRP",
+        ],
+    )
+    assert [(r["season"], r["episode"], r["media_type"]) for r in rows] == [
+        (2, [3, 4], "tv_episode_pack"),
+        (4, [9, 10], "tv_episode_pack"),
+        (5, [10, 11, 12], "tv_episode_pack"),
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from automatic_transmission.model import MediaType
 from automatic_transmission.parsing import (
     MAX_SHORT,
     MAX_TITLE,
@@ -566,3 +567,148 @@ def test_parsing_module_imports_parsett_lazily() -> None:
         "assert 'PTT' not in sys.modules and 'guessit' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- issue 9: numbering families (every name invented for these tests) ------------------------
+
+Row = tuple[str, dict[str, Any]]
+
+
+def _check(name: str, expected: dict[str, Any]) -> None:
+    got = parse_release(name).as_dict()
+    assert {key: got[key] for key in expected} == expected, name
+
+
+BARE_EPISODE_CODES: list[Row] = [
+    # A three/four-digit code right after the title, the name otherwise TV-shaped.
+    ("Pebble.Cove.1209.720p.HDTV.x264-GRP", {"title": "Pebble Cove", "season": 12, "episode": 9}),
+    ("Foghorn.Inn.713.HDTV.XviD-XYZ", {"title": "Foghorn Inn", "season": 7, "episode": 13}),
+    ("tin.roof.2013.921.hdtv-abc", {"title": "tin roof", "year": 2013, "season": 9, "episode": 21}),
+    ("harrowgate.2015.0308-qrs", {"title": "harrowgate", "year": 2015, "season": 3, "episode": 8}),
+    ("Brook_Lane_416_The_Last_Letter", {"title": "Brook Lane", "season": 4, "episode": 16}),
+    ("Oak.Ridge.Clinic.1102.WEB.h264-NOPE", {"title": "Oak Ridge Clinic", "season": 11}),
+    # What is not an episode code: a resolution, a year, a film's title number, a disc, an event.
+    ("Salt.Flats.1080.BluRay.x264-GRP", {"title": "Salt Flats", "resolution": "1080p"}),
+    ("Ember.Fields.2160.WEB.x265-GRP", {"title": "Ember Fields", "resolution": "2160p"}),
+    ("2012.720p.BluRay.x264-GRP", {"title": "2012", "episode": None, "media_type": "movie"}),
+    ("Locker.204.720p.BluRay.x264-GRP", {"title": "Locker 204", "media_type": "movie"}),
+    ("Bout.188.PPV.HDTV.x264-GRP", {"season": None, "episode": None}),
+    ("Cargo 300 DVDRip", {"season": None, "episode": None, "media_type": "movie"}),
+]
+
+FILM_TITLE_NUMBERS: list[Row] = [
+    # A number followed by a year is part of a film's title, never an episode.
+    ("Vault.419.2012.1080p.BluRay.x264-GRP", {"title": "Vault 419", "year": 2012}),
+    ("Agent 327 2019 720p WEBRip x264", {"title": "Agent 327", "media_type": "movie"}),
+    ("Gate 88 (2004) 720p BluRay", {"title": "Gate 88", "year": 2004, "episode": None}),
+    ("Pier.1044.2018.720p.WEB-DL", {"title": "Pier 1044", "year": 2018, "season": None}),
+    ("2001.A.Space.Odyssey.1968.1080p.BluRay", {"title": "2001 A Space Odyssey", "year": 1968}),
+    ("1917.2019.1080p.BluRay.x264-GRP", {"title": "1917", "year": 2019, "media_type": "movie"}),
+    ("Blade.Runner.2049.2017.1080p.BluRay", {"title": "Blade Runner 2049", "year": 2017}),
+    ("Apollo.13.1995.720p.BluRay.x264", {"title": "Apollo 13", "year": 1995, "episode": None}),
+    ("The.Matrix.1999.1920x1080.BluRay.x264", {"title": "The Matrix", "year": 1999}),
+]
+
+FOREIGN_NUMBERING: list[Row] = [
+    ("Rio Bravo Sur - Temporada 3 [HDTV][Cap.304][Castellano]", {"season": 3, "episode": 4}),
+    ("Los Pescadores [HDTV 720p][Cap.1109][Castellano]", {"season": 11, "episode": 9}),
+    ("Calle Mayor [HDTV][Cap.201_203][Castellano]", {"season": 2, "episode": [1, 2, 3]}),
+    ("El.Valle.Temporada.2.HDTV", {"title": "El Valle", "season": 2, "media_type": "tv_season"}),
+    ("Les.Pompiers.Saison4.FRENCH.HDTV", {"title": "Les Pompiers", "season": 4}),
+    ("De Dijk Se.2 afl.6 Dutch 720p", {"title": "De Dijk", "season": 2, "episode": 6}),
+    ("Stille Water Seizoen 1 afl 3 1080p", {"title": "Stille Water", "season": 1, "episode": 3}),
+    ("Hollow Pines S 04 1080p WEB", {"title": "Hollow Pines", "season": 4, "episode": None}),
+    ("Hollow Pines S 04 E 09 1080p WEB", {"title": "Hollow Pines", "season": 4, "episode": 9}),
+]
+
+REPEATED_MARKERS: list[Row] = [
+    ("Glen.Row.S02E03.S02E04.720p.HDTV", {"season": 2, "episode": [3, 4]}),
+    ("Glen.Row.3x07.3x08.HDTV.XviD", {"season": 3, "episode": [7, 8]}),
+    ("Glen.Row.6x01_02.HDTV.XviD", {"season": 6, "episode": [1, 2]}),
+    ("Glen.Row.S05E10-S05E12.1080p.WEB", {"season": 5, "episode": [10, 11, 12]}),
+    ("Glen.Row.S3.E4-S3E5.720p.WEB", {"season": 3, "episode": [4, 5]}),
+    ("Glen.Row.S11E2201-E2203.HDTV", {"season": 11, "episode": [2201, 2202, 2203]}),
+    ("Glen.Row.S01E01E02.720p.WEB", {"episode": [1, 2], "media_type": "tv_episode_pack"}),
+    # Other seasons end the run; an underscore run after SxxEyy is not more episodes.
+    ("Glen.Row.S01E09.S02E01.720p.WEB", {"season": 1, "episode": 9}),
+    ("Glen_Row_S02E04_11_27.mkv", {"season": 2, "episode": 4}),
+]
+
+YEAR_SEASONS: list[Row] = [
+    ("Bake.Club.2015x09.HDTV.x264", {"year": None, "season": 2015, "episode": 9}),
+    ("Bake Club - 2016x01 - 2016x02 - Tarts", {"year": None, "season": 2016, "episode": [1, 2]}),
+    ("Bake.Club.S2018.720p.WEB", {"season": 2018, "episode": None, "media_type": "tv_season"}),
+    ("Bake.Club.S2020E11.1080p.WEB", {"season": 2020, "episode": 11, "year": None}),
+]
+
+DAILY_SHOWS: list[Row] = [
+    ("News.at.Nine.07.22.2017.720p.HDTV", {"title": "News at Nine", "year": 2017}),
+    ("News.at.Nine.22.07.2017.720p.HDTV", {"title": "News at Nine", "year": 2017}),
+    ("News at Nine 22-07-2017 1080p WEB", {"title": "News at Nine", "year": 2017}),
+    ("News at Nine 02-05-2017 1080p WEB", {"title": "News at Nine", "episode": None}),
+    ("news.at.nine.170722.hdtv.x264-grp", {"title": "news at nine", "year": 2017}),
+    ("News At Nine 2017 07 720p HDTV", {"title": "News At Nine", "year": 2017}),
+    ("News.at.Nine.2017.07.22.720p.WEB", {"title": "News at Nine", "season": None}),
+]
+
+ANIME_ABSOLUTE: list[Row] = [
+    ("[Fansub] Storm Pilots 211", {"title": "Storm Pilots", "episode": 211, "season": None}),
+    (
+        "[Fansub]Lantern Girl 04 The Night Market [1A2B3C4D].mkv",
+        {"title": "Lantern Girl", "episode": 4},
+    ),
+    ("[Fansub] Rail Knights 1033 [1080p]", {"title": "Rail Knights", "episode": 1033}),
+    ("[Fansub]_Moon_Garden_08_[720p][ABCDEF01].mkv", {"title": "Moon Garden", "episode": 8}),
+    ("Hero Academy Z #415", {"title": "Hero Academy Z", "episode": 415}),
+    ("Steel Ninjas - 1204 [1080p]", {"title": "Steel Ninjas", "season": None, "episode": 1204}),
+]
+
+EXTRAS: list[Row] = [
+    ("Dry.Creek.S03.Extras.02.Outtakes.720p.BluRay", {"season": 3, "episode": None}),
+    ("Dry.Creek.S01.Bonus.04.Interviews.1080p.BluRay", {"season": 1, "episode": None}),
+    ("Dry.Creek.S03E02.Extras.Outtakes.720p.BluRay", {"season": 3, "episode": 2}),
+]
+
+FAMILIES = {
+    "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
+    "number_before_a_year_is_a_film_title_number": FILM_TITLE_NUMBERS,
+    "cap_temporada_saison_afl_and_spaced_s_are_numbering": FOREIGN_NUMBERING,
+    "repeated_episode_markers_are_a_multi_episode_release": REPEATED_MARKERS,
+    "year_shaped_season_is_the_season_not_the_year": YEAR_SEASONS,
+    "daily_show_dates_are_not_title_or_episode": DAILY_SHOWS,
+    "anime_number_after_group_and_title_is_absolute_episode": ANIME_ABSOLUTE,
+    "extras_carry_no_episode": EXTRAS,
+}
+FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "expected"),
+    FAMILY_ROWS,
+    ids=[f"{family}-{index}" for index, (family, _, _) in enumerate(FAMILY_ROWS)],
+)
+def test_numbering_family_rule(family: str, name: str, expected: dict[str, Any]) -> None:
+    _check(name, expected)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [row[0] for row in DAILY_SHOWS] + ["Quiz.Hour.2019.03.04.720p.WEB"],
+)
+def test_daily_show_is_an_episode_not_a_movie(name: str) -> None:
+    assert parse_release(name).media_type == MediaType.TV_SHOW
+
+
+@pytest.mark.parametrize("name", [row[0] for row in ANIME_ABSOLUTE])
+def test_anime_absolute_number_is_an_episode_not_a_movie(name: str) -> None:
+    assert parse_release(name).media_type == MediaType.TV_SHOW
+
+
+def test_crc_tag_is_never_a_title_word() -> None:
+    title = parse_release("[Fansub] Paper Moon Club 12 Finale [DEADBEEF].mkv").title
+    assert title == "Paper Moon Club"
+
+
+def test_media_type_is_the_model_enum() -> None:
+    assert isinstance(parse_release("Glen.Row.S01E01.720p").media_type, MediaType)
+    assert classify_media_type("Hercules.2014.1080p") is MediaType.MOVIE

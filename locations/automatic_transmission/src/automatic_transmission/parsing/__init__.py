@@ -728,6 +728,9 @@ def _parse(name: object) -> ParsedRelease:
             r"[A-Za-z0-9]+(?:[ ._-][A-Za-z0-9]+)*[ ._(\[]*", text[: at_year.start()]
         ):
             title = _normalise_words(text[: at_year.start()]).rstrip(" ([")
+    if not title and year is not None and re.match(rf"{year}(?:[ ._-]|$)", text):
+        # "2012.720p.BluRay": a name that is only a year-shaped word is a film called that.
+        title, year = str(year), None
     if title:
         title = _leading_words(text, title)
         title, year = _fix_year_and_title(text, title, year)

@@ -175,16 +175,14 @@ def _foreign(text: str, reading: Reading) -> Reading:
                 episodes = list(range(first, last + 1))
         if season and first and reading.seasons in ([], [season]):
             return replace(reading, seasons=[season], episodes=episodes)
-    if reading.seasons or len(reading.episodes) > 1:
-        return reading
     afl = _AFL.search(text)
-    if afl:
+    if afl and reading.seasons in ([], [int(afl.group(1))]) and len(reading.episodes) < 2:
         title = _title_before(text, afl.start(), reading.title)
         return replace(
             reading, title=title, seasons=[int(afl.group(1))], episodes=[int(afl.group(2))]
         )
     spaced = _SPACED_SEASON.search(text)
-    if spaced:
+    if spaced and not reading.seasons and len(reading.episodes) < 2:
         episodes = [int(spaced.group(2))] if spaced.group(2) else reading.episodes
         title = _title_before(text, spaced.start(), reading.title)
         return replace(reading, title=title, seasons=[int(spaced.group(1))], episodes=episodes)
