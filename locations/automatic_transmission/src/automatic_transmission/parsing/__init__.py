@@ -117,7 +117,12 @@ class ParsedRelease:
     audio_codec: str | None = None
     upload_type: str | None = None
     uploader: str | None = None
-    media_type: MediaType = MediaType.UNKNOWN
+    # Always a MediaType once built; a plain value ("movie") is accepted and converted, so
+    # callers that build a ParsedRelease by hand keep working.
+    media_type: MediaType | str = MediaType.UNKNOWN
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "media_type", MediaType(self.media_type))
 
     def as_dict(self) -> dict[str, Any]:
         """The fields in declaration order (the ``at-parse`` JSON shape)."""
@@ -785,7 +790,7 @@ def _parse(name: object) -> ParsedRelease:
 
 def classify_media_type(name: object) -> MediaType:
     """The media type of a feed title or torrent name whose type is not known."""
-    return parse_release(name).media_type
+    return MediaType(parse_release(name).media_type)
 
 
 _REQUIRED: dict[MediaType, tuple[tuple[str, str], ...]] = {
