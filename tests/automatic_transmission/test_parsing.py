@@ -586,6 +586,8 @@ BARE_EPISODE_CODES: list[Row] = [
     ("tin.roof.2013.921.hdtv-abc", {"title": "tin roof", "year": 2013, "season": 9, "episode": 21}),
     ("harrowgate.2015.0308-qrs", {"title": "harrowgate", "year": 2015, "season": 3, "episode": 8}),
     ("Brook_Lane_416_The_Last_Letter", {"title": "Brook Lane", "season": 4, "episode": 16}),
+    ("Kestrel.Moor.815", {"title": "Kestrel Moor", "season": 8, "episode": 15}),
+    ("Kestrel.Moor.203.The.Visitor.DVDRip.XviD", {"title": "Kestrel Moor", "season": 2}),
     ("Oak.Ridge.Clinic.1102.WEB.h264-NOPE", {"title": "Oak Ridge Clinic", "season": 11}),
     # What is not an episode code: a resolution, a year, a film's title number, a disc, an event.
     ("Salt.Flats.1080.BluRay.x264-GRP", {"title": "Salt Flats", "resolution": "1080p"}),

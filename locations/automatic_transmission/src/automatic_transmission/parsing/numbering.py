@@ -260,11 +260,23 @@ def _bare_number(text: str, reading: Reading) -> Reading:
         return reading
     season, episode = divmod(number, 100)
     said_tv = bool(found.group("year")) or (
-        tail.strip(" ._-") and not _ANY_YEAR.search(text) and not _DISC.search(tail)
+        not _ANY_YEAR.search(text) and _tv_without_year(body, rest, digits, tail)
     )
     if season and episode and said_tv and not _EVENT.search(tail):
         return replace(reading, title=head, seasons=[season], episodes=[episode])
     return reading
+
+
+def _tv_without_year(body: str, rest: str, digits: str, tail: str) -> bool:
+    """Whether a year-less name with a bare code after the title reads as an episode: words
+    after the code that parsett kept as title ("Show.304.The.Hanging.Tree") are an episode
+    title; otherwise release tags that are not a disc source ("Room.237.720p.BluRay" is a
+    film); a scene-style name ending at the code ("Show.Name.612") is an episode."""
+    if len(rest) > len(digits) + 1:
+        return True
+    if tail.strip(" ._-"):
+        return not _DISC.search(tail)
+    return " " not in body
 
 
 def _title_before(text: str, at: int, title: str) -> str:
