@@ -640,6 +640,7 @@ YEAR_SEASONS: list[Row] = [
     ("Bake.Club.2015x09.HDTV.x264", {"year": None, "season": 2015, "episode": 9}),
     ("Bake Club - 2016x01 - 2016x02 - Tarts", {"year": None, "season": 2016, "episode": [1, 2]}),
     ("Bake.Club.S2018.720p.WEB", {"season": 2018, "episode": None, "media_type": "tv_season"}),
+    ("Bake.Club.2017x03x04.HDTV", {"year": None, "season": 2017, "episode": [3, 4]}),
     ("Bake.Club.S2020E11.1080p.WEB", {"season": 2020, "episode": 11, "year": None}),
 ]
 

@@ -59,7 +59,7 @@ _MARK = re.compile(
 )
 _MORE = re.compile(
     r"(?P<sep>[ ._]*-[ ._]*|[ ._]|)(?:(?:S(?P<s>\d{1,4})[ ._]?)?E(?P<e>\d{1,4})"
-    r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-])(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
+    r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-]|x)(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
     re.I,
 )
 _YEAR_SEASON = re.compile(r"(?<![A-Za-z0-9])S((?:19|20)\d\d)(?![A-Za-z0-9])", re.I)
@@ -136,8 +136,8 @@ def _markers(text: str, reading: Reading) -> Reading:
         other = more.group("s") or more.group("xs")
         if other and int(other) != season:
             break
-        if more.group("bsep") == "_" and not (groups[2] or groups[4]):
-            break  # "S02E04_11_27": only "5x03_04" chains with an underscore
+        if more.group("bsep") in ("_", "x") and not (groups[2] or groups[4]):
+            break  # "S02E04_11_27": only "5x03_04" and "2012x07x08" chain this way
         number = int(more.group("e") or more.group("xe") or more.group("bare"))
         dash = "-" in more.group("sep") or more.group("bsep") == "-"
         last = episodes[-1]
