@@ -42,17 +42,23 @@ DATA_SETS = {
 PARSERS: dict[str, Parser] = {"ours": ours, "guessit": guessit_adapter, "parsett": parsett_adapter}
 
 
-def names_per_second(parser: Parser, cases: list[Case], repeat: int) -> float:
-    """Median throughput over ``repeat`` passes of the whole set (after one warm-up call)."""
+def names_per_second(
+    parsers: dict[str, Parser], cases: list[Case], repeat: int
+) -> dict[str, float]:
+    """Median throughput per parser over ``repeat`` passes of the whole set (after one warm-up
+    call each). The parsers take turns within each pass, so a shared machine's load changes
+    hit them alike and the ratios stay fair."""
     names = [c.name for c in cases]
-    parser(names[0])
-    rates = []
+    for parser in parsers.values():
+        parser(names[0])
+    rates: dict[str, list[float]] = {label: [] for label in parsers}
     for _ in range(repeat):
-        start = time.perf_counter()
-        for name in names:
-            parser(name)
-        rates.append(len(names) / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for label, parser in parsers.items():
+            start = time.perf_counter()
+            for name in names:
+                parser(name)
+            rates[label].append(len(names) / (time.perf_counter() - start))
+    return {label: statistics.median(values) for label, values in rates.items()}
 
 
 def print_accuracy(label: str, cases: list[Case], show_failures: int) -> None:
@@ -92,7 +98,7 @@ def main() -> int:
         print_accuracy(path.name, cases, options.failures)
     cases = sets[0][1]
     print(f"speed on {sets[0][0].name}:")
-    speeds = {name: names_per_second(p, cases, options.repeat) for name, p in PARSERS.items()}
+    speeds = names_per_second(PARSERS, cases, options.repeat)
     for name, rate in speeds.items():
         print(f"{name:<10}{rate:>10.0f} names/s")
     print(f"\nours/guessit speed ratio: {speeds['ours'] / speeds['guessit']:.1f}x (need >= 5x)")
