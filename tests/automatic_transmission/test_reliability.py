@@ -136,8 +136,8 @@ def test_one_invalid_byte_does_not_garble_the_valid_utf8_titles_of_the_feed() ->
 
 
 def test_a_feed_declaring_another_encoding_is_read_in_it() -> None:
-    feed = yts_feed([yts_item("Amélie (2001)", info_hash(1))])
-    feed = feed.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("latin-1")
+    text = yts_feed([yts_item("Amélie (2001)", info_hash(1))])
+    feed = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("latin-1")
 
     (item,) = parse_feed(feed)
 
