@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from automatic_transmission.run_tags import pipeline_tags, step_tags
 from automatic_transmission.steps.file_filtration import file_filtration_op
 from automatic_transmission.steps.media_filtration import media_filtration_op
 from automatic_transmission.steps.metadata_collection import metadata_collection_op
@@ -54,7 +55,7 @@ def step_job(step: Step) -> dg.JobDefinition:
     assert step.op is not None
     return dg.GraphDefinition(name=step.job_name, node_defs=[step.op]).to_job(
         executor_def=dg.in_process_executor,
-        tags=dict(step.tags),
+        tags={**step_tags(step.name), **step.tags},
         description=f"Step {step.number:02d} of the pipeline: {step.name.replace('_', ' ')}.",
     )
 
@@ -70,7 +71,7 @@ def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
             assert step.op is not None
             previous = step.op(previous) if previous is not None else step.op()
 
-    merged_tags: dict[str, str] = {}
+    merged_tags: dict[str, str] = pipeline_tags(step.name for step in ready)
     for step in ready:
         merged_tags.update(step.tags)
     return full_pipeline.to_job(
