@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from automatic_transmission.run_tags import pipeline_tags, step_tags
 from automatic_transmission.steps.file_filtration import file_filtration_op
 from automatic_transmission.steps.media_filtration import media_filtration_op
 from automatic_transmission.steps.metadata_collection import metadata_collection_op
@@ -52,6 +53,7 @@ def step_job(step: Step) -> dg.JobDefinition:
     assert step.op is not None
     return dg.GraphDefinition(name=step.job_name, node_defs=[step.op]).to_job(
         executor_def=dg.in_process_executor,
+        tags=step_tags(step.name),
         description=f"Step {step.number:02d} of the pipeline: {step.name.replace('_', ' ')}.",
     )
 
@@ -69,6 +71,7 @@ def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
 
     return full_pipeline.to_job(
         executor_def=dg.in_process_executor,
+        tags=pipeline_tags(step.name for step in ready),
         description="All pipeline steps in order in one run.",
     )
 

@@ -16,6 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.run_tags import max_runtime_tag
 from dagstributor_shared.sql import run_sql_file
 from wiring_schema_tics import backups, schema
 
@@ -29,6 +30,10 @@ SCHEMA_RUN_TAG_KEY = "dagstributor/schema_lock"
 SCHEMA_RUN_TAG: dict[str, str] = {SCHEMA_RUN_TAG_KEY: "atp"}
 RESOURCE_KEY = "postgres"
 SCHEDULE_KEY = "wst_atp_bak"
+# dagster/max_runtime per job: one schema operation takes minutes; the full chain copies every
+# table twice (backup, reload), so it gets longer.
+DEFAULT_MAX_RUNTIME_S = 60 * 60
+JOB_MAX_RUNTIME_S: dict[str, int] = {"wst_atp_bak_drop_reload_job": 3 * 60 * 60}
 
 
 class BackupConfig(dg.Config):
@@ -196,12 +201,14 @@ JOB_STEPS: dict[str, tuple[str, Sequence[dg.OpDefinition]]] = {
 def chain_job(name: str, description: str, steps: Sequence[dg.OpDefinition]) -> dg.JobDefinition:
     """A job running `steps` one after another in one process; a failure skips the rest."""
 
+    tags = {**SCHEMA_RUN_TAG, **max_runtime_tag(JOB_MAX_RUNTIME_S.get(name, DEFAULT_MAX_RUNTIME_S))}
+
     @dg.job(
         name=name,
         description=description,
         executor_def=dg.in_process_executor,
-        tags=SCHEMA_RUN_TAG,
-        run_tags=SCHEMA_RUN_TAG,
+        tags=tags,
+        run_tags=tags,
     )
     def _job() -> None:
         previous: Any = None
