@@ -39,7 +39,7 @@ STATUS_NAMES = {
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
 DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
-CLEANUP_FIELDS = ("activityDate", "addedDate")
+CLEANUP_FIELDS = ("activityDate", "addedDate", "leftUntilDone")
 
 T = TypeVar("T")
 
