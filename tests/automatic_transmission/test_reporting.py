@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dagster as dg
+
 from automatic_transmission.model import Outcome, PipelineStatus, Verdict
-from automatic_transmission.reporting import outcomes_table
+from automatic_transmission.reporting import TABLE_LIMIT, items_table, step_metadata
+from automatic_transmission.steps.runner import StepResult
 from tests.support.feeds import info_hash
 
 
@@ -20,8 +23,24 @@ def test_the_table_of_items_stays_small_and_one_row_per_item_whatever_the_titles
         for n in range(3)
     ]
 
-    lines = outcomes_table(outcomes).split("\n")
+    table = items_table(outcomes)
 
-    assert len(lines) == 2 + 3
-    assert all(len(line) < 600 for line in lines)
-    assert "Huge \\| title" in lines[2]
+    assert isinstance(table, dg.TableMetadataValue)
+    assert [record.data["hash"] for record in table.records] == [info_hash(n) for n in range(3)]
+    assert all(len(str(v)) < 300 for record in table.records for v in record.data.values())
+    assert str(table.records[0].data["title"]).startswith("Huge | title  x")
+
+
+def test_the_table_is_capped_but_the_counts_cover_every_item() -> None:
+    outcomes = [
+        Outcome(info_hash(n), Verdict.REJECTED, PipelineStatus.PARSED, PipelineStatus.REJECTED)
+        for n in range(TABLE_LIMIT + 7)
+    ]
+
+    metadata = step_metadata(StepResult(outcomes, batches=2))
+
+    assert metadata["rejected"].value == TABLE_LIMIT + 7
+    assert metadata["batches"].value == 2
+    items = metadata["items"]
+    assert isinstance(items, dg.TableMetadataValue)
+    assert len(items.records) == TABLE_LIMIT

@@ -47,6 +47,7 @@ from tests.support.feeds import (
 )
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.roundtrips import CountingConnection, connect_counting
+from tests.support.steps import step_metadata
 
 RSS = {"Content-Type": "application/rss+xml"}
 H = info_hash
@@ -441,9 +442,7 @@ def _job() -> dg.JobDefinition:
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
-    (output,) = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
-    assert output.step_output_data is not None
-    return {k: v.value for k, v in output.step_output_data.metadata.items()}
+    return step_metadata(result)
 
 
 def test_the_ingest_job_reports_counts_per_feed_and_a_table_of_inserted_items(
@@ -464,8 +463,12 @@ def test_the_ingest_job_reports_counts_per_feed_and_a_table_of_inserted_items(
     metadata = _metadata(result)
     assert (metadata["advanced"], metadata["inserted"], metadata["already known"]) == (2, 2, 1)
     assert metadata["feeds failed"] == 1
-    assert "failed: " in metadata["feeds"] and "HTTP 500" in metadata["feeds"]
-    assert H(2)[:12] in metadata["items"] and "Movie 3 (2001)" in metadata["items"]
+    assert [(f["inserted"], f["status"]) for f in metadata["feeds"]] == [
+        (2, "ok"),
+        (0, f"failed: {http_server.url}/500: HTTP 500"),
+    ]
+    assert [i["hash"] for i in metadata["items"]] == [H(2), H(3)]
+    assert str(metadata["items"][1]["title"]).startswith("Movie 3 (2001)")
     assert media.count() == 3
 
 

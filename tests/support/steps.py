@@ -133,10 +133,19 @@ def run_step(job: str, postgres: Any, **resources: Any) -> Any:
     )
 
 
+def plain(value: Any) -> Any:
+    """A metadata value as plain data: a table as a list of dicts (one per row)."""
+    import dagster as dg
+
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(record.data) for record in value.records]
+    return value.value
+
+
 def metadata_by_step(result: Any) -> dict[str, dict[str, Any]]:
     """The run metadata each step of a run attached to its output, by step (op) name."""
     return {
-        event.step_key: {k: v.value for k, v in event.event_specific_data.metadata.items()}
+        event.step_key: {k: plain(v) for k, v in event.event_specific_data.metadata.items()}
         for event in result.all_events
         if event.event_type_value == "STEP_OUTPUT"
     }

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -21,7 +20,6 @@ class Step:
     number: int
     name: str
     op: dg.OpDefinition | None  # None: the step's job arrives with a later issue
-    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -54,7 +52,6 @@ def step_job(step: Step) -> dg.JobDefinition:
     assert step.op is not None
     return dg.GraphDefinition(name=step.job_name, node_defs=[step.op]).to_job(
         executor_def=dg.in_process_executor,
-        tags=dict(step.tags),
         description=f"Step {step.number:02d} of the pipeline: {step.name.replace('_', ' ')}.",
     )
 
@@ -70,12 +67,8 @@ def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
             assert step.op is not None
             previous = step.op(previous) if previous is not None else step.op()
 
-    merged_tags: dict[str, str] = {}
-    for step in ready:
-        merged_tags.update(step.tags)
     return full_pipeline.to_job(
         executor_def=dg.in_process_executor,
-        tags=merged_tags,
         description="All pipeline steps in order in one run.",
     )
 

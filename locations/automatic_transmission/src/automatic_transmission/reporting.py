@@ -1,63 +1,101 @@
-"""Outcomes -> run metadata, so the Dagster UI answers "what happened to my movie?"."""
+"""A step's result -> run metadata (counts and real Dagster tables), so the UI answers "what
+happened to my movie?" with a sortable table of the items a run touched."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from automatic_transmission.model import Outcome, Verdict
+from automatic_transmission.scrub import scrub
+
+if TYPE_CHECKING:
+    from automatic_transmission.steps.runner import StepResult
 
 TABLE_LIMIT = 500  # rows shown in the run's table; counts always cover everything
 CELL_CHARS = 200  # a cell longer than this is cut: a hostile title must not bloat the run's events
+
+Cell = str | int | float | bool | None
 
 
 class AllRowsFailedTransiently(RuntimeError):
     """Every row of a run hit a transient failure: the run shows red, the rows wait for the next."""
 
 
-def _cell(value: object) -> str:
-    text = str(value or "")
-    if len(text) > CELL_CHARS:
-        text = text[:CELL_CHARS] + "…"
-    return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+def cell(value: object) -> str:
+    """Text for one table cell or log line built from outside data: secrets scrubbed first,
+    then one line, at most CELL_CHARS."""
+    text = scrub(str(value if value is not None else "")).replace("\n", " ").replace("\r", " ")
+    return text[:CELL_CHARS] + "…" if len(text) > CELL_CHARS else text
 
 
-def outcomes_table(outcomes: Sequence[Outcome]) -> str:
-    lines = ["| hash | title | outcome | to | reason |", "|---|---|---|---|---|"]
-    for o in outcomes[:TABLE_LIMIT]:
-        to = o.to_status.value if o.to_status else ""
-        lines.append(
-            f"| {o.hash[:12]} | {_cell(o.title)} | {o.verdict.value} | {to} | {_cell(o.reason)} |"
-        )
-    if len(outcomes) > TABLE_LIMIT:
-        lines.append(f"| … | {len(outcomes) - TABLE_LIMIT} more | | | |")
-    return "\n".join(lines)
+def table(columns: Mapping[str, str], rows: Sequence[Mapping[str, Cell]]) -> dg.MetadataValue:
+    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`)."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
+    records = [
+        dg.TableRecord({name: row.get(name) for name in columns}) for row in rows[:TABLE_LIMIT]
+    ]
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
-def outcome_metadata(outcomes: Sequence[Outcome]) -> dict[str, dg.MetadataValue]:
-    counts = Counter(o.verdict for o in outcomes)
+ITEM_COLUMNS = {"hash": "string", "title": "string", "outcome": "string", "to": "string",
+                "reason": "string"}  # fmt: skip
+
+
+def items_table(outcomes: Sequence[Outcome]) -> dg.MetadataValue:
+    return table(
+        ITEM_COLUMNS,
+        [
+            {
+                "hash": o.hash,
+                "title": cell(o.title),
+                "outcome": o.verdict.value,
+                "to": o.to_status.value if o.to_status else "",
+                "reason": cell(o.reason),
+            }
+            for o in outcomes
+        ],
+    )
+
+
+def step_metadata(
+    result: StepResult, extra: Mapping[str, dg.MetadataValue] | None = None
+) -> dict[str, dg.MetadataValue]:
+    counts = result.verdicts()
     metadata: dict[str, dg.MetadataValue] = {
         verdict.value: dg.MetadataValue.int(counts.get(verdict, 0)) for verdict in Verdict
     }
-    metadata["items"] = dg.MetadataValue.md(outcomes_table(outcomes))
+    metadata["batches"] = dg.MetadataValue.int(result.batches)
+    metadata.update({name: dg.MetadataValue.int(n) for name, n in result.figures.items()})
+    metadata.update(extra or {})
+    metadata["items"] = items_table(result.outcomes)
     return metadata
 
 
-def report_outcomes(
-    context: dg.OpExecutionContext, outcomes: Sequence[Outcome], **extra: dg.MetadataValue
+def report_step(
+    context: dg.OpExecutionContext,
+    result: StepResult,
+    extra: Mapping[str, dg.MetadataValue] | None = None,
 ) -> None:
-    """Attach counts and the table of touched items to the step; fail if every row must retry."""
-    context.add_output_metadata({**outcome_metadata(outcomes), **extra})
-    retried = [o for o in outcomes if o.verdict is Verdict.RETRY]
+    """Attach counts, figures and the table of touched items to the step. Red (dg.Failure with
+    the same metadata) when a configuration error stopped it; red when every row must retry."""
+    metadata = step_metadata(result, extra)
+    if result.stopped_by is not None:
+        raise dg.Failure(
+            description=f"configuration error, step stopped: {cell(result.stopped_by)}",
+            metadata=metadata,
+        ) from result.stopped_by
+    context.add_output_metadata(metadata)
+    retried = [o for o in result.outcomes if o.verdict is Verdict.RETRY]
     for outcome in retried:
-        context.log.warning(f"{outcome.hash} left for the next run: {outcome.reason}")
-    for outcome in outcomes:
+        context.log.warning(f"{outcome.hash} left for the next run: {cell(outcome.reason)}")
+    for outcome in result.outcomes:
         if outcome.verdict is Verdict.MOVED_ON:
             context.log.info(f"{outcome.hash} left alone: the row changed while the step ran")
-    if outcomes and len(retried) == len(outcomes):
+    if result.all_retried:
         raise AllRowsFailedTransiently(
-            f"all {len(outcomes)} items failed transiently and were left for the next run; "
-            f"first reason: {retried[0].reason}"
+            f"all {len(result.outcomes)} items failed transiently and were left for the next "
+            f"run; first reason: {cell(retried[0].reason)}"
         )

@@ -29,12 +29,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
     import httpx
 
+T = TypeVar("T")
+
 REDACTED = "***"
+CONSECUTIVE_TRANSIENT_LIMIT = 5  # then a service is taken as down for the rest of the run
 BODY_EXCERPT_CHARS = 200
 DEFAULT_MAX_JSON_BYTES = (
     8 * 1024 * 1024
@@ -368,6 +371,44 @@ class JsonHttpClient:
         if len(text) > BODY_EXCERPT_CHARS:
             text = text[:BODY_EXCERPT_CHARS] + "…"
         return self.scrub(text) or "(empty body)"
+
+
+class CircuitBreaker:
+    """After `limit` transient failures in a row a service is taken as down for the run: later
+    calls are not made (each would wait out its deadline and retries, so a hanging service would
+    hold the step for hours) and come back at once as transient failures."""
+
+    def __init__(self, service: str, limit: int = CONSECUTIVE_TRANSIENT_LIMIT) -> None:
+        self.service = service
+        self.limit = limit
+        self.consecutive = 0
+        self.last: ServiceError | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.consecutive >= self.limit
+
+    def call(self, call: Callable[..., T], *args: Any) -> T | ServiceError:
+        """`call(*args)`, with a ServiceError (raised or returned) as the value; a configuration
+        error is raised (it concerns every call). Not called at all while open."""
+        if self.open:
+            return TransientServiceError(
+                self.service,
+                "(not called)",
+                f"{self.consecutive} transient failures in a row; last: {self.last}",
+            )
+        try:
+            result: T | ServiceError = call(*args)
+        except ServiceConfigurationError:
+            raise
+        except ServiceError as error:
+            result = error
+        if isinstance(result, ServiceError) and result.transient:
+            self.consecutive += 1
+            self.last = result
+        else:
+            self.consecutive = 0
+        return result
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from automatic_transmission.clients.http import (
+    CircuitBreaker,
     JsonHttpClient,
     LastingServiceError,
     RetryPolicy,
-    ServiceConfigurationError,
     ServiceError,
-    TransientServiceError,
 )
 
-T = TypeVar("T")
-
 SERVICE = "reel-driver"
-CONSECUTIVE_TRANSIENT_LIMIT = 5  # then the service is taken as down for the rest of the run
 
 
 @dataclass(frozen=True)
@@ -62,21 +57,13 @@ def api_path(prefix: str, endpoint: str) -> str:
 
 
 class ReelDriverClient:
-    """One client per run. After `transient_limit` transient failures in a row the service is
-    taken as down: later items are not asked (each would wait out its timeout and retries, so
-    a hanging model would hold the step for hours) and come back as transient failures."""
+    """One client per run; its calls go through one CircuitBreaker (a model that keeps failing
+    transiently is not asked again in this run)."""
 
-    def __init__(
-        self,
-        http: JsonHttpClient,
-        prefix: str = "",
-        transient_limit: int = CONSECUTIVE_TRANSIENT_LIMIT,
-    ) -> None:
+    def __init__(self, http: JsonHttpClient, prefix: str = "") -> None:
         self.http = http
         self.prefix = prefix
-        self.transient_limit = transient_limit
-        self.consecutive_transient = 0
-        self._last_transient: ServiceError | None = None
+        self.breaker = CircuitBreaker(SERVICE)
 
     @classmethod
     def connect(
@@ -127,7 +114,7 @@ class ReelDriverClient:
         configuration error (401/403), which concerns every item and is raised.
         """
         answers: dict[str, Prediction | ServiceError] = {}
-        batch = self._call(partial(self.predict_batch, items))
+        batch = self.breaker.call(self.predict_batch, items)
         if not isinstance(batch, ServiceError):
             answers.update(batch)
         for item in items:
@@ -135,29 +122,5 @@ class ReelDriverClient:
             known = answers.get(imdb_id)
             if isinstance(known, Prediction) and known.probability is not None:
                 continue
-            answers[imdb_id] = self._call(partial(self.predict, item))
+            answers[imdb_id] = self.breaker.call(self.predict, item)
         return answers
-
-    def _call(self, call: Callable[[], T]) -> T | ServiceError:
-        """`call()`, or its ServiceError as a value (a configuration error is raised); not
-        called at all while the service is taken as down."""
-        if self.consecutive_transient >= self.transient_limit:
-            return TransientServiceError(
-                SERVICE,
-                "(not called)",
-                f"{self.consecutive_transient} transient failures in a row; "
-                f"last: {self._last_transient}",
-            )
-        try:
-            result = call()
-        except ServiceConfigurationError:
-            raise
-        except ServiceError as error:
-            if error.transient:
-                self.consecutive_transient += 1
-                self._last_transient = error
-            else:
-                self.consecutive_transient = 0
-            return error
-        self.consecutive_transient = 0
-        return result

@@ -2,19 +2,19 @@
 
 select: `parsed` rows, AT_BATCH_SIZE at a time (one query per batch) · decide: the first failing
 rule of `file_filtration.yaml` for the row's media type, `override` rows skip every rule · record:
-one conditional write per batch · report: counts and the table of items.
+one conditional write per batch · report: counts and the table of items (steps/runner.py).
 """
 
-from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
 from automatic_transmission.filters import FILE_FIELDS, RuleSet
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, RejectionStatus
-from automatic_transmission.reporting import report_outcomes
+from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import FilterSettings, PipelineSettings
 from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import open_store, run_batches
 from dagstributor_shared.postgres import PostgresResource
 
 
@@ -35,27 +35,21 @@ def filter_file(row: MediaRow, rules: RuleSet) -> Outcome:
     )
 
 
-def decide_file_filtration(rows: Sequence[MediaRow], rules: RuleSet) -> list[Outcome]:
-    return [filter_file(row, rules) for row in rows]
-
-
 def run_file_filtration(
     context: dg.OpExecutionContext,
     postgres: PostgresResource,
     pipeline_settings: PipelineSettings,
     filter_settings: FilterSettings,
 ) -> None:
-    from automatic_transmission.store import MediaStore
-
     rules = filter_settings.file_rules()
-    batch_size = pipeline_settings.rows_per_batch()
-    outcomes: list[Outcome] = []
-    with postgres.connect() as connection:
-        store = MediaStore(connection, postgres.settings().schema)
-        for rows in store.batches(PipelineStatus.PARSED, batch_size):
-            decided = decide_file_filtration(rows, rules)
-            outcomes += store.apply(decided).recorded(decided)
-    report_outcomes(context, outcomes, rules=dg.MetadataValue.path(rules.source))
+    with open_store(postgres) as store:
+        result = run_batches(
+            store,
+            PipelineStatus.PARSED,
+            pipeline_settings.rows_per_batch(),
+            lambda rows, _: [filter_file(row, rules) for row in rows],
+        )
+    report_step(context, result, {"rules": dg.MetadataValue.path(rules.source)})
 
 
 file_filtration_op = step_op(

@@ -15,8 +15,10 @@ and accepting it silently would download what nobody judged. A transient model f
 the row for the next run; a 401/403 fails the step (configuration, not the row's fault).
 """
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import closing, nullcontext
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -24,14 +26,15 @@ from automatic_transmission.clients.http import ServiceConfigurationError, Servi
 from automatic_transmission.clients.reel_driver import Prediction
 from automatic_transmission.filters import RuleSet
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
-from automatic_transmission.reporting import outcome_metadata, report_outcomes
+from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import (
     FilterSettings,
     PipelineSettings,
     ReelDriverResource,
 )
 from automatic_transmission.steps import step_op
-from automatic_transmission.store.training import StoredTitle
+from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.store.training import StoredTitle, TrainingStore
 from dagstributor_shared.postgres import PostgresResource
 
 NO_IMDB_ID = "movie has no imdb_id"
@@ -119,11 +122,26 @@ def labels_of(judgements: Sequence[Judgement]) -> dict[str, LabelType]:
     return {j.imdb_id: j.label for j in judgements if j.imdb_id and j.label is not None}
 
 
-@dataclass
-class Tally:
-    outcomes: list[Outcome] = field(default_factory=list)
-    labels_written: int = 0
-    model_items: int = 0
+def judge(
+    pending: Sequence[NeedsJudging],
+    answers: Mapping[str, Prediction | ServiceError] | None,
+    threshold: float,
+    rules: RuleSet | None,
+) -> list[Judgement]:
+    """Model or rules: with `answers` (reel-driver is configured) each movie is judged by its
+    prediction, else by the rules."""
+    if not pending:
+        return []
+    if answers is not None:
+        return [
+            judge_prediction(p, answers.get(p.title.record.imdb_id), threshold) for p in pending
+        ]
+    assert rules is not None, "neither reel-driver nor rules"
+    return [judge_by_rules(p, rules) for p in pending]
+
+
+LABELS = "labels written"
+JUDGED = "movies judged"
 
 
 def run_media_filtration(
@@ -133,62 +151,46 @@ def run_media_filtration(
     filter_settings: FilterSettings,
     reel_driver: ReelDriverResource,
 ) -> None:
-    from automatic_transmission.store import MediaStore, TrainingStore
-
-    batch_size = pipeline_settings.rows_per_batch()
     client = reel_driver.client()
     threshold = reel_driver.resolved_threshold()
     rules = filter_settings.media_rules() if client is None else None
-    tally = Tally()
-    error: ServiceConfigurationError | None = None
-    try:
-        with postgres.connect() as connection:
-            schema = postgres.settings().schema
-            media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
-            for batch in media.batches(PipelineStatus.METADATA_COLLECTED, batch_size):
-                movies = [r.imdb_id for r in batch if r.imdb_id and not r.media_type.is_tv]
-                stored = training.titles(movies) if movies else {}
-                triaged = [triage(row, stored) for row in batch]
-                judgements = [t for t in triaged if isinstance(t, Judgement)]
-                pending = [t for t in triaged if isinstance(t, NeedsJudging)]
-                tally.model_items += len(pending)
-                if pending and client is not None:
-                    items = [p.title.record.model_input() for p in pending]
-                    answers: dict[str, Prediction | ServiceError] = {}
-                    try:
-                        answers = client.predict_all(items)
-                    except ServiceConfigurationError as failure:
-                        error = failure
-                        pending = []
-                    judgements += [
-                        judge_prediction(p, answers.get(p.title.record.imdb_id), threshold)
-                        for p in pending
-                    ]
-                elif pending and rules is not None:
-                    judgements += [judge_by_rules(p, rules) for p in pending]
-                tally.labels_written += training.write_labels(labels_of(judgements))
-                decided = [j.outcome for j in judgements]
-                tally.outcomes += media.apply(decided).recorded(decided)
-                if error is not None:
-                    break
-    finally:
-        if client is not None:
-            client.close()
-    extra = {
+    result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0}))
+    with closing(client) if client is not None else nullcontext(), open_store(postgres) as media:
+        training = TrainingStore(media.connection, media.schema)
+
+        def handle(rows: list[MediaRow], result: StepResult) -> list[Outcome]:
+            movies = [r.imdb_id for r in rows if r.imdb_id and not r.media_type.is_tv]
+            stored = training.titles(movies) if movies else {}
+            triaged = [triage(row, stored) for row in rows]
+            judgements = [t for t in triaged if isinstance(t, Judgement)]
+            pending = [t for t in triaged if isinstance(t, NeedsJudging)]
+            result.count(JUDGED, len(pending))
+            stop: ServiceConfigurationError | None = None
+            answers = None
+            if pending and client is not None:
+                try:
+                    answers = client.predict_all([p.title.record.model_input() for p in pending])
+                except ServiceConfigurationError as error:
+                    stop, pending = error, []
+            judgements += judge(pending, answers, threshold, rules)
+            result.count(LABELS, training.write_labels(labels_of(judgements)))
+            decided = [j.outcome for j in judgements]
+            if stop is not None:
+                raise StopStep(stop, decided)
+            return decided
+
+        run_batches(
+            media, PipelineStatus.METADATA_COLLECTED, pipeline_settings.rows_per_batch(), handle,
+            result,
+        )  # fmt: skip
+    extra: dict[str, dg.MetadataValue] = {
         "judged by": dg.MetadataValue.text(
             f"reel-driver (threshold {_show(threshold)})" if client else "rules"
-        ),
-        "labels written": dg.MetadataValue.int(tally.labels_written),
-        "movies judged": dg.MetadataValue.int(tally.model_items),
+        )
     }
     if client is not None:
         extra["reel-driver requests"] = dg.MetadataValue.int(client.http.stats.requests)
-    if error is not None:
-        raise dg.Failure(
-            description=f"configuration error, step stopped: {error}",
-            metadata={**outcome_metadata(tally.outcomes), **extra},
-        ) from error
-    report_outcomes(context, tally.outcomes, **extra)
+    report_step(context, result, extra)
 
 
 media_filtration_op = step_op(

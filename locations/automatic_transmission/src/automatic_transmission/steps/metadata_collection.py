@@ -19,22 +19,24 @@ step 06 does not need training metadata for TV, and every movie has a parsed yea
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from contextlib import closing
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from automatic_transmission.clients.http import (
+    CircuitBreaker,
     ServiceConfigurationError,
     ServiceError,
-    TransientServiceError,
 )
 from automatic_transmission.clients.omdb import NO_RATINGS, OmdbRatings
 from automatic_transmission.clients.tmdb import SearchHit, TmdbDetails
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
-from automatic_transmission.reporting import outcome_metadata, report_outcomes
+from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import (
     FilterSettings,
     OmdbResource,
@@ -42,9 +44,11 @@ from automatic_transmission.resources import (
     TmdbResource,
 )
 from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
 from automatic_transmission.store.training import (
     StoredTitle,
     TrainingRecord,
+    TrainingStore,
     title_key,
     valid_imdb_id,
     valid_year,
@@ -57,7 +61,6 @@ if TYPE_CHECKING:
 
 SEARCH_FAILED = "media search failed"
 MIN_TITLE_SIMILARITY = 0.5  # below this a hit is another title, not a spelling of ours
-CONSECUTIVE_TRANSIENT_LIMIT = 5  # then the service is taken as down for the rest of the run
 MEDIA_TITLE_MAX = 255
 
 
@@ -246,68 +249,21 @@ def fetch_metadata(row: MediaRow, tmdb: "TmdbClient", omdb: "OmdbClient") -> Fet
     return Found(details, ratings)
 
 
-@dataclass
-class CircuitBreaker:
-    """After `limit` transient failures in a row, stop calling: the service is down."""
-
-    limit: int = CONSECUTIVE_TRANSIENT_LIMIT
-    consecutive: int = 0
-    last: ServiceError | None = None
-
-    @property
-    def open(self) -> bool:
-        return self.consecutive >= self.limit
-
-    def record(self, result: FetchResult) -> None:
-        if isinstance(result, ServiceError) and result.transient:
-            self.consecutive += 1
-            self.last = result
-        else:
-            self.consecutive = 0
-
-
-@dataclass
-class BatchResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    records: list[TrainingRecord] = field(default_factory=list)
-    reused: int = 0
-    configuration_error: ServiceConfigurationError | None = None
-
-
-def collect_batch(
-    rows: Sequence[MediaRow],
+def collect_one(
+    row: MediaRow,
     stored: Sequence[StoredTitle],
     fetch: Callable[[MediaRow], FetchResult],
     breaker: CircuitBreaker,
-) -> BatchResult:
-    """Outcomes (and training rows) for one batch. Stops at a configuration error: the rows
-    decided so far keep their outcomes, the others are left untouched."""
-    result = BatchResult()
-    for row in rows:
-        reusable = match_stored(row, stored)
-        if reusable is not None:
-            result.outcomes.append(reuse_outcome(row, reusable))
-            result.reused += 1
-            continue
-        fetched: FetchResult
-        if breaker.open:
-            fetched = TransientServiceError(
-                "metadata services",
-                "(not called)",
-                f"{breaker.consecutive} transient failures in a row; last: {breaker.last}",
-            )
-        else:
-            try:
-                fetched = fetch(row)
-            except ServiceConfigurationError as error:
-                result.configuration_error = error
-                return result
-            breaker.record(fetched)
-        outcome, record = outcome_for(row, fetched)
-        result.outcomes.append(outcome)
-        if record is not None:
-            result.records.append(record)
-    return result
+    result: StepResult,
+) -> tuple[Outcome, TrainingRecord | None]:
+    """One row's outcome (and training row): stored metadata when fresh, else the services.
+    A configuration error (401/403) is raised: it concerns every row."""
+    reusable = match_stored(row, stored)
+    if reusable is not None:
+        result.count(REUSED)
+        return reuse_outcome(row, reusable), None
+    fetched = breaker.call(fetch, row)
+    return outcome_for(row, fetched)
 
 
 def remembering(fetch: Callable[[MediaRow], FetchResult]) -> Callable[[MediaRow], FetchResult]:
@@ -329,6 +285,9 @@ def remembering(fetch: Callable[[MediaRow], FetchResult]) -> Callable[[MediaRow]
 
 # --- the op -----------------------------------------------------------------------------------
 
+REUSED = "reused stored metadata"
+WRITTEN = "training rows written"
+
 
 def run_metadata_collection(
     context: dg.OpExecutionContext,
@@ -338,49 +297,43 @@ def run_metadata_collection(
     tmdb: TmdbResource,
     omdb: OmdbResource,
 ) -> None:
-    from automatic_transmission.store import MediaStore, TrainingStore
-
-    batch_size = pipeline_settings.rows_per_batch()
     max_age_days = filter_settings.stale_after_days()
-    tmdb_client, omdb_client = tmdb.client(), omdb.client()
-    outcomes: list[Outcome] = []
-    reused = 0
-    stored_rows = 0
-    error: ServiceConfigurationError | None = None
-    breaker = CircuitBreaker()
-    fetch = remembering(lambda r: fetch_metadata(r, tmdb_client, omdb_client))
-    try:
-        with postgres.connect() as connection:
-            schema = postgres.settings().schema
-            media, training = MediaStore(connection, schema), TrainingStore(connection, schema)
-            for batch in media.batches(PipelineStatus.FILE_ACCEPTED, batch_size):
+    breaker = CircuitBreaker("metadata services")
+    result = StepResult(figures=Counter({REUSED: 0, WRITTEN: 0}))
+    with closing(tmdb.client()) as tmdb_client, closing(omdb.client()) as omdb_client:
+        fetch = remembering(lambda r: fetch_metadata(r, tmdb_client, omdb_client))
+        with open_store(postgres) as media:
+            training = TrainingStore(media.connection, media.schema)
+
+            def handle(rows: list[MediaRow], result: StepResult) -> list[Outcome]:
                 stored = training.fresh_metadata(
-                    [r.tmdb_id for r in batch if r.tmdb_id is not None],
-                    [title_key(r.media_title) for r in batch],
+                    [r.tmdb_id for r in rows if r.tmdb_id is not None],
+                    [title_key(r.media_title) for r in rows],
                     max_age_days,
                 )
-                result = collect_batch(batch, stored, fetch, breaker)
-                stored_rows += training.upsert_metadata(result.records)
-                outcomes += media.apply(result.outcomes).recorded(result.outcomes)
-                reused += result.reused
-                if result.configuration_error is not None:
-                    error = result.configuration_error
-                    break
-    finally:
-        tmdb_client.close()
-        omdb_client.close()
-    extra = {
-        "reused stored metadata": dg.MetadataValue.int(reused),
-        "training rows written": dg.MetadataValue.int(stored_rows),
-        "TMDB requests": dg.MetadataValue.int(tmdb_client.requests_sent),
-        "OMDb requests": dg.MetadataValue.int(omdb_client.http.stats.requests),
-    }
-    if error is not None:
-        raise dg.Failure(
-            description=f"configuration error, step stopped: {error}",
-            metadata={**outcome_metadata(outcomes), **extra},
-        ) from error
-    report_outcomes(context, outcomes, **extra)
+                outcomes: list[Outcome] = []
+                records: list[TrainingRecord] = []
+                try:
+                    for row in rows:
+                        outcome, record = collect_one(row, stored, fetch, breaker, result)
+                        outcomes.append(outcome)
+                        records += [record] if record is not None else []
+                except ServiceConfigurationError as error:
+                    raise StopStep(error, outcomes) from error
+                finally:
+                    result.count(WRITTEN, training.upsert_metadata(records))
+                return outcomes
+
+            batch_size = pipeline_settings.rows_per_batch()
+            run_batches(media, PipelineStatus.FILE_ACCEPTED, batch_size, handle, result)
+    report_step(
+        context,
+        result,
+        {
+            "TMDB requests": dg.MetadataValue.int(tmdb_client.requests_sent),
+            "OMDb requests": dg.MetadataValue.int(omdb_client.http.stats.requests),
+        },
+    )
 
 
 metadata_collection_op = step_op(

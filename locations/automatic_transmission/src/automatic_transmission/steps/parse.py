@@ -17,16 +17,16 @@ Decisions the design left open:
 """
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 
 from automatic_transmission.model import MediaRow, MediaType, Outcome, PipelineStatus
 from automatic_transmission.parsing import ParsedRelease, parse_release, required_field_error
-from automatic_transmission.reporting import report_outcomes
+from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import PipelineSettings
 from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import StepResult, open_store, run_batches
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
@@ -95,25 +95,11 @@ def decide_parse(row: MediaRow, parsed: ParsedRelease | None = None) -> Outcome:
     return Outcome.advance(row, PipelineStatus.PARSED, **changes)
 
 
-@dataclass
-class ParseResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    batches: int = 0
-
-
-def parse_ingested(store: MediaStore, batch_size: int) -> ParseResult:
+def parse_ingested(store: MediaStore, batch_size: int) -> StepResult:
     """Parse every `ingested` row, batch by batch; each batch is one select and one apply."""
-    result = ParseResult()
-    for rows in store.batches(PipelineStatus.INGESTED, batch_size):
-        outcomes = [decide_parse(row) for row in rows]
-        result.outcomes += store.apply(outcomes).recorded(outcomes)
-        result.batches += 1
-    return result
-
-
-def _report(context: dg.OpExecutionContext, result: ParseResult) -> None:
-    extra: dict[str, dg.MetadataValue] = {"batches": dg.MetadataValue.int(result.batches)}
-    report_outcomes(context, result.outcomes, **extra)
+    return run_batches(
+        store, PipelineStatus.INGESTED, batch_size, lambda rows, _: [decide_parse(r) for r in rows]
+    )
 
 
 def run_parse(
@@ -121,11 +107,9 @@ def run_parse(
     postgres: PostgresResource,
     pipeline_settings: PipelineSettings,
 ) -> None:
-    """The op's body: parse the ingested rows batch by batch, then report."""
-    with postgres.connect() as connection:
-        store = MediaStore(connection, postgres.settings().schema)
+    with open_store(postgres) as store:
         result = parse_ingested(store, pipeline_settings.rows_per_batch())
-    _report(context, result)
+    report_step(context, result)
 
 
 parse_op = step_op("parse", description="Step 03: release names -> fields; ingested -> parsed.")(

@@ -18,9 +18,10 @@ import dagster as dg
 from automatic_transmission.clients.feeds import FeedError, FeedItem, FeedLink, redacted
 from automatic_transmission.model import MediaType, Outcome, PipelineStatus, RssSource, Verdict
 from automatic_transmission.parsing import classify_media_type
-from automatic_transmission.reporting import report_outcomes
+from automatic_transmission.reporting import cell, report_step, table
 from automatic_transmission.resources import RSS_SOURCES_VAR, RSS_URLS_VAR, FeedsResource
 from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import StepResult
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.postgres import PostgresResource
 
@@ -331,27 +332,32 @@ def ingest(
 # --- report ------------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+FEED_COLUMNS = {"feed": "string", "status": "string", "entries": "int", "inserted": "int",
+                "already known": "int", "duplicates": "int", "dropped": "int"}  # fmt: skip
 
 
-def feeds_table(tallies: Sequence[FeedTally]) -> str:
-    lines = [
-        "| feed | status | entries | inserted | already known | duplicates | dropped |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for t in tallies:
-        lines.append(
-            f"| {_cell(t.source.name)} | {_cell(t.status)} | {t.entries} | {t.inserted} | "
-            f"{t.known} | {t.duplicates} | {t.dropped} |"
-        )
-    return "\n".join(lines)
+def feeds_table(tallies: Sequence[FeedTally]) -> dg.MetadataValue:
+    return table(
+        FEED_COLUMNS,
+        [
+            {
+                "feed": cell(t.source.name),
+                "status": cell(t.status),
+                "entries": t.entries,
+                "inserted": t.inserted,
+                "already known": t.known,
+                "duplicates": t.duplicates,
+                "dropped": t.dropped,
+            }
+            for t in tallies
+        ],
+    )
 
 
 def ingest_metadata(result: IngestResult) -> dict[str, dg.MetadataValue]:
     tallies = result.tallies
     return {
-        "feeds": dg.MetadataValue.md(feeds_table(tallies)),
+        "feeds": feeds_table(tallies),
         "feeds failed": dg.MetadataValue.int(sum(1 for t in tallies if t.error)),
         "entries": dg.MetadataValue.int(sum(t.entries for t in tallies)),
         "inserted": dg.MetadataValue.int(sum(t.inserted for t in tallies)),
@@ -379,7 +385,7 @@ def run_rss_ingest(
             description=f"all {len(result.tallies)} feeds failed; first: {result.tallies[0].error}",
             metadata=metadata,
         ) from AllFeedsFailed(result.tallies[0].error)
-    report_outcomes(context, result.outcomes(), **metadata)
+    report_step(context, StepResult(result.outcomes()), metadata)
 
 
 rss_ingest_op = step_op("rss_ingest", description="Step 01: new torrents from the RSS feeds.")(

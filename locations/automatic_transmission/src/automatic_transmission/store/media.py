@@ -148,6 +148,15 @@ class MediaStore:
         self._schema = schema
         self._table = sql.SQL("{}.media").format(sql.Identifier(schema))
 
+    @property
+    def connection(self) -> psycopg2.extensions.connection:
+        """The connection, for another store that must share its transactions."""
+        return self._connection
+
+    @property
+    def schema(self) -> str:
+        return self._schema
+
     # --- plumbing ------------------------------------------------------------------------------
 
     def _type(self, template: str) -> sql.Composable:
