@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from automatic_transmission.model import MediaRow
+from automatic_transmission.model import MediaRow, MediaType
 
 NAMING_FILE = "naming.yaml"
 TEMPLATE_KINDS = ("movie", "episode")
@@ -214,58 +214,47 @@ def plan_placement(
                 raise ValueError(f"{'release_year' if name == 'year' else name} is null")
         return safe_relative(template.format(**merged))
 
+    from automatic_transmission.parsing import parse_release
+
+    def episode_stem(name: str) -> PurePosixPath | None:
+        """A pack's file named from its own season and episode; None without an episode."""
+        parsed = parse_release(name)
+        episode = _first(parsed.episode)
+        if episode is None:
+            return None
+        season = _first(parsed.season) if parsed.season is not None else row.season
+        return render(naming.episode, season=season, episode=episode)
+
+    single: PurePosixPath | None = None  # the one stem of a movie or a single episode
+    chosen: list[tuple[SourceFile, PurePosixPath]] = []
     if not row.media_type.is_tv:
-        stem = render(naming.movie)
-        root = roots["movie"]
-        chosen: list[tuple[SourceFile, PurePosixPath]] = [(videos[0], stem)]
-        subtitle_stem = {None: stem}
-    elif row.media_type.value == "tv_show":
-        stem = render(naming.episode)
+        root, single = roots["movie"], render(naming.movie)
+        chosen.append((videos[0], single))
+    elif row.media_type is MediaType.TV_SHOW:
+        root, single = roots["tv"], render(naming.episode)
+        chosen.append((videos[0], single))
+    else:  # season and multi-episode packs merge into the season folder
         root = roots["tv"]
-        chosen = [(videos[0], stem)]
-        subtitle_stem = {None: stem}
-    else:  # season and multi-episode packs: each file named from its own season/episode
-        from automatic_transmission.parsing import parse_release
-
-        root = roots["tv"]
-        chosen = []
-        subtitle_stem = {}
         for video in sorted(videos, key=lambda f: f.path):
-            parsed = parse_release(video.name)
-            season = _first(parsed.season) if parsed.season is not None else row.season
-            episode = _first(parsed.episode)
-            if episode is None:  # no episode number: keep the file's own name in the folder
-                folder = render(naming.episode, season=season, episode=1).parent
-                chosen.append((video, folder / safe_relative(video.name).stem))
-            else:
-                chosen.append((video, render(naming.episode, season=season, episode=episode)))
-        for video, target in chosen:
-            subtitle_stem[str(PurePosixPath(video.path).with_suffix(""))] = target
+            stem = episode_stem(video.name)
+            if stem is None:  # no episode number: the file keeps its own name in the folder
+                season_folder = render(naming.episode, episode=1).parent
+                stem = season_folder / safe_relative(video.name).stem
+            chosen.append((video, stem))
 
-    mapping: dict[str, str] = {}
-    for video, stem in chosen:
-        mapping[video.path] = f"{stem}{video.suffix}"
+    mapping = {video.path: f"{stem}{video.suffix}" for video, stem in chosen}
     taken = set(mapping.values())
     for subtitle in subtitles:
-        stem_of = subtitle_stem.get(None)
-        if stem_of is None:  # a pack: the subtitle of an episode, matched by its parsed number
-            from automatic_transmission.parsing import parse_release
-
-            parsed = parse_release(subtitle.name)
-            episode = _first(parsed.episode)
-            if episode is None:
-                continue
-            season = _first(parsed.season) if parsed.season is not None else row.season
-            stem_of = render(naming.episode, season=season, episode=episode)
-        target = f"{stem_of}{_subtitle_tag(subtitle)}{subtitle.suffix}"
-        n = 2
+        base = single if single is not None else episode_stem(subtitle.name)
+        if base is None:
+            continue
+        tag = _subtitle_tag(subtitle)
+        target, n = f"{base}{tag}{subtitle.suffix}", 2
         while target in taken:
-            target = f"{stem_of}{_subtitle_tag(subtitle)}.{n}{subtitle.suffix}"
-            n += 1
+            target, n = f"{base}{tag}.{n}{subtitle.suffix}", n + 1
         taken.add(target)
         mapping[subtitle.path] = target
-    folders = {str(PurePosixPath(t).parent) for t in mapping.values()}
-    folder = min(folders, key=len) if len(folders) == 1 else os.path.commonpath(sorted(folders))
+    folder = os.path.commonpath(sorted({str(PurePosixPath(t).parent) for t in mapping.values()}))
     return Placement(root=root, folder=folder, files=tuple(sorted(mapping.items())))
 
 

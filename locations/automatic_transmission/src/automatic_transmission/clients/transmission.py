@@ -158,7 +158,7 @@ class TransmissionClient:
         daemon does not hold are ignored by it."""
         if not hashes:
             return
-        ids = sorted(hashes)
+        ids: list[int | str] = sorted(hashes)
         self._call(lambda: self._rpc.remove_torrent(ids, delete_data=True))
 
 

@@ -10,8 +10,6 @@ still moves is not hung · act: ONE `torrent-remove` (with data) per batch, only
 have a row here · record · report.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass

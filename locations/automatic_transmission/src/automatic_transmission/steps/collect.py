@@ -7,8 +7,6 @@ as `override`; a magnet whose metadata has not arrived (its name is its hash) wa
 one insert, one conditional write · report.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +19,7 @@ from automatic_transmission.model import (
     Outcome,
     PipelineStatus,
     RejectionStatus,
+    Verdict,
 )
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import TransmissionResource
@@ -57,6 +56,18 @@ def new_row(torrent: Torrent) -> NewMedia:
     )
 
 
+def collected(item: NewMedia) -> Outcome:
+    """A new row as an outcome, for the run's table of items."""
+    return Outcome(
+        item.hash,
+        Verdict.ERRORED if item.error_condition else Verdict.ADVANCED,
+        PipelineStatus.INGESTED,
+        PipelineStatus.INGESTED,
+        reason=item.error_condition or "added to Transmission by hand",
+        title=item.original_title,
+    )
+
+
 def decide_collect(torrents: Sequence[Torrent], rows: Mapping[str, MediaRow]) -> CollectDecision:
     decision = CollectDecision()
     for torrent in torrents:
@@ -88,10 +99,10 @@ def run_collect(
     result = StepResult()
     with open_store(postgres) as store:
         decision = decide_collect(torrents, store.rows_by_hash([t.hash for t in torrents]))
-        inserted = store.insert_new(decision.new)
+        inserted = set(store.insert_new(decision.new))
+        result.outcomes += [collected(item) for item in decision.new if item.hash in inserted]
         record(store, result, decision.outcomes)
     result.count("torrents in Transmission", len(torrents))
-    result.count("collected", len(inserted))
     result.count("waiting for metadata", decision.waiting_for_metadata)
     report_step(context, result)
 

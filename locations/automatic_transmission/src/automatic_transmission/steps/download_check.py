@@ -6,8 +6,6 @@ own name as `original_path`; gone from Transmission -> back to `ingested` (`over
 otherwise it is still downloading and stays · record · report.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 import dagster as dg

@@ -6,8 +6,6 @@ already has counts as added) · record: `downloading`; a torrent Transmission re
 next run, a corrupt one freezes its row · report.
 """
 
-from __future__ import annotations
-
 from urllib.parse import quote
 
 import dagster as dg

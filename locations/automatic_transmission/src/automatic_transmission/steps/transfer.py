@@ -8,8 +8,6 @@ rename (`Library.place`) · record: `transferred` with `parent_path` (the librar
 filesystem error, is retried next run · report.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
