@@ -76,8 +76,47 @@ class Daemon:
         return wait_for(reached, timeout, f"torrent {hash[:8]} {condition}", interval=0.1)
 
 
-def transmission_available() -> bool:
-    return binary() is not None
+def download_resources(
+    daemon: Daemon | None,
+    library_root: Path,
+    *,
+    copy_only: bool = False,
+    hung_delay_s: float = 3600.0,
+    transferred_delay_s: float = 0.0,
+    target_active_items: int = 10,
+    **transmission: Any,
+) -> dict[str, Any]:
+    """The resources of steps 02 and 07-10: the daemon (or, without one, an address where
+    nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
+    delays in seconds."""
+    from automatic_transmission.resources import (
+        CleanupSettings,
+        LibrarySettings,
+        TransmissionResource,
+    )
+
+    day = 86400.0
+    for folder in ("movies", "tv"):
+        (library_root / folder).mkdir(parents=True, exist_ok=True)
+    download_dir = daemon.download_dir if daemon else library_root / "downloads"
+    return {
+        "transmission": (
+            daemon.resource(**transmission)
+            if daemon
+            else TransmissionResource(host="127.0.0.1", port=9, timeout_s=2.0, **transmission)
+        ),
+        "library": LibrarySettings(
+            download_dir=str(download_dir),
+            movie_dir=str(library_root / "movies"),
+            tv_show_dir=str(library_root / "tv"),
+            copy_only=copy_only,
+        ),
+        "cleanup_settings": CleanupSettings(
+            target_active_items=target_active_items,
+            hung_delay_days=hung_delay_s / day,
+            transferred_delay_days=transferred_delay_s / day,
+        ),
+    }
 
 
 @contextmanager

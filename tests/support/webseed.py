@@ -24,7 +24,7 @@ _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
 @dataclass(frozen=True)
-class TestTorrent:
+class SeededTorrent:
     """A torrent of local files: its info-hash, its name (Transmission's top-level name) and
     the URL of its `.torrent` file on the web seed server."""
 
@@ -38,6 +38,7 @@ class WebSeed:
     """Serves `root` under /seed/ (byte ranges) and `.torrent` files under /torrents/."""
 
     def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.torrents_dir = root.parent / f"{root.name}-torrents"
         self.torrents_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ class WebSeed:
         self._server.shutdown()
         self._server.server_close()
 
-    def make_torrent(self, path: Path, piece_size: int = 16 * 1024) -> TestTorrent:
+    def make_torrent(self, path: Path, piece_size: int = 16 * 1024) -> SeededTorrent:
         """A torrent of `path` (a file or a folder under `root`) seeded from here: no trackers,
         url-list = this server, its `.torrent` file served under /torrents/<name>.torrent."""
         import torf
@@ -78,7 +79,7 @@ class WebSeed:
         torrent.generate()
         file_name = f"{torrent.infohash}.torrent"
         torrent.write(self.torrents_dir / file_name, overwrite=True)
-        return TestTorrent(
+        return SeededTorrent(
             hash=torrent.infohash,
             name=str(torrent.name),
             url=f"{self.url}{TORRENT_PREFIX}{file_name}",
@@ -166,5 +167,12 @@ def write_payload(path: Path, size: int, seed: int = 0) -> Path:
     import random
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(random.Random(seed).randbytes(size))
+    generator = random.Random(seed)
+    block = generator.randbytes(min(size, 1 << 20))
+    with path.open("wb") as out:
+        left = size
+        while left > 0:  # repeated 1 MiB blocks, each starting with a fresh prefix
+            chunk = generator.randbytes(16) + block[16 : min(left, len(block))]
+            out.write(chunk[:left])
+            left -= len(chunk[:left])
     return path
