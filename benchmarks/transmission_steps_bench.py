@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -69,7 +70,7 @@ def make_torrents(folder: Path, count: int, start: int) -> list[tuple[str, bytes
     return made
 
 
-def insert_rows(connection: Any, rows: list[tuple[str, str, str | None]]) -> None:
+def insert_rows(connection: Any, rows: Sequence[tuple[str, str, str | None]]) -> None:
     with connection.cursor() as cursor:
         execute_values(
             cursor,
