@@ -67,7 +67,9 @@ DEFAULT_DAGSTER_HOME = REPO_ROOT / ".local" / "dagster_home"
 DEFAULT_WEBSERVER_PORT = 3000
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_STARTUP_TIMEOUT = 180.0
-DB_PREFIX = "WST_PGSQL"
+DB_PREFIX = "WST_PGSQL"  # the schema location
+# The pipeline (AT_PGSQL_*) may name another server: `atp` is ensured in each distinct one.
+DB_PREFIXES = (DB_PREFIX, "AT_PGSQL")
 
 
 class StartupError(RuntimeError):
@@ -217,9 +219,13 @@ def start_database(stack: Stack) -> ConnectionSettings:
 
     `stack.database` is set before the server starts, so an interrupted start is cleaned up too.
     """
-    from dagstributor_shared.postgres import embedded_pgdata, resolve_settings
+    from dagstributor_shared.postgres import (
+        database_configured,
+        embedded_pgdata,
+        resolve_settings,
+    )
 
-    configured = any(os.environ.get(f"{DB_PREFIX}_{suffix}") for suffix in ("HOST", "ENDPOINT"))
+    configured = all(database_configured(prefix) for prefix in DB_PREFIXES)
     pgdata = None if configured else embedded_pgdata().resolve()
     was_running = pgdata is not None and postmaster_pid(pgdata) is not None
     stack.database = database = Database(pgdata=pgdata, was_running=was_running)
@@ -526,6 +532,11 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
     settings = start_database(stack)
     stop.check()
     ensure_atp(settings)
+    from dagstributor_shared.postgres import resolve_settings
+
+    pipeline = resolve_settings("AT_PGSQL", {})  # the server the pipeline writes to
+    if pipeline.describe() != settings.describe():
+        ensure_atp(pipeline)
 
     deadline = time.monotonic() + options.startup_timeout
     for location in options.locations:

@@ -137,15 +137,20 @@ def test_a_bearer_token_never_appears_in_errors(http_server: FakeHttpServer) -> 
     assert http_server.calls("/x")[0].headers["authorization"] == f"Bearer {SECRET}"
 
 
-def test_404_and_malformed_json_are_lasting_failures(http_server: FakeHttpServer) -> None:
+def test_404_is_a_lasting_failure_asked_once(http_server: FakeHttpServer) -> None:
     http_server.route("GET", "/gone", Reply(404, {"status_code": 34}))
+    with client(http_server) as c, pytest.raises(LastingServiceError, match="HTTP 404"):
+        c.get_json("/gone")
+    assert len(http_server.calls("/gone")) == 1
+
+
+def test_a_200_with_malformed_json_is_a_transient_failure_of_the_service(
+    http_server: FakeHttpServer,
+) -> None:
     http_server.route("GET", "/bad", Reply(200, "{not json", {"Content-Type": "application/json"}))
-    with client(http_server) as c:
-        with pytest.raises(LastingServiceError, match="HTTP 404"):
-            c.get_json("/gone")
-        with pytest.raises(LastingServiceError, match="malformed JSON"):
-            c.get_json("/bad")
-    assert len(http_server.calls("/bad")) == 1
+    with client(http_server) as c, pytest.raises(TransientServiceError, match="malformed JSON"):
+        c.get_json("/bad")
+    assert len(http_server.calls("/bad")) == 3  # the first attempt and both retries
 
 
 def test_a_retry_after_longer_than_allowed_is_left_for_the_next_run(
@@ -260,4 +265,4 @@ def test_an_oversized_error_page_keeps_the_class_of_its_status(
 
 def test_json_answers_are_capped_at_8_mb_by_default(http_server: FakeHttpServer) -> None:
     with JsonHttpClient("TMDB", http_server.url) as c:
-        assert c.max_body_bytes == 8 * 1024 * 1024
+        assert c.http.max_body_bytes == 8 * 1024 * 1024

@@ -228,17 +228,17 @@ def test_a_timeout_leaves_the_rows_for_the_next_run_and_fails_a_run_where_all_fa
     assert (row["pipeline_status"], row["error_status"]) == ("file_accepted", False)
 
 
-def test_malformed_json_freezes_the_row_naming_service_and_request(world: World) -> None:
+def test_malformed_json_is_the_service_failing_so_rows_stay_untouched_and_the_run_is_red(
+    world: World,
+) -> None:
     world.server.route("GET", "/3/movie/603", Reply(200, "<html>oops</html>"))
     h = world.add(media_title="The Matrix", release_year=1999)
-    ok = world.add(media_title="Game of Thrones", media_type="tv_show", season=1, episode=1)
-    assert world.run().success
-    rows = media_rows(world.connection)
-    assert rows[h]["error_status"] is True
-    assert rows[h]["error_condition"].startswith(
-        "TMDB GET /movie/603: HTTP 200 with malformed JSON"
-    )
-    assert rows[ok]["pipeline_status"] == "metadata_collected"
+    result = world.run()
+    assert not result.success
+    assert "TMDB GET /movie/603: HTTP 200 with malformed JSON" in step_failure(result)
+    row = media_rows(world.connection)[h]
+    assert (row["pipeline_status"], row["error_status"]) == ("file_accepted", False)
+    assert row["error_condition"] is None
 
 
 def test_omdb_response_false_collects_without_ratings(world: World) -> None:

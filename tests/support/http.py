@@ -45,6 +45,7 @@ class Reply:
     trickle_s: float = 0.0
     trickle_bytes: int = 1
     send_length: bool = True  # False: no Content-Length, the body ends when the connection does
+    trickle_headers: bool = False  # with trickle_s: the status line and headers trickle too
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -135,6 +136,9 @@ class FakeHttpServer:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 body, headers = reply.encoded()
+                if reply.trickle_headers:
+                    self._trickle_all(reply, body, headers)
+                    return
                 try:
                     self.send_response(reply.status)
                     for name, value in headers.items():
@@ -152,6 +156,20 @@ class FakeHttpServer:
                         time.sleep(reply.trickle_s)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to answer
+
+            def _trickle_all(self, reply: Reply, body: bytes, headers: dict[str, str]) -> None:
+                head = f"HTTP/1.1 {reply.status} Whatever\r\n"
+                head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                head += f"Content-Length: {len(body)}\r\n\r\n"
+                raw = head.encode() + body
+                try:
+                    for start in range(0, len(raw), reply.trickle_bytes):
+                        self.wfile.write(raw[start : start + reply.trickle_bytes])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
+                self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 

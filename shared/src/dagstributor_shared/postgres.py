@@ -121,6 +121,13 @@ def stop_embedded(pgdata: Path) -> bool:
     return before is not None and not (pgdata / "postmaster.pid").is_file()
 
 
+def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -> bool:
+    """The one rule for "is a database configured": `<prefix>_HOST` or `<prefix>_ENDPOINT` is
+    set and not empty (else a workstation gets the embedded server)."""
+    env = os.environ if environ is None else environ
+    return any(env.get(f"{prefix}_{suffix}") for suffix in HOST_SUFFIXES)
+
+
 def resolve_settings(
     prefix: str, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> ConnectionSettings:

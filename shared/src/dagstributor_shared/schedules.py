@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
+from dagstributor_shared.config_files import read_yaml
 from dagstributor_shared.environment import Environment
 
 CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
@@ -35,22 +35,6 @@ class ScheduleSpec:
     default_status: dg.DefaultScheduleStatus
     enabled: bool
     execution_timezone: str = "UTC"
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load that refuses a key given twice (PyYAML keeps the last one silently, so a pasted
-    second `wst_atp_bak:` block would quietly replace the first)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def find_config_dir(start: Path | None = None) -> Path:
@@ -116,10 +100,7 @@ def load_schedule_specs(
     """Read one environment's file and return the specs of the keys this location owns."""
     if not path.is_file():
         raise ScheduleConfigError(f"{path}: schedule file not found")
-    try:
-        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
-    except yaml.YAMLError as error:
-        raise ScheduleConfigError(f"{path}: not valid YAML: {error}") from None
+    document = read_yaml(path, ScheduleConfigError, "a mapping of schedule keys")
     if not isinstance(document, Mapping):
         raise ScheduleConfigError(f"{path}: expected a mapping of schedule keys at the top level")
     specs: dict[str, ScheduleSpec] = {}

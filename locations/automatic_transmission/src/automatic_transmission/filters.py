@@ -16,6 +16,7 @@ Strings compare case-insensitively. The first failing rule (in file order) gives
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,13 @@ FILE_FIELDS = frozenset(
     {
         "resolution", "video_codec", "audio_codec", "upload_type", "uploader", "release_year",
         "season", "episode", "rss_source", "media_title",
+    }
+)  # fmt: skip
+# Fields that hold numbers: the only ones `min` and `max` may bound.
+NUMERIC_FIELDS = frozenset(
+    {
+        "release_year", "season", "episode", "imdb_rating", "imdb_votes", "tmdb_rating",
+        "tmdb_votes", "metascore", "rt_score", "runtime", "budget", "revenue",
     }
 )  # fmt: skip
 MEDIA_FIELDS = frozenset(
@@ -187,6 +195,10 @@ def _parse_rule(where: str, field_name: str, spec: Any) -> FieldRule:
         raw = spec.get(key)
         if raw is not None and (not isinstance(raw, int | float) or isinstance(raw, bool)):
             raise FilterConfigError(f"{where}: {key} must be a number, got {raw!r}")
+        if raw is not None and not math.isfinite(raw):
+            raise FilterConfigError(f"{where}: {key} must be a finite number, got {raw!r}")
+        if raw is not None and field_name not in NUMERIC_FIELDS:
+            raise FilterConfigError(f"{where}: {key} applies to numbers; {field_name} is text")
         bounds[key] = None if raw is None else float(raw)
     low, high = bounds["min"], bounds["max"]
     if low is not None and high is not None and low > high:
@@ -204,16 +216,9 @@ def _parse_rule(where: str, field_name: str, spec: Any) -> FieldRule:
 
 
 def load_rules(path: Path, known_fields: Collection[str]) -> RuleSet:
-    import yaml
+    from dagstributor_shared.config_files import read_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise FilterConfigError(f"{path}: cannot read the rule file ({error.strerror})") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise FilterConfigError(f"{path}: not valid YAML: {error}") from None
+    document = read_yaml(path, FilterConfigError, "rules by media type")
     return parse_rules(str(path), document, known_fields)
 
 

@@ -7,16 +7,22 @@ httpx and feedparser are imported where they are used (the code location starts 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from automatic_transmission.clients.http import BodyTooLargeError, read_body, retry_after_seconds
-
-if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
-    import httpx
+from automatic_transmission.clients.http import (
+    Answer,
+    BodyTooLargeError,
+    HttpTransport,
+    LastingServiceError,
+    RetryPolicy,
+    ServiceError,
+    status_error,
+)
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # real feeds are well under 1 MB; 5000 YTS items are ~5 MB
@@ -54,13 +60,10 @@ def redacted(url: str) -> str:
 
 
 class FeedClient:
-    """Reads feeds over HTTP. Transient failures (timeout, refused connection, 429, 5xx) are
-    retried `retries` times with exponential backoff; 429 honours `Retry-After` up to
-    `max_retry_after_s` (a longer wait gives up: the next scheduled run tries again).
-
-    A hostile or broken server cannot hold a run: one attempt gets `timeout_s` in all (httpx's
-    timeout alone bounds each read, so a server trickling bytes would never time out), and a
-    body larger than `max_bytes` (after decompression) is refused before it fills the memory."""
+    """Reads feeds over the one HttpTransport (clients/http.py): transient failures (timeout,
+    refused connection, 429, 5xx) are retried `retries` times with backoff; 429 honours
+    `Retry-After` up to `max_retry_after_s`. One attempt gets `timeout_s` in all (connect,
+    headers, body) and a body larger than `max_bytes` is refused before it fills the memory."""
 
     def __init__(
         self,
@@ -71,57 +74,30 @@ class FeedClient:
         sleep: Callable[[float], None] = time.sleep,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        self.timeout_s = timeout_s
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.max_retry_after_s = max_retry_after_s
-        self.max_bytes = max_bytes
-        self._sleep = sleep
+        self.http = HttpTransport(
+            "feed",
+            timeout_s=timeout_s,
+            max_body_bytes=max_bytes,
+            retry=RetryPolicy(retries, backoff_s, max_retry_after_s=max_retry_after_s),
+            headers={"User-Agent": USER_AGENT},
+            sleep=sleep,
+        )
 
     def fetch(self, url: str) -> bytes:
         """The feed document's bytes; raises FeedError when the feed cannot be read."""
-        import httpx
-
         where = redacted(url)
-        last_error = "no attempt"
-        with httpx.Client(
-            timeout=self.timeout_s, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        ) as client:
-            for attempt in range(self.retries + 1):
-                wait = self.backoff_s * (2**attempt)
-                try:
-                    response, content = self._download(client, url, where)
-                except httpx.TimeoutException:
-                    last_error = f"timed out after {self.timeout_s:g} s"
-                except httpx.HTTPError as error:
-                    last_error = f"{type(error).__name__}: {error}"
-                else:
-                    if response.status_code < 400:
-                        return content
-                    last_error = f"HTTP {response.status_code}"
-                    if response.status_code == 429:
-                        retry_after = retry_after_seconds(response.headers.get("retry-after"))
-                        if retry_after is not None:
-                            if retry_after > self.max_retry_after_s:
-                                break
-                            wait = max(wait, retry_after)
-                    elif response.status_code < 500:
-                        break  # 4xx other than 429 will not heal by asking again
-                if attempt < self.retries:
-                    self._sleep(wait)
-        raise FeedError(f"{where}: {last_error}")
 
-    def _download(self, client: httpx.Client, url: str, where: str) -> tuple[httpx.Response, bytes]:
-        """One GET: the response and, when it succeeded, its body — within `timeout_s` in all
-        and `max_bytes` at most (FeedError beyond: a retry would not shrink the feed)."""
-        deadline = time.monotonic() + self.timeout_s
-        with client.stream("GET", url) as response:
-            if response.status_code >= 400:
-                return response, b""
-            try:
-                return response, read_body(response, deadline=deadline, max_bytes=self.max_bytes)
-            except BodyTooLargeError as error:
-                raise FeedError(f"{where}: {error}") from None
+        def decode(answer: Answer) -> bytes | ServiceError:
+            if answer.status >= 400:
+                return status_error("feed", where, answer)
+            if isinstance(answer.content, BodyTooLargeError):
+                return LastingServiceError("feed", where, str(answer.content))
+            return answer.content
+
+        try:
+            return self.http.send("GET", url, where, decode)
+        except ServiceError as error:
+            raise FeedError(f"{where}: {error.detail}") from None
 
     def read(self, url: str) -> list[FeedItem]:
         return parse_feed(self.fetch(url), redacted(url))
@@ -161,11 +137,31 @@ def _info_hashes(entry: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+
+
+def repaired_utf8(content: bytes) -> bytes:
+    """A UTF-8 document (declared, or by XML's default) with some invalid bytes: only those
+    bytes become U+FFFD. Left to itself, feedparser would read the whole document as another
+    encoding and garble every valid non-ASCII title of the feed. A document declaring another
+    encoding is returned as it is."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        declared = _DECLARED_ENCODING.match(content)
+        if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+            return content
+        return content.decode("utf-8", errors="replace").encode("utf-8")
+    return content
+
+
 def parse_feed(content: bytes, where: str = "feed") -> list[FeedItem]:
     """The items of an RSS or Atom document; raises FeedError when it is not a feed."""
     import feedparser
 
-    parsed = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(
+        repaired_utf8(content), sanitize_html=False, resolve_relative_uris=False
+    )
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or []
     if not parsed.get("version") and not entries:
         problem = parsed.get("bozo_exception")

@@ -1,21 +1,23 @@
-"""The one JSON-over-HTTP base every web-service client uses: timeouts, retries, rate limit, errors.
+"""The one HTTP transport of feeds and JSON services: deadline, retries, body cap, errors.
 
 Failures are classified once, here:
-- transient (`TransientServiceError`): timeouts, refused/reset connections, HTTP 429 and 5xx, an
-  answer that cannot be decoded or a redirect loop (the service is broken, not the row). They
-  are retried with exponential back-off (429 honours `Retry-After`); when the retries are used up
-  the caller leaves its row for the next run.
-- lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, malformed JSON,
-  an answer larger than the client's cap); waiting will not help, so the caller freezes the row.
+- transient (`TransientServiceError`): timeouts, refused/reset connections, HTTP 429 and 5xx, a
+  2xx answer that is not JSON, an answer that cannot be decoded or a redirect loop (the service
+  is broken, not the row). They are retried with exponential back-off and jitter (429 honours
+  `Retry-After`); when the retries are used up the caller leaves its row for the next run, and
+  after CONSECUTIVE_TRANSIENT_LIMIT in a row the CircuitBreaker stops calling for the run.
+- lasting (`LastingServiceError`): anything else that went wrong (404, other 4xx, an answer
+  larger than the client's cap); waiting will not help, so the caller freezes the row.
 - configuration (`ServiceConfigurationError`, a lasting error): 401/403 — a wrong or missing key.
   It is not the row's fault, so callers fail the step instead of freezing rows.
 
 Every error names the service, the request (method and path; never the query string, which may
-carry a key) and what came back. Secret values are additionally scrubbed from every message.
+carry a key) and what came back, and its text passes through `scrub` (every configured secret
+and long fragment of one removed) before anything cuts it.
 
-httpx's timeout bounds each read, not the whole answer: a server trickling a byte now and then
-would hold a call (and the step) for ever. So every attempt gets its timeout in all and a body cap
-(`read_body`, which the feed client uses too).
+httpx's timeout bounds each socket operation, not the whole answer: a server trickling headers
+or body would hold a call (and the step) for ever. So every attempt gets its deadline in all
+(clients/deadline.py) and a body cap (`read_body`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from automatic_transmission.scrub import register, scrub
+
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
     import httpx
 
 T = TypeVar("T")
 
-REDACTED = "***"
 CONSECUTIVE_TRANSIENT_LIMIT = 5  # then a service is taken as down for the rest of the run
 BODY_EXCERPT_CHARS = 200
 DEFAULT_MAX_JSON_BYTES = (
@@ -52,6 +55,7 @@ class ServiceError(RuntimeError):
     def __init__(
         self, service: str, request: str, detail: str, status_code: int | None = None
     ) -> None:
+        detail = scrub(detail)  # every error text built from an answer: secrets out first
         self.service = service
         self.request = request
         self.detail = detail
@@ -117,6 +121,14 @@ class RetryPolicy:
     max_backoff_s: float = 30.0
     max_retry_after_s: float = 60.0  # a longer Retry-After is not waited for: retry next run
 
+    def pause(self, attempt: int, retry_after: float | None = None) -> float:
+        """The pause before retry number `attempt + 1`: the server's Retry-After when it gave
+        one, else exponential backoff capped at `max_backoff_s`, with up to 10% jitter."""
+        if retry_after is not None:
+            return retry_after
+        pause = min(self.backoff_s * 2**attempt, self.max_backoff_s)
+        return pause * (1 + random.uniform(0, 0.1))
+
 
 class RateLimiter:
     """At most `per_second` requests per second across threads (evenly spaced; 0 = unlimited)."""
@@ -181,13 +193,171 @@ class CallStats:
             self.waited_s += waited_s
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer: its status, headers and body (or why the body was not read)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes | BodyTooLargeError
+    encoding: str | None = None
+
+    def excerpt(self) -> str:
+        """The body as one line for an error text: scrubbed first, then cut."""
+        if isinstance(self.content, BodyTooLargeError):
+            return f"(body {self.content})"
+        text = self.content.decode(self.encoding or "utf-8", errors="replace")
+        text = scrub(" ".join(text.split()))
+        if len(text) > BODY_EXCERPT_CHARS:
+            text = text[:BODY_EXCERPT_CHARS] + "…"
+        return text or "(empty body)"
+
+
+def status_error(service: str, request: str, answer: Answer) -> ServiceError:
+    """The classified error for an answer that is not a success: 429/5xx transient, 401/403
+    configuration, anything else lasting."""
+    status = answer.status
+    detail = f"HTTP {status}: {answer.excerpt()}"
+    if status == 429 or status >= 500:
+        return TransientServiceError(service, request, detail, status)
+    if status in (401, 403):
+        return ServiceConfigurationError(
+            service,
+            request,
+            f"{detail} — the API key or token is missing or wrong (a configuration error)",
+            status,
+        )
+    return LastingServiceError(service, request, detail, status)
+
+
+class HttpTransport:
+    """The one HTTP transport of feeds and JSON services: one retry loop (exponential backoff
+    with jitter and a cap; 429 honours `Retry-After`), one deadline per attempt covering
+    connect, headers and body (clients/deadline.py), one body cap, one rate limit.
+
+    `decode(answer)` turns an answer into the caller's value or a ServiceError; a transient
+    error is retried (up to `retry.retries` times), any other is raised at once.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        base_url: str = "",
+        timeout_s: float = 10.0,
+        max_body_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        retry: RetryPolicy | None = None,
+        rate_limit_per_s: float = 0.0,
+        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx
+
+        from automatic_transmission.clients.deadline import DeadlineTransport
+
+        self.service = service
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+        self.retry = retry or RetryPolicy()
+        self.stats = CallStats()
+        self._sleep = sleep
+        self._limiter = RateLimiter(rate_limit_per_s, sleep=sleep)
+        # A bearer header's secret is the token itself, without the scheme.
+        register(*secrets, *(v.split(" ", 1)[1] for v in secrets if " " in v))
+        # httpx logs every request URL at INFO, query string (api_key, apikey) included; keep it
+        # quiet so a run that captures Python logs never records a key.
+        logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
+        self._client = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s),
+            headers=dict(headers or {}),
+            transport=transport or DeadlineTransport(),
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _attempt(
+        self, method: str, url: str, params: Mapping[str, Any] | None, body: Any
+    ) -> Answer:
+        from automatic_transmission.clients.deadline import attempt_deadline
+
+        with (
+            attempt_deadline(self.timeout_s) as deadline,
+            self._client.stream(method, url, params=params, json=body) as response,
+        ):
+            try:
+                content: bytes | BodyTooLargeError = read_body(
+                    response, deadline=deadline, max_bytes=self.max_body_bytes
+                )
+            except BodyTooLargeError as too_large:
+                content = too_large
+            return Answer(response.status_code, response.headers, content, response.encoding)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        request: str,
+        decode: Callable[[Answer], T | ServiceError],
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> T:
+        """`decode` of the first answer that is not a transient failure; raises ServiceError.
+        `request` names the call in error texts (method and path, never the query)."""
+        import httpx
+
+        attempt = 0
+        while True:
+            self.stats.count(waited_s=self._limiter.wait(), requests=1)
+            pause: float | None = None
+            try:
+                answer = self._attempt(method, url, params, body)
+            except httpx.TimeoutException as error:
+                failure: ServiceError = TransientServiceError(
+                    self.service,
+                    request,
+                    f"timed out after {self.timeout_s:g} s ({type(error).__name__})",
+                )
+            except httpx.TransportError as error:
+                failure = TransientServiceError(
+                    self.service, request, f"connection failed: {type(error).__name__}: {error}"
+                )
+            except httpx.RequestError as error:
+                # A body that cannot be decoded, a redirect loop: the service is broken, not the
+                # row, and it may be mended; so it is classified (never a crash of the step).
+                failure = TransientServiceError(
+                    self.service, request, f"{type(error).__name__}: {error}"
+                )
+            else:
+                decoded = decode(answer)
+                if not isinstance(decoded, ServiceError):
+                    return decoded
+                failure = decoded
+                if answer.status == 429:
+                    pause = retry_after_seconds(answer.headers.get("Retry-After"))
+            if not failure.transient or attempt >= self.retry.retries:
+                raise failure
+            if pause is not None and pause > self.retry.max_retry_after_s:
+                raise TransientServiceError(
+                    self.service, request, f"{failure.detail}; Retry-After {pause:g}s is too long"
+                )
+            pause = self.retry.pause(attempt, pause)
+            attempt += 1
+            self.stats.count(retries=1, waited_s=pause)
+            self._sleep(pause)
+
+
 class JsonHttpClient:
-    """JSON requests to one service under one base URL, with the house rules for failures.
+    """JSON requests to one service under one base URL, through one HttpTransport.
 
     `secret_params` (e.g. `api_key`) are added to every query and `secret_headers` (e.g.
     `Authorization`) to every request; their values never appear in an error message.
-    Each attempt gets `timeout_s` in all (connect, headers and body) and an answer of at most
-    `max_body_bytes`.
+    A 2xx answer that is not JSON is a transient failure of the service (not of the row).
     """
 
     def __init__(
@@ -205,32 +375,21 @@ class JsonHttpClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        import httpx
-
         self.service = service
-        self.base_url = base_url
-        self.timeout_s = timeout_s
-        self.max_body_bytes = max_body_bytes
-        self.retry = retry or RetryPolicy()
-        self.stats = CallStats()
-        self._sleep = sleep
-        self._limiter = RateLimiter(rate_limit_per_s, sleep=sleep)
         self._secret_params = dict(secret_params or {})
-        self._secrets = [
-            v for v in (*self._secret_params.values(), *(secret_headers or {}).values()) if v
-        ]
-        # A bearer header's secret is the token itself, without the scheme.
-        self._secrets += [v.split(" ", 1)[1] for v in self._secrets if " " in v]
-        # httpx logs every request URL at INFO, query string (api_key, apikey) included; keep it
-        # quiet so a run that captures Python logs never records a key.
-        logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
-        self._client = httpx.Client(
+        self.http = HttpTransport(
+            service,
             base_url=base_url,
-            timeout=httpx.Timeout(timeout_s),
+            timeout_s=timeout_s,
+            max_body_bytes=max_body_bytes,
+            retry=retry,
+            rate_limit_per_s=rate_limit_per_s,
             headers={"Accept": "application/json", **(headers or {}), **(secret_headers or {})},
+            secrets=[v for v in (*self._secret_params.values(), *(secret_headers or {}).values())],
+            sleep=sleep,
             transport=transport,
-            follow_redirects=True,
         )
+        self.stats = self.http.stats
 
     def __enter__(self) -> JsonHttpClient:
         return self
@@ -239,18 +398,13 @@ class JsonHttpClient:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self.http.close()
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request_json("GET", path, params=params)
 
     def post_json(self, path: str, body: Any) -> Any:
         return self.request_json("POST", path, body=body)
-
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
 
     def request_json(
         self,
@@ -266,111 +420,34 @@ class JsonHttpClient:
         `lasting_statuses` lets a client treat a status as an answer to inspect (OMDb answers
         errors with a JSON body) — such responses are returned as `HttpAnswer`.
         """
-        import httpx
-
         request = f"{method} {path}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query.update(self._secret_params)
-        attempt = 0
-        while True:
-            self.stats.count(waited_s=self._limiter.wait())
-            self.stats.count(requests=1)
-            pause: float | None
-            deadline = time.monotonic() + self.timeout_s
-            try:
-                with self._client.stream(method, path, params=query, json=body) as response:
-                    try:
-                        content: bytes | BodyTooLargeError = read_body(
-                            response, deadline=deadline, max_bytes=self.max_body_bytes
-                        )
-                    except BodyTooLargeError as too_large:
-                        content = too_large
-            except httpx.TimeoutException as error:
-                failure: ServiceError = TransientServiceError(
-                    self.service, request, f"timed out ({type(error).__name__})"
-                )
-                pause = None
-            except httpx.TransportError as error:
-                failure = TransientServiceError(
-                    self.service, request, self.scrub(f"connection failed: {error}")
-                )
-                pause = None
-            except httpx.RequestError as error:
-                # A body that cannot be decoded, a redirect loop: the service is broken, not the
-                # row, and it may be mended; so it is classified (never a crash of the step).
-                failure = TransientServiceError(
-                    self.service, request, self.scrub(f"{type(error).__name__}: {error}")
-                )
-                pause = None
-            else:
-                answer = self._answer(request, response, content, lasting_statuses)
-                if not isinstance(answer, ServiceError):
-                    return answer
-                failure = answer
-                pause = (
-                    retry_after_seconds(response.headers.get("Retry-After"))
-                    if response.status_code == 429
-                    else None
-                )
-            if not failure.transient or attempt >= self.retry.retries:
-                raise failure
-            if pause is not None and pause > self.retry.max_retry_after_s:
-                raise TransientServiceError(
-                    self.service, request, f"{failure.detail}; Retry-After {pause:g}s is too long"
-                )
-            if pause is None:
-                pause = min(self.retry.backoff_s * 2**attempt, self.retry.max_backoff_s)
-                pause *= 1 + random.uniform(0, 0.1)
-            attempt += 1
-            self.stats.count(retries=1, waited_s=pause)
-            self._sleep(pause)
 
-    def _answer(
-        self,
-        request: str,
-        response: httpx.Response,
-        content: bytes | BodyTooLargeError,
-        lasting_statuses: Sequence[int],
-    ) -> Any:
-        status = response.status_code
-        decoded = 200 <= status < 300 or status in lasting_statuses
-        if isinstance(content, BodyTooLargeError):
-            if decoded:  # not an answer this client can use, however often it asks
+        def decode(answer: Answer) -> Any:
+            status = answer.status
+            if not (200 <= status < 300 or status in lasting_statuses):
+                return status_error(self.service, request, answer)
+            if isinstance(answer.content, BodyTooLargeError):
+                # not an answer this client can use, however often it asks
                 return LastingServiceError(
-                    self.service, request, f"HTTP {status} with an answer {content}", status
+                    self.service, request, f"HTTP {status} with an answer {answer.content}", status
                 )
-            excerpt = f"(body {content})"
-        else:
-            excerpt = self._excerpt(response, content)
-            if decoded:
-                try:
-                    payload = json.loads(content)
-                except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-                    return LastingServiceError(
-                        self.service,
-                        request,
-                        f"HTTP {status} with malformed JSON: {excerpt!r}",
-                        status,
-                    )
-                return payload if 200 <= status < 300 else HttpAnswer(status, payload)
-        detail = f"HTTP {status}: {excerpt}"
-        if status == 429 or status >= 500:
-            return TransientServiceError(self.service, request, detail, status)
-        if status in (401, 403):
-            return ServiceConfigurationError(
-                self.service,
-                request,
-                f"{detail} — the API key or token is missing or wrong (a configuration error)",
-                status,
-            )
-        return LastingServiceError(self.service, request, detail, status)
+            try:
+                payload = json.loads(answer.content)
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                if not 200 <= status < 300:  # an error status without its JSON explanation
+                    return status_error(self.service, request, answer)
+                # The service answered garbage: its failure, not the item's (issue 12 #5).
+                return TransientServiceError(
+                    self.service,
+                    request,
+                    f"HTTP {status} with malformed JSON: {answer.excerpt()!r}",
+                    status,
+                )
+            return payload if 200 <= status < 300 else HttpAnswer(status, payload)
 
-    def _excerpt(self, response: httpx.Response, content: bytes) -> str:
-        text = content.decode(response.encoding or "utf-8", errors="replace")
-        text = text.strip().replace("\n", " ")
-        if len(text) > BODY_EXCERPT_CHARS:
-            text = text[:BODY_EXCERPT_CHARS] + "…"
-        return self.scrub(text) or "(empty body)"
+        return self.http.send(method, path, request, decode, params=query, body=body)
 
 
 class CircuitBreaker:
