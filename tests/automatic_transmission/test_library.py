@@ -20,6 +20,7 @@ from automatic_transmission.library import (
     load_naming,
     plan_placement,
     safe_relative,
+    validate_naming,
 )
 from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 
@@ -162,6 +163,12 @@ def test_a_template_that_leaves_the_root_stops_the_step(tmp_path: Path) -> None:
         load_naming("odd", tmp_path)
     with pytest.raises(NamingError, match="no naming preset 'plexx'"):
         load_naming("plexx", tmp_path)
+    with pytest.raises(NamingError, match=r"evil\.movie"):
+        validate_naming(tmp_path)  # the location does not load with it
+
+
+def test_the_shipped_presets_are_valid() -> None:
+    assert [n.preset for n in validate_naming()] == ["plex", "slug"]
 
 
 # --- the file work ---------------------------------------------------------------------------

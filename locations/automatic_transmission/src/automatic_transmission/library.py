@@ -75,15 +75,11 @@ def _check_template(preset: str, kind: str, template: object) -> str:
 
 def load_naming(preset: str, naming_dir: str | Path | None = None) -> Naming:
     """The preset of `naming.yaml` (in `config/automatic_transmission/` unless `naming_dir`)."""
-    import yaml
-
     from automatic_transmission.filters import rules_dir
+    from dagstributor_shared.config_files import read_yaml
 
     path = rules_dir(naming_dir) / NAMING_FILE
-    try:
-        presets = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise NamingError(f"{path}: cannot be read ({type(error).__name__})") from None
+    presets = read_yaml(path, NamingError, "naming presets")
     if not isinstance(presets, dict) or preset not in presets:
         known = ", ".join(sorted(presets)) if isinstance(presets, dict) else "none"
         raise NamingError(
@@ -96,6 +92,18 @@ def load_naming(preset: str, naming_dir: str | Path | None = None) -> Naming:
         preset,
         *(_check_template(preset, kind, templates[kind]) for kind in TEMPLATE_KINDS),
     )
+
+
+def validate_naming(naming_dir: str | Path | None = None) -> list[Naming]:
+    """Every preset of naming.yaml, checked (the location loads only when all are usable)."""
+    from automatic_transmission.filters import rules_dir
+    from dagstributor_shared.config_files import read_yaml
+
+    path = rules_dir(naming_dir) / NAMING_FILE
+    presets = read_yaml(path, NamingError, "naming presets")
+    if not isinstance(presets, dict):
+        raise NamingError(f"{path}: must map preset names to templates")
+    return [load_naming(str(name), naming_dir) for name in presets]
 
 
 def slug(title: str) -> str:
