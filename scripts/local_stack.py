@@ -288,14 +288,12 @@ def prepare_dagster_home(dagster_home: Path, template: Path = INSTANCE_TEMPLATE)
 
 # --- transmission ----------------------------------------------------------------------------
 
-LOCAL_DIR = REPO_ROOT / ".local"
 
-
-def start_transmission(env: dict[str, str], local: Path = LOCAL_DIR) -> list[Child]:
+def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
     """A private transmission-daemon when TRANSMISSION_HOST is unset and the binary is installed:
     127.0.0.1 only, no DHT/PEX/LPD/port forwarding, its RPC password generated once into
-    `.local/transmission/rpc-password`, downloads in `.local/downloads`, the library in
-    `.local/library`. Its settings go into `env` (the children's), library folders only where
+    `<local>/transmission/rpc-password`, downloads in `<local>/downloads`, the library in
+    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default). Its settings go into `env` (the children's), library folders only where
     unset. Otherwise one line says what to do, and the pipeline's Transmission steps will fail."""
     if env.get("TRANSMISSION_HOST"):
         log(f"Transmission: {env['TRANSMISSION_HOST']} (TRANSMISSION_HOST)")
@@ -526,7 +524,7 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
     workspace = workspace_for(options.locations, options.dagster_home)
     log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}")
     children = stack.children
-    children.extend(start_transmission(env))
+    children.extend(start_transmission(env, options.dagster_home.parent))
     for location in options.locations:
         children.append(start_child(location.name, code_server_command(location), env))
     settings = start_database(stack)
