@@ -465,7 +465,7 @@ def test_the_ingest_job_reports_counts_per_feed_and_a_table_of_inserted_items(
     assert metadata["feeds failed"] == 1
     assert [(f["inserted"], f["status"]) for f in metadata["feeds"]] == [
         (2, "ok"),
-        (0, f"failed: {http_server.url}/500: HTTP 500"),
+        (0, f"failed: {http_server.url}/500: HTTP 500: (empty body)"),
     ]
     assert [i["hash"] for i in metadata["items"]] == [H(2), H(3)]
     assert str(metadata["items"][1]["title"]).startswith("Movie 3 (2001)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 MASK = "[redacted]"
-FRAGMENT = 6  # a run of this many characters of a secret counts as the secret
+FRAGMENT = 8  # a run of this many characters of a secret counts as the secret
 MIN_SECRET = 4  # shorter values (test placeholders, empty) are not worth scrubbing
 
 _lock = threading.Lock()
