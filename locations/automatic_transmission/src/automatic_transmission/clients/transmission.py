@@ -115,6 +115,9 @@ class TransmissionClient:
         """Open the RPC session (one `session-get`); TransmissionUnavailable when that fails."""
         import transmission_rpc
 
+        from automatic_transmission.scrub import register
+
+        register(password)  # run tables and errors never show it, whatever a refusal echoes
         where = f"{host}:{port}"
         with _translated(where, timeout_s):
             rpc = transmission_rpc.Client(
@@ -163,10 +166,12 @@ class TransmissionClient:
 
 
 def _rpc_result(error: Exception) -> str:
+    from automatic_transmission.scrub import scrub
+
     response = getattr(error, "response", None)
     if isinstance(response, dict) and response.get("result"):
-        return str(response["result"])
-    return str(getattr(error, "message", "") or type(error).__name__)
+        return scrub(str(response["result"]))
+    return scrub(str(getattr(error, "message", "") or type(error).__name__))
 
 
 @contextmanager
