@@ -143,6 +143,24 @@ def test_an_accepted_movie_is_downloaded_filed_byte_identical_and_cleaned_up(
     assert placed.read_bytes() == (torrent.path / f"{torrent.name}.mkv").read_bytes()
 
 
+def test_a_torrent_transmission_already_has_counts_as_added(
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    seed: WebSeed,
+    tmp_path: Path,
+) -> None:
+    torrent = movie_torrent(seed)
+    transmission.rpc().add_torrent(torrent.url)
+    matrix_row(media, torrent, "media_accepted")
+
+    result = run(7, postgres, download_resources(transmission, tmp_path / "lib"))
+
+    assert result.success, step_failure(result)
+    assert media.row(torrent.hash)["pipeline_status"] == "downloading"
+    assert set(transmission.torrents()) == {torrent.hash}
+
+
 def test_a_torrent_removed_behind_the_pipelines_back_is_re_ingested(
     postgres: PostgresResource,
     media: MediaTable,
