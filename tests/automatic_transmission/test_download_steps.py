@@ -350,10 +350,10 @@ def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
             matrix_row(media, torrent, "media_accepted")
         # one torrent per target: the delays stay as set
         resources = download_resources(
-            transmission, tmp_path / "lib", hung_delay_s=6.0, target_active_items=2
+            transmission, tmp_path / "lib", hung_delay_s=4.0, target_active_items=2
         )
         assert run(7, postgres, resources).success
-        time.sleep(9)
+        time.sleep(6)
         assert slow.requests > 0
 
         result = run(10, postgres, resources)

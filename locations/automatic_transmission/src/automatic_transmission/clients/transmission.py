@@ -26,15 +26,6 @@ DEFAULT_TIMEOUT_S = 30.0
 STOPPED, CHECK_PENDING, CHECKING, DOWNLOAD_PENDING, DOWNLOADING, SEED_PENDING, SEEDING = range(7)
 # Done with the data: the file is in its final place (no longer in the incomplete dir).
 DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
-STATUS_NAMES = {
-    STOPPED: "stopped",
-    CHECK_PENDING: "check pending",
-    CHECKING: "checking",
-    DOWNLOAD_PENDING: "download pending",
-    DOWNLOADING: "downloading",
-    SEED_PENDING: "seed pending",
-    SEEDING: "seeding",
-}
 
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
@@ -64,10 +55,6 @@ class Torrent:
     metadata_complete: bool = True
     activity_date: dt.datetime | None = None  # last byte received; None if never
     added_date: dt.datetime | None = None
-
-    @property
-    def status_name(self) -> str:
-        return STATUS_NAMES.get(self.status, "unknown") if self.status is not None else ""
 
     @property
     def last_activity(self) -> dt.datetime | None:
@@ -129,10 +116,6 @@ class TransmissionClient:
                 timeout=timeout_s,
             )
         return cls(rpc, where, timeout_s)
-
-    @property
-    def where(self) -> str:
-        return self._where
 
     def _call(self, action: Callable[[], T]) -> T:
         with _translated(self._where, self._timeout_s):
