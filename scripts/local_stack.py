@@ -56,6 +56,7 @@ from scripts.processes import (
     stop_groups,
     workspace_entries,
 )
+from scripts.transmission_daemon import INSTALL_HINT, DaemonConfig, binary, new_password
 
 if TYPE_CHECKING:
     from dagstributor_shared.postgres import ConnectionSettings
@@ -285,6 +286,58 @@ def prepare_dagster_home(dagster_home: Path, template: Path = INSTANCE_TEMPLATE)
     log(f"DAGSTER_HOME {dagster_home} ready (pool {SCHEMA_POOL} limited to 1)")
 
 
+# --- transmission ----------------------------------------------------------------------------
+
+
+def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
+    """A private transmission-daemon when TRANSMISSION_HOST is unset and the binary is installed:
+    127.0.0.1 only, no DHT/PEX/LPD/port forwarding, its RPC password generated once into
+    `<local>/transmission/rpc-password`, downloads in `<local>/downloads`, the library in
+    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default). Its settings go into `env` (the children's), library folders only where
+    unset. Otherwise one line says what to do, and the pipeline's Transmission steps will fail."""
+    if env.get("TRANSMISSION_HOST"):
+        log(f"Transmission: {env['TRANSMISSION_HOST']} (TRANSMISSION_HOST)")
+        return []
+    executable_path = binary()
+    if executable_path is None:
+        log(f"Transmission: none; {INSTALL_HINT}")
+        return []
+    password_file = local / "transmission" / "rpc-password"
+    if not password_file.exists():
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(new_password())
+        password_file.chmod(0o600)
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]
+    for probe in probes:
+        probe.bind((LOOPBACK, 0))
+    rpc_port, peer_port = (probe.getsockname()[1] for probe in probes)
+    for probe in probes:
+        probe.close()
+    config = DaemonConfig(
+        config_dir=local / "transmission",
+        download_dir=local / "downloads",
+        incomplete_dir=local / "incomplete",
+        rpc_port=rpc_port,
+        peer_port=peer_port,
+        username="dagstributor",
+        password=password_file.read_text().strip(),
+    )
+    config.prepare()
+    env.update(
+        TRANSMISSION_HOST=config.host,
+        TRANSMISSION_PORT=str(config.rpc_port),
+        TRANSMISSION_USERNAME=config.username,
+        TRANSMISSION_PASSWORD=config.password,
+    )
+    env.setdefault("AT_DOWNLOAD_DIR", str(config.download_dir))
+    for var, folder in (("AT_MOVIE_DIR", "movies"), ("AT_TV_SHOW_DIR", "tv")):
+        (local / "library" / folder).mkdir(parents=True, exist_ok=True)
+        env.setdefault(var, str(local / "library" / folder))
+    child = start_child("transmission-daemon", config.command(executable_path), env)
+    log(f"Transmission: private daemon on {config.host}:{config.rpc_port}")
+    return [child]
+
+
 # --- processes -------------------------------------------------------------------------------
 
 
@@ -471,6 +524,7 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
     workspace = workspace_for(options.locations, options.dagster_home)
     log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}")
     children = stack.children
+    children.extend(start_transmission(env, options.dagster_home.parent))
     for location in options.locations:
         children.append(start_child(location.name, code_server_command(location), env))
     settings = start_database(stack)

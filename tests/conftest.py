@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2.extensions
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
+from tests.support.transmission import Daemon, transmission_daemon
+from tests.support.webseed import WebSeed, web_seed
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +66,17 @@ def atp_connection(
 def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
     """The pipeline's PostgreSQL resource pointing at the test database."""
     return pg_server.resource(atp_database, env_prefix="AT_PGSQL")
+
+
+@pytest.fixture
+def transmission(tmp_path: Path) -> Iterator[Daemon]:
+    """A private transmission-daemon on 127.0.0.1 for one test (its folders under tmp_path)."""
+    with transmission_daemon(tmp_path / "daemon") as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Iterator[WebSeed]:
+    """A byte-range web seed on 127.0.0.1 serving tmp_path/seed and the test torrents."""
+    with web_seed(tmp_path / "seed") as server:
+        yield server

@@ -8,6 +8,7 @@ process group of its own that is stopped with escalation, whatever the outcome.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import signal
@@ -23,7 +24,9 @@ import psycopg2
 import pytest
 import yaml
 
+from automatic_transmission.clients.transmission import TransmissionClient
 from dagstributor_shared.environment import Environment
+from scripts.transmission_daemon import binary as transmission_binary
 from tests.support.processes import (
     LOCATION_MODULES,
     LOOPBACK,
@@ -46,7 +49,9 @@ LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
 STARTUP_TIMEOUT = 150.0
 GRACE = 10.0
 # Variables that would point the stack at another database or make it believe it is in a pod.
-FOREIGN_VARIABLES = re.compile(r"^((WST|AT)_PGSQL_(HOST|ENDPOINT)|KUBERNETES_SERVICE_HOST)$")
+FOREIGN_VARIABLES = re.compile(
+    r"^((WST|AT)_PGSQL_(HOST|ENDPOINT)|KUBERNETES_SERVICE_HOST|TRANSMISSION_HOST)$"
+)
 
 
 def expected(environment: Environment) -> dict[str, tuple[set[str], set[str]]]:
@@ -167,7 +172,9 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
 
         wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
         children = started_pids(stack.output())
-        assert set(children) == {*LOCATION_MODULES, "webserver", "daemon"}
+        # a private Transmission when the binary is installed (TRANSMISSION_HOST is unset here)
+        private = {"transmission-daemon"} if transmission_binary() else set()
+        assert set(children) == {*LOCATION_MODULES, "webserver", "daemon", *private}
         assert all(pid_running(pid) for pid in children.values()), children
         for name, pid in children.items():
             addresses = listening_addresses(pid)
@@ -182,6 +189,13 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
 
         postgres_pid, socket_dir = postmaster(pgdata)
         assert atp_exists(socket_dir)
+        if private:  # it answers with the password generated into the local folder
+            settings = json.loads((tmp_path / "transmission/settings.json").read_text())
+            password = (tmp_path / "transmission/rpc-password").read_text().strip()
+            TransmissionClient.connect(
+                LOOPBACK, settings["rpc-port"], "dagstributor", password, timeout_s=10
+            ).torrents(())
+            assert (tmp_path / "downloads").is_dir() and (tmp_path / "library/movies").is_dir()
 
         # Ctrl-C in a terminal under `uv run` reaches the script twice within milliseconds (the
         # terminal's signal to the group and uv's forwarded copy): still one graceful stop.

@@ -48,12 +48,18 @@ def _pub_date(n: int) -> str:
 
 
 def yts_item(
-    title: str, hash_hex: str | None, *, n: int = 0, host: str = "yts.mx", quality: str = "1080p"
+    title: str,
+    hash_hex: str | None,
+    *,
+    n: int = 0,
+    host: str = "yts.mx",
+    quality: str = "1080p",
+    download: str | None = None,
 ) -> str:
     """A YTS movie item of `quality`; `hash_hex=None` gives an enclosure whose URL carries no
-    hash."""
+    hash; `download` replaces the enclosure URL (a test torrent on 127.0.0.1)."""
     slug = "-".join(title.lower().replace("(", "").replace(")", "").split()[:4])
-    download = f"https://{host}/torrent/download/" + (
+    download = download or f"https://{host}/torrent/download/" + (
         hash_hex.upper() if hash_hex else f"{slug}.torrent"
     )
     return f"""
@@ -95,11 +101,15 @@ def episode_item(
     show: str | None = None,
     tv_info_hash: str | None = None,
     n: int = 0,
+    torrent_url: str | None = None,
 ) -> str:
-    """A TV episode item: magnet in `<link>` and in the enclosure (when `hash_text` is given),
-    `<tv:show_name>`, and `<tv:info_hash>` when given."""
+    """A TV episode item: magnet in `<link>` and in the enclosure (when `hash_text` is given;
+    `torrent_url` replaces the magnet by a `.torrent` URL), `<tv:show_name>`, and
+    `<tv:info_hash>` when given."""
     raw = title.replace(" ", ".")
-    link = magnet(hash_text, raw) if hash_text else f"https://episodefeed.com/episode/{n}"
+    link = torrent_url or (
+        magnet(hash_text, raw) if hash_text else f"https://episodefeed.com/episode/{n}"
+    )
     parts = [
         "\n    <item>",
         f"      <title>{escape(title)}</title>",

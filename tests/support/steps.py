@@ -88,10 +88,12 @@ def step_resources(
     rules_dir: str | None = None,
     timeout_s: float = 5.0,
     feeds: Any = None,
+    download: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The resources steps 04-06 need, pointed at a test database and fake services (plus
-    `feeds`, a FeedsResource, for jobs that start at step 01); retries back off for
-    milliseconds so failure tests stay fast."""
+    `feeds`, a FeedsResource, for jobs that start at step 01, and `download`, the resources of
+    steps 02 and 07-10 from `tests.support.transmission.download_resources`); retries back off
+    for milliseconds so failure tests stay fast."""
     from automatic_transmission.resources import (
         FilterSettings,
         OmdbResource,
@@ -104,6 +106,7 @@ def step_resources(
     step01 = {"feeds": feeds} if feeds is not None else {}
     return {
         **step01,
+        **(download or {}),
         "postgres": postgres,
         "pipeline_settings": PipelineSettings(batch_size=batch_size),
         "filter_settings": FilterSettings(stale_metadata_days=stale_days, rules_dir=rules_dir),

@@ -6,6 +6,7 @@ import dagster as dg
 
 from automatic_transmission.filters import validate_rule_files
 from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.library import validate_naming
 from automatic_transmission.resources import pipeline_resources
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.schedules import build_schedules
@@ -13,6 +14,7 @@ from dagstributor_shared.schedules import build_schedules
 
 def build_definitions(environment: Environment) -> dg.Definitions:
     validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
+    validate_naming()  # likewise a naming template that is unusable or leaves the library
     jobs = pipeline_jobs()
     schedules = build_schedules(
         {key: job for key, job in jobs.items() if key in SCHEDULE_KEYS},

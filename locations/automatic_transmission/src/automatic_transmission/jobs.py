@@ -7,11 +7,16 @@ from dataclasses import dataclass
 import dagster as dg
 
 from automatic_transmission.run_tags import pipeline_tags, step_tags
+from automatic_transmission.steps.cleanup import cleanup_op
+from automatic_transmission.steps.collect import collect_op
+from automatic_transmission.steps.download_check import download_check_op
 from automatic_transmission.steps.file_filtration import file_filtration_op
+from automatic_transmission.steps.initiation import initiation_op
 from automatic_transmission.steps.media_filtration import media_filtration_op
 from automatic_transmission.steps.metadata_collection import metadata_collection_op
 from automatic_transmission.steps.parse import parse_op
 from automatic_transmission.steps.rss_ingest import rss_ingest_op
+from automatic_transmission.steps.transfer import transfer_op
 
 SCHEDULE_PREFIX = "at_"
 
@@ -35,15 +40,15 @@ class Step:
 # The one table of steps; each step module owns its op.
 STEPS: tuple[Step, ...] = (
     Step(1, "rss_ingest", rss_ingest_op),
-    Step(2, "collect", None),
+    Step(2, "collect", collect_op),
     Step(3, "parse", parse_op),
     Step(4, "file_filtration", file_filtration_op),
     Step(5, "metadata_collection", metadata_collection_op),
     Step(6, "media_filtration", media_filtration_op),
-    Step(7, "initiation", None),
-    Step(8, "download_check", None),
-    Step(9, "transfer", None),
-    Step(10, "cleanup", None),
+    Step(7, "initiation", initiation_op),
+    Step(8, "download_check", download_check_op),
+    Step(9, "transfer", transfer_op),
+    Step(10, "cleanup", cleanup_op),
 )
 SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from automatic_transmission.clients.omdb import OmdbClient
     from automatic_transmission.clients.reel_driver import ReelDriverClient
     from automatic_transmission.clients.tmdb import TmdbClient
+    from automatic_transmission.clients.transmission import TransmissionClient
     from automatic_transmission.filters import RuleSet
+    from automatic_transmission.library import Library
+    from automatic_transmission.steps.cleanup import CleanupDelays
 
 AT_PGSQL_PREFIX = "AT_PGSQL"
 RSS_SOURCES_VAR = "AT_RSS_SOURCES"
@@ -259,4 +262,155 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
         "tmdb": TmdbResource(api_key=dg.EnvVar(TMDB_API_KEY_VAR)),
         "omdb": OmdbResource(api_key=dg.EnvVar(OMDB_API_KEY_VAR)),
         "reel_driver": ReelDriverResource(),
+        **transfer_resources(),
+    }
+
+
+# --- steps 02 and 07-10: Transmission, the library, cleanup -----------------------------------
+
+TRANSMISSION_HOST_VAR = "TRANSMISSION_HOST"
+TRANSMISSION_PORT_VAR = "TRANSMISSION_PORT"
+TRANSMISSION_USERNAME_VAR = "TRANSMISSION_USERNAME"
+TRANSMISSION_PASSWORD_VAR = "TRANSMISSION_PASSWORD"
+TRANSMISSION_PATH_VAR = "TRANSMISSION_PATH"
+DOWNLOAD_DIR_VAR = "AT_DOWNLOAD_DIR"
+MOVIE_DIR_VAR = "AT_MOVIE_DIR"
+TV_SHOW_DIR_VAR = "AT_TV_SHOW_DIR"
+UID_VAR = "AT_UID"
+GID_VAR = "AT_GID"
+NAMING_VAR = "AT_LIBRARY_NAMING"
+TARGET_ACTIVE_ITEMS_VAR = "AT_TARGET_ACTIVE_ITEMS"
+TRANSFERRED_DELAY_VAR = "AT_TRANSFERRED_ITEM_CLEANUP_DELAY"  # days
+HUNG_DELAY_VAR = "AT_HUNG_ITEM_CLEANUP_DELAY"  # days
+DEFAULT_TARGET_ACTIVE_ITEMS = 10
+DEFAULT_TRANSFERRED_DELAY_DAYS = 0.0
+DEFAULT_HUNG_DELAY_DAYS = 1.0
+DEFAULT_NAMING = "plex"
+
+
+def _required_setting(explicit: str | None, var: str) -> str:
+    value = str(_setting(explicit, var, ""))
+    if not value:
+        raise SettingsError(f"{var} is not set")
+    return value
+
+
+class TransmissionResource(dg.ConfigurableResource):
+    """The Transmission daemon: TRANSMISSION_HOST (required), TRANSMISSION_PORT (9091),
+    TRANSMISSION_USERNAME, TRANSMISSION_PASSWORD, TRANSMISSION_PATH (/transmission/rpc)."""
+
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    path: str | None = None
+    timeout_s: float = 30.0
+
+    def client(self) -> TransmissionClient:
+        """Connected (one session-get); TransmissionUnavailable names HOST:PORT when it fails."""
+        from automatic_transmission.clients.transmission import (
+            DEFAULT_PATH,
+            DEFAULT_PORT,
+            TransmissionClient,
+        )
+
+        host = _required_setting(self.host, TRANSMISSION_HOST_VAR)
+        port = int(
+            _number_setting(self.port, TRANSMISSION_PORT_VAR, DEFAULT_PORT, 1, 65535, whole=True)
+        )
+        return TransmissionClient.connect(
+            host,
+            port,
+            username=str(_setting(self.username, TRANSMISSION_USERNAME_VAR, "")),
+            password=str(_setting(self.password, TRANSMISSION_PASSWORD_VAR, "")),
+            path=str(_setting(self.path, TRANSMISSION_PATH_VAR, DEFAULT_PATH)),
+            timeout_s=self.timeout_s,
+        )
+
+
+def _owner_id(explicit: int | None, var: str) -> int | None:
+    """A numeric user or group id; None when not set (files keep the owner they get)."""
+    if _setting(explicit, var, "") == "":
+        return None
+    return int(_number_setting(explicit, var, 0, 0, 2**32 - 2, whole=True))
+
+
+class LibrarySettings(dg.ConfigurableResource):
+    """Step 09: where finished downloads are (AT_DOWNLOAD_DIR, as this process sees
+    Transmission's download dir), the library roots (AT_MOVIE_DIR, AT_TV_SHOW_DIR), the numeric
+    owner of placed files (AT_UID, AT_GID; unset = leave it), the naming preset of
+    config/automatic_transmission/naming.yaml (AT_LIBRARY_NAMING, default plex). `copy_only`
+    (tests, benchmarks) copies even when a hardlink would do."""
+
+    download_dir: str | None = None
+    movie_dir: str | None = None
+    tv_show_dir: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    naming: str | None = None
+    naming_dir: str | None = None
+    copy_only: bool = False
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.library()  # a missing folder setting or a bad preset fails the run at its start
+
+    def library(self) -> Library:
+        from automatic_transmission.library import Library, load_naming
+
+        owner = [_owner_id(value, var) for value, var in ((self.uid, UID_VAR), (self.gid, GID_VAR))]
+        return Library(
+            download_dir=_required_setting(self.download_dir, DOWNLOAD_DIR_VAR),
+            movie_dir=_required_setting(self.movie_dir, MOVIE_DIR_VAR),
+            tv_show_dir=_required_setting(self.tv_show_dir, TV_SHOW_DIR_VAR),
+            naming=load_naming(
+                str(_setting(self.naming, NAMING_VAR, DEFAULT_NAMING)), self.naming_dir
+            ),
+            uid=owner[0],
+            gid=owner[1],
+            copy_only=self.copy_only,
+        )
+
+
+class CleanupSettings(dg.ConfigurableResource):
+    """Step 10: AT_TRANSFERRED_ITEM_CLEANUP_DELAY (days, 0), AT_HUNG_ITEM_CLEANUP_DELAY (days, 1),
+    both scaled by AT_TARGET_ACTIVE_ITEMS (10) / the torrents in Transmission. Negative = error."""
+
+    target_active_items: int | None = None
+    transferred_delay_days: float | None = None
+    hung_delay_days: float | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.delays()
+
+    def delays(self) -> CleanupDelays:
+        from automatic_transmission.steps.cleanup import CleanupDelays
+
+        return CleanupDelays(
+            target_active_items=int(
+                _number_setting(
+                    self.target_active_items,
+                    TARGET_ACTIVE_ITEMS_VAR,
+                    DEFAULT_TARGET_ACTIVE_ITEMS,
+                    1,
+                    whole=True,
+                )
+            ),
+            transferred_days=_number_setting(
+                self.transferred_delay_days,
+                TRANSFERRED_DELAY_VAR,
+                DEFAULT_TRANSFERRED_DELAY_DAYS,
+                0,
+            ),
+            hung_days=_number_setting(
+                self.hung_delay_days, HUNG_DELAY_VAR, DEFAULT_HUNG_DELAY_DAYS, 0
+            ),
+        )
+
+
+def transfer_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources of steps 02 and 07-10 (merged into `pipeline_resources`)."""
+    return {
+        "transmission": TransmissionResource(),
+        "library": LibrarySettings(),
+        "cleanup_settings": CleanupSettings(),
     }

@@ -64,6 +64,12 @@ WRITABLE_COLUMNS: Mapping[str, str] = {
 }
 
 _ROW_COLUMNS = tuple(f.name for f in dataclasses.fields(MediaRow))
+_ROW_SELECT = sql.SQL(", ").join(
+    sql.SQL("{}::text").format(sql.Identifier(c))
+    if c in ("media_type", "pipeline_status", "rejection_status", "rss_source")
+    else sql.Identifier(c)
+    for c in _ROW_COLUMNS
+)
 
 
 @dataclass(frozen=True)
@@ -189,12 +195,7 @@ class MediaStore:
             " AND (%s::timestamptz IS NULL OR (created_at, hash) > (%s::timestamptz, %s::bpchar))"
             " ORDER BY created_at, hash LIMIT %s"
         ).format(
-            columns=sql.SQL(", ").join(
-                sql.SQL("{}::text").format(sql.Identifier(c))
-                if c in ("media_type", "pipeline_status", "rejection_status", "rss_source")
-                else sql.Identifier(c)
-                for c in _ROW_COLUMNS
-            ),
+            columns=_ROW_SELECT,
             table=self._table,
             status_type=self._type("{s}.pipeline_status"),
         )
@@ -232,6 +233,20 @@ class MediaStore:
         with self._cursor(commit=False) as cursor:
             cursor.execute(query, (sorted(set(hashes)),))
             return {record[0].strip() for record in cursor.fetchall()}
+
+    def rows_by_hash(self, hashes: Collection[str]) -> dict[str, MediaRow]:
+        """The rows of these hashes, whatever their state (frozen and soft-deleted ones too),
+        by hash. ONE query."""
+        if not hashes:
+            return {}
+        query = sql.SQL("SELECT {columns} FROM {table} WHERE hash = ANY(%s::bpchar[])").format(
+            columns=_ROW_SELECT, table=self._table
+        )
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(query, (sorted(set(hashes)),))
+            records = cursor.fetchall()
+        rows = [_row(dict(zip(_ROW_COLUMNS, record, strict=True))) for record in records]
+        return {row.hash: row for row in rows}
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -1,0 +1,197 @@
+"""Transmission over its RPC (the `transmission-rpc` library): the few calls the pipeline makes.
+
+Each step run makes one `torrent-get` asking only for the fields it needs, then adds (step 07) or
+removes (step 10) what it decided. Failures that concern every row — the daemon unreachable, the
+credentials refused, an answer that is not RPC — raise `TransmissionUnavailable` with a message
+naming HOST:PORT (never the password), before any row is touched. A torrent the daemon refuses
+(a `.torrent` URL it cannot fetch, a corrupt file) raises `TorrentRefused`, which concerns one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import transmission_rpc
+
+DEFAULT_PORT = 9091
+DEFAULT_PATH = "/transmission/rpc"
+DEFAULT_TIMEOUT_S = 30.0
+
+# Transmission's torrent status numbers (RPC spec, `status`).
+STOPPED, CHECK_PENDING, CHECKING, DOWNLOAD_PENDING, DOWNLOADING, SEED_PENDING, SEEDING = range(7)
+# Done with the data: the file is in its final place (no longer in the incomplete dir).
+DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
+
+# What each step asks for (RPC field names); `hashString` is always asked.
+COLLECT_FIELDS = ("name",)
+DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
+CLEANUP_FIELDS = ("activityDate", "addedDate", "leftUntilDone")
+
+T = TypeVar("T")
+
+
+class TransmissionUnavailable(RuntimeError):
+    """Transmission cannot be used at all (down, credentials refused, not an RPC answer): the
+    step fails and leaves every row as it was."""
+
+
+class TorrentRefused(RuntimeError):
+    """Transmission refused one torrent (e.g. a `.torrent` URL it could not fetch)."""
+
+
+@dataclass(frozen=True)
+class Torrent:
+    """One torrent as Transmission reports it; only the fields the step asked for are meaningful."""
+
+    hash: str
+    name: str = ""
+    status: int | None = None
+    left_until_done: int = 0
+    metadata_complete: bool = True
+    activity_date: dt.datetime | None = None  # last byte received; None if never
+    added_date: dt.datetime | None = None
+
+    @property
+    def last_activity(self) -> dt.datetime | None:
+        """When the torrent last received data, or when it was added if it never did."""
+        return self.activity_date or self.added_date
+
+
+def _epoch(value: Any) -> dt.datetime | None:
+    """Transmission's dates are Unix seconds, 0 meaning never."""
+    if not value:
+        return None
+    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+
+
+def torrent_from_fields(fields: dict[str, Any]) -> Torrent:
+    return Torrent(
+        hash=str(fields["hashString"]).lower(),
+        name=str(fields.get("name", "")),
+        status=int(fields["status"]) if "status" in fields else None,
+        left_until_done=int(fields.get("leftUntilDone", 0)),
+        metadata_complete=float(fields.get("metadataPercentComplete", 1)) >= 1,
+        activity_date=_epoch(fields.get("activityDate")),
+        added_date=_epoch(fields.get("addedDate")),
+    )
+
+
+class TransmissionClient:
+    """One connection to the daemon (the RPC session is opened by `connect`)."""
+
+    def __init__(self, rpc: transmission_rpc.Client, where: str, timeout_s: float) -> None:
+        self._rpc = rpc
+        self._where = where
+        self._timeout_s = timeout_s
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int = DEFAULT_PORT,
+        username: str | None = None,
+        password: str | None = None,
+        path: str = DEFAULT_PATH,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> TransmissionClient:
+        """Open the RPC session (one `session-get`); TransmissionUnavailable when that fails."""
+        import transmission_rpc
+
+        from automatic_transmission.scrub import register
+
+        register(password)  # run tables and errors never show it, whatever a refusal echoes
+        where = f"{host}:{port}"
+        with _translated(where, timeout_s):
+            rpc = transmission_rpc.Client(
+                host=host,
+                port=port,
+                username=username or None,
+                password=password or None,
+                path=path,
+                timeout=timeout_s,
+            )
+        return cls(rpc, where, timeout_s)
+
+    def _call(self, action: Callable[[], T]) -> T:
+        with _translated(self._where, self._timeout_s):
+            return action()
+
+    def torrents(self, fields: Sequence[str]) -> list[Torrent]:
+        """Every torrent the daemon holds, with `fields` (+ its hash): ONE `torrent-get`."""
+        asked = sorted({"hashString", *fields})
+        found = self._call(lambda: self._rpc.get_torrents(arguments=asked))
+        return [torrent_from_fields(t.fields) for t in found]
+
+    def add(self, link: str) -> str:
+        """Add a `.torrent` URL or a magnet (one `torrent-add`) and return its hash; a torrent
+        the daemon already holds counts as added. TorrentRefused when it refuses this one."""
+        import transmission_rpc
+
+        try:
+            torrent = self._call(lambda: self._rpc.add_torrent(link))
+        except transmission_rpc.TransmissionError as error:  # not a connection problem
+            raise TorrentRefused(_rpc_result(error)) from None
+        # transmission-rpc folds `torrent-added` and `torrent-duplicate` into one answer.
+        return str(torrent.fields.get("hashString", "")).lower()
+
+    def remove(self, hashes: Collection[str]) -> None:
+        """Remove these torrents and their downloaded data (ONE `torrent-remove`). Hashes the
+        daemon does not hold are ignored by it."""
+        if not hashes:
+            return
+        ids: list[int | str] = sorted(hashes)
+        self._call(lambda: self._rpc.remove_torrent(ids, delete_data=True))
+
+
+def _rpc_result(error: Exception) -> str:
+    from automatic_transmission.scrub import scrub
+
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and response.get("result"):
+        return scrub(str(response["result"]))
+    return scrub(str(getattr(error, "message", "") or type(error).__name__))
+
+
+@contextmanager
+def _translated(where: str, timeout_s: float) -> Iterator[None]:
+    """transmission-rpc's errors -> TransmissionUnavailable with a message that names HOST:PORT
+    and never the credentials (the library's URL carries them). A refused torrent passes
+    through as transmission_rpc.TransmissionError for `add` to classify."""
+    import requests
+    import transmission_rpc
+
+    try:
+        yield
+    except transmission_rpc.TransmissionAuthError:
+        raise TransmissionUnavailable(
+            f"Transmission at {where} refused the credentials"
+            " (TRANSMISSION_USERNAME / TRANSMISSION_PASSWORD)"
+        ) from None
+    except transmission_rpc.TransmissionTimeoutError:
+        raise TransmissionUnavailable(
+            f"Transmission at {where} unreachable: no answer within {timeout_s:g} s"
+        ) from None
+    except transmission_rpc.TransmissionConnectError:
+        raise TransmissionUnavailable(
+            f"Transmission at {where} unreachable: connection failed"
+        ) from None
+    except transmission_rpc.TransmissionError as error:
+        if getattr(error, "method", None) is None or getattr(error, "response", None) is None:
+            # No RPC answer at all (e.g. an HTTP error page, a session-id loop): not Transmission.
+            raise TransmissionUnavailable(
+                f"Transmission at {where} gave no usable RPC answer: {error.message}"
+            ) from None
+        if error.method != "torrent-add":
+            raise TransmissionUnavailable(
+                f"Transmission at {where} answered {error.method} with: {_rpc_result(error)}"
+            ) from None
+        raise
+    except requests.RequestException as error:  # anything the library did not wrap
+        raise TransmissionUnavailable(
+            f"Transmission at {where} unreachable: {type(error).__name__}"
+        ) from None

@@ -1,0 +1,145 @@
+"""Step 10 cleanup: torrents that are done, or hung, leave Transmission with their data.
+
+fetch: ONE `torrent-get` (dates, bytes left) of every torrent; their number scales both delays
+by AT_TARGET_ACTIVE_ITEMS / torrents (a crowded client is cleaned sooner) · select: `transferred`
+rows, then `downloading` rows, AT_BATCH_SIZE at a time · decide: transferred longer than the
+transferred delay -> `complete`; a download whose last received byte (Transmission's
+activityDate, its add date if none) is older than the hung delay -> rejected `exceeded time
+limit` (the row stays, so its hash is known and the feed never re-adds it); a download that
+still moves is not hung · act: ONE `torrent-remove` (with data) per batch, only of torrents that
+have a row here · record · report.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import dagster as dg
+
+from automatic_transmission.clients.transmission import (
+    CLEANUP_FIELDS,
+    Torrent,
+    TransmissionClient,
+)
+from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.reporting import report_step
+from automatic_transmission.resources import (
+    CleanupSettings,
+    PipelineSettings,
+    TransmissionResource,
+)
+from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from dagstributor_shared.postgres import PostgresResource
+
+HUNG_REASON = "exceeded time limit"
+
+
+@dataclass(frozen=True)
+class CleanupDelays:
+    target_active_items: int
+    transferred_days: float
+    hung_days: float
+
+    def __post_init__(self) -> None:
+        if self.transferred_days < 0 or self.hung_days < 0 or self.target_active_items < 1:
+            raise ValueError(f"cleanup delays must not be negative: {self}")
+
+    def scaled(self, torrents: int) -> tuple[dt.timedelta, dt.timedelta]:
+        """(transferred, hung) delays for a client holding `torrents` torrents."""
+        factor = self.target_active_items / torrents if torrents > 0 else 1.0
+        return (
+            dt.timedelta(days=self.transferred_days * factor),
+            dt.timedelta(days=self.hung_days * factor),
+        )
+
+
+def done_with(row: MediaRow, now: dt.datetime, delay: dt.timedelta) -> Outcome | None:
+    """A `transferred` row past the delay (counted from its last update) -> `complete`."""
+    if row.updated_at is not None and now - row.updated_at >= delay:
+        return Outcome.advance(row, PipelineStatus.COMPLETE)
+    return None
+
+
+def hung(
+    row: MediaRow, torrent: Torrent | None, now: dt.datetime, delay: dt.timedelta
+) -> Outcome | None:
+    """A `downloading` row whose torrent received nothing for longer than the delay -> rejected.
+    No torrent (step 08 re-ingests it) or a finished one (step 08 moves it on): not hung."""
+    if torrent is None or torrent.left_until_done == 0:
+        return None
+    last = torrent.last_activity
+    if last is not None and now - last >= delay:
+        return Outcome.reject(row, HUNG_REASON)
+    return None
+
+
+def decide_cleanup(
+    rows: list[MediaRow],
+    torrents: Mapping[str, Torrent],
+    now: dt.datetime,
+    delays: tuple[dt.timedelta, dt.timedelta],
+) -> list[Outcome]:
+    transferred_delay, hung_delay = delays
+    outcomes = []
+    for row in rows:
+        if row.pipeline_status is PipelineStatus.TRANSFERRED:
+            outcome = done_with(row, now, transferred_delay)
+        else:
+            outcome = hung(row, torrents.get(row.hash), now, hung_delay)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def clean(
+    client: TransmissionClient,
+    rows: list[MediaRow],
+    torrents: Mapping[str, Torrent],
+    now: dt.datetime,
+    delays: tuple[dt.timedelta, dt.timedelta],
+    result: StepResult,
+) -> list[Outcome]:
+    outcomes = decide_cleanup(rows, torrents, now, delays)
+    removed = [o.hash for o in outcomes if o.hash in torrents]
+    client.remove(removed)
+    result.count("torrents removed", len(removed))
+    return outcomes
+
+
+def run_cleanup(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+    cleanup_settings: CleanupSettings,
+    transmission: TransmissionResource,
+) -> None:
+    client = transmission.client()
+    torrents = {t.hash: t for t in client.torrents(CLEANUP_FIELDS)}
+    delays = cleanup_settings.delays().scaled(len(torrents))
+    now = dt.datetime.now(dt.UTC)
+    result = StepResult()
+    result.count("torrents removed", 0)
+    with open_store(postgres) as store:
+        for status in (PipelineStatus.TRANSFERRED, PipelineStatus.DOWNLOADING):
+            run_batches(
+                store,
+                status,
+                pipeline_settings.rows_per_batch(),
+                lambda rows, result: clean(client, rows, torrents, now, delays, result),
+                result,
+            )
+    report_step(
+        context,
+        result,
+        {
+            "torrents in Transmission": dg.MetadataValue.int(len(torrents)),
+            "transferred delay (h)": dg.MetadataValue.float(delays[0].total_seconds() / 3600),
+            "hung delay (h)": dg.MetadataValue.float(delays[1].total_seconds() / 3600),
+        },
+    )
+
+
+cleanup_op = step_op(
+    "cleanup", description="Step 10: done and hung torrents leave Transmission with their data."
+)(run_cleanup)

@@ -1,0 +1,74 @@
+"""Step 09 transfer: finished downloads are placed into the library.
+
+select: `downloaded` rows, AT_BATCH_SIZE at a time · decide: the target of each video and
+subtitle file from the naming template (`library.plan_placement`, pure); a hostile name freezes
+the row with nothing written · act: hardlink or copy through a temporary name and an atomic
+rename (`Library.place`) · record: `transferred` with `parent_path` (the library root) and
+`target_path` (the item's folder); a download not (yet) visible under AT_DOWNLOAD_DIR, or a
+filesystem error, is retried next run · report.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from automatic_transmission.library import Library, UnsafePath, list_download, plan_placement
+from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.reporting import report_step
+from automatic_transmission.resources import LibrarySettings, PipelineSettings
+from automatic_transmission.steps import step_op
+from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from dagstributor_shared.postgres import PostgresResource
+
+
+def transfer(row: MediaRow, library: Library, result: StepResult) -> Outcome:
+    if not row.original_path:
+        return Outcome.freeze(row, "original_path is null")
+    try:
+        files = list_download(Path(library.download_dir), row.original_path)
+        placement = plan_placement(row, files, library.naming, library.roots)
+    except UnsafePath as error:
+        return Outcome.freeze(row, f"unsafe path: {error}")
+    except FileNotFoundError as error:
+        return Outcome.retry(row, str(error))
+    except ValueError as error:  # no video, a field the template needs is missing
+        return Outcome.freeze(row, str(error))
+    try:
+        result.count("files copied", library.place(placement))
+    except UnsafePath as error:
+        return Outcome.freeze(row, f"unsafe path: {error}")
+    except OSError as error:  # disk full, permissions: may heal, nothing half-written remains
+        return Outcome.retry(row, f"{type(error).__name__}: {error.strerror or error}")
+    result.count("files placed", len(placement.files))
+    return Outcome.advance(
+        row,
+        PipelineStatus.TRANSFERRED,
+        parent_path=placement.root,
+        target_path=placement.target_path,
+    )
+
+
+def run_transfer(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    pipeline_settings: PipelineSettings,
+    library: LibrarySettings,
+) -> None:
+    shelves = library.library()
+    result = StepResult()
+    result.count("files placed", 0)
+    result.count("files copied", 0)
+    with open_store(postgres) as store:
+        run_batches(
+            store,
+            PipelineStatus.DOWNLOADED,
+            pipeline_settings.rows_per_batch(),
+            lambda rows, result: [transfer(row, shelves, result) for row in rows],
+            result,
+        )
+    report_step(context, result, {"naming": dg.MetadataValue.text(shelves.naming.preset)})
+
+
+transfer_op = step_op("transfer", description="Step 09: finished downloads into the library.")(
+    run_transfer
+)
