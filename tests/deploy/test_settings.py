@@ -24,13 +24,6 @@ from tests.support.deploy import (
 # Read by the code but never set in a deployment: the image sets the config folder, the embedded
 # server exists only on a workstation.
 NOT_DEPLOYED = {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA"}
-# In the ConfigMaps ahead of the code (design: pipeline.md's settings table); each is covered by
-# the code-derived checks as soon as a step reads it, and may then leave this set.
-PLANNED = {
-    "TRANSMISSION_HOST", "TRANSMISSION_PORT", "TRANSMISSION_USERNAME", "TRANSMISSION_PASSWORD",
-    "AT_UID", "AT_GID", "AT_TARGET_ACTIVE_ITEMS", "AT_TRANSFERRED_ITEM_CLEANUP_DELAY",
-    "AT_HUNG_ITEM_CLEANUP_DELAY",
-}  # fmt: skip
 # In the README for a workstation only.
 WORKSTATION_ONLY = {"DAGSTER_HOME"}
 COMPOSE_ONLY = {
@@ -77,7 +70,7 @@ def test_every_setting_the_code_reads_is_in_an_example_configmap_or_secret() -> 
 
 
 def test_every_configmap_and_secret_key_is_read_by_the_code_or_planned() -> None:
-    stale = manifest_keys() - code_settings().read() - PLANNED - {"postgresql-password"}
+    stale = manifest_keys() - code_settings().read() - {"postgresql-password"}
     assert stale == set()
 
 
@@ -89,7 +82,7 @@ def test_every_setting_the_code_reads_is_in_the_readme_configuration_reference()
 
 def test_every_configmap_and_secret_key_is_documented_unless_planned() -> None:
     readme = readme_settings((REPO_ROOT / "README.md").read_text())
-    undocumented = manifest_keys() - readme - PLANNED - {"postgresql-password"}
+    undocumented = manifest_keys() - readme - {"postgresql-password"}
     assert undocumented == set()
     assert readme - manifest_keys() - NOT_DEPLOYED - WORKSTATION_ONLY <= {"AT_PGSQL_HOST"}
 
