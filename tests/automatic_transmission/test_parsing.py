@@ -672,6 +672,40 @@ EXTRAS: list[Row] = [
     ("Dry.Creek.S03E02.Extras.Outtakes.720p.BluRay", {"season": 3, "episode": 2}),
 ]
 
+
+# --- issue 9 round two: shapes from other parsers' suites (every name invented here) ---------
+
+FILE_PATHS: list[Row] = [
+    # The file name is parsed; folder words are never title.
+    (
+        "/srv/video/Shows/Brass Lantern/Season 03/Brass.Lantern.S03E07.720p.WEB.mkv",
+        {"title": "Brass Lantern", "season": 3, "episode": 7, "resolution": "720p"},
+    ),
+    (
+        "E:\\Films\\Orchid.Hotel.2011.1080p.BluRay\\Orchid.Hotel.2011.1080p.BluRay.mkv",
+        {"title": "Orchid Hotel", "year": 2011, "media_type": "movie"},
+    ),
+    ("library/Fallow.Ground.S01E02.HDTV.avi", {"title": "Fallow Ground", "episode": 2}),
+    # Folders fill what the file name lacks: year and resolution of a same-titled folder ...
+    (
+        "Films/Quillon Point (2009)/Quillon Point - 720p.mkv",
+        {"title": "Quillon Point", "year": 2009, "resolution": "720p", "media_type": "movie"},
+    ),
+    # ... the season of a season folder, the title when the file is only a number.
+    (
+        "Shows/Hazel Row/Season 2/Hazel Row - 05 - The Well.mkv",
+        {"title": "Hazel Row", "season": 2, "episode": 5, "media_type": "tv_show"},
+    ),
+    ("Shows/Hazel Row/Season 2/07.mkv", {"title": "Hazel Row", "season": 2, "episode": 7}),
+    # A folder for another title lends nothing.
+    ("Films/Grey Owl (1990)/Other.Thing.720p.mkv", {"title": "Other Thing", "year": None}),
+    # Not paths: " / " between translations, a slash inside brackets, no extension or root.
+    ("Alto Cielo / High Sky (2015) 720p", {"year": 2015, "media_type": "movie"}),
+    ("[Grp][Kumo/Cloud][05][1080p]", {"episode": 5}),
+    ("Up/Down 2019 1080p WEB", {"title": "Up/Down", "year": 2019}),
+]
+
+
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
     "number_before_a_year_is_a_film_title_number": FILM_TITLE_NUMBERS,
@@ -681,6 +715,7 @@ FAMILIES = {
     "daily_show_dates_are_not_title_or_episode": DAILY_SHOWS,
     "anime_number_after_group_and_title_is_absolute_episode": ANIME_ABSOLUTE,
     "extras_carry_no_episode": EXTRAS,
+    "a_file_path_is_read_from_its_file_name_and_folders_fill_gaps": FILE_PATHS,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

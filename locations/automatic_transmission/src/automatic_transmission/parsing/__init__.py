@@ -72,12 +72,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from automatic_transmission.model import MediaType
 from automatic_transmission.parsing.numbering import Reading, apply_numbering_rules
+from automatic_transmission.parsing.paths import split_path
 
 __all__ = [
     "MEDIA_TYPES",
@@ -709,6 +710,66 @@ def parse_release(name: object) -> ParsedRelease:
 
 
 def _parse(name: object) -> ParsedRelease:
+    if not isinstance(name, str):
+        name = "" if name is None else str(name)
+    folders, file_name = split_path(_CONTROL.sub(" ", name[: MAX_INPUT * 4])[:MAX_INPUT])
+    parsed = _parse_name(file_name)
+    return _fill_from_folders(parsed, folders) if folders else parsed
+
+
+def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelease:
+    """A file's reading completed from its folders, nearest first: the title when the file
+    name has none, the season of a "Season 2" folder, the year and resolution of a folder
+    named for the same title ("Film (2014)/Film - 1080p.mkv")."""
+    title, year, season = parsed.title, parsed.year, parsed.season
+    resolution = parsed.resolution
+    if title and _NUMBER_TITLE.fullmatch(title) and parsed.episode is not None:
+        title = None  # "Season 1/03.mkv", "Сезон 5/Серия 11.mkv": the file is only a number
+    for folder in reversed(folders):
+        found = _parse_name(folder)
+        season_folder = found.season is not None and found.episode is None
+        if season is None and season_folder and parsed.season is None:
+            season = found.season
+        if not found.title:
+            continue
+        if title is None and not season_folder:
+            title = found.title
+        if _same_title(found.title, title):
+            year = year if year is not None else found.year
+            resolution = resolution or found.resolution
+    if (title, year, season, resolution) == (
+        parsed.title,
+        parsed.year,
+        parsed.season,
+        parsed.resolution,
+    ):
+        return parsed
+    return replace(
+        parsed,
+        title=title,
+        year=year,
+        season=season,
+        resolution=resolution,
+        media_type=_media_type(title, season, parsed.episode, dated=False),
+    )
+
+
+# A file name that is only an episode number, maybe after an episode word.
+_NUMBER_TITLE = re.compile(
+    r"(?:(?:Episode|Ep|E|Folge|Afl|Aflevering|Cap|Capitulo|\u0421\u0435\u0440\u0438\u044f)[ ._]*)?"
+    r"\d{1,4}",
+    re.I,
+)
+
+
+def _same_title(a: str | None, b: str | None) -> bool:
+    """Titles equal but for case and punctuation ("Film" / "film", "Mr. X" / "Mr X")."""
+    if not a or not b:
+        return False
+    return _TOKENS.findall(a.casefold()) == _TOKENS.findall(b.casefold())
+
+
+def _parse_name(name: str) -> ParsedRelease:
     text = _clean_input(name)
     if not any(ch.isalnum() for ch in text):
         return ParsedRelease()
