@@ -193,6 +193,8 @@ _NUMBER_PREFIXES = frozenset(
         "stagione",
     }
 )
+_THREE_D = re.compile(r"(?<![A-Za-z0-9])3D(?![A-Za-z0-9])", re.I)
+_THREE = re.compile(r"(?<![0-9.])0*3(?![0-9.])")
 _PART = re.compile(r"\bPart[ ._]?(\d{1,3})\b", re.I)
 # A mini-series episode: "Part.1.of.6", "Part 03" (films say "Part 2", "Part II", "Part One").
 _MINI_PART = re.compile(
@@ -239,6 +241,8 @@ _EDITION_TAIL = re.compile(
 _EDITION_STUB = re.compile(
     r"(?:[ ._]+-)?[ ._]+(Ultimate|Special|Extended|Collector'?s|Anniversary)$", re.I
 )
+# An anime batch's label left on the title: "Title - Batch" (from "Title - Batch 01-12").
+_BATCH_TAIL = re.compile(r"(?:[ ._]+-)?[ ._]+Batch$", re.I)
 # A genre after a dash at the end of a title: "The Deep Blue Sea - Drama".
 _GENRE_TAIL = re.compile(
     r"[ ._]+-[ ._]+(?:Drama|Comedy|Horror|Thriller|Action|Documentary|Romance|Animation"
@@ -434,7 +438,7 @@ def _tidy_title(text: str, title: str) -> str:
         title = title[: aka.start()]
     for _ in range(2):
         before = title
-        for tail in (_EDITION_TAIL, _GENRE_TAIL):
+        for tail in (_EDITION_TAIL, _GENRE_TAIL, _BATCH_TAIL):
             cut = tail.search(title)
             if cut and title[: cut.start()].strip(" -").lower() not in ("", "the", "a", "an"):
                 title = title[: cut.start()]  # never the whole title: "The Final Cut" (2004)
@@ -561,6 +565,8 @@ def _episodes(name: str, title: str, seasons: list[int], episodes: list[int]) ->
         return []
     if len(episodes) == 1 and _glued_only(name, episodes[0]):
         return []
+    if episodes == [3] and _THREE_D.search(name) and not _THREE.search(_THREE_D.sub(" ", name)):
+        return []  # "Film.(2014).[1080p].[3D]": a 3D release, not episode 3
     if not seasons and len(episodes) == 1 and _title_number_only(name, title, episodes[0]):
         return []
     if len(seasons) == 1 and not episodes:
