@@ -62,7 +62,13 @@ by title + year, and the dev set's own rows disagree (US/UK dropped, one AU kept
 Season/episode numbering (issue 9: bare episode codes, "Cap.205", repeated markers such as
 "S03E01.S03E02" or "3x01-3x02", year-shaped seasons, daily shows in every date shape, anime
 absolute numbers, extras, a number before a year in a film title) lives in
-``parsing/numbering.py`` and runs after the rules above.
+``parsing/numbering.py`` and runs after the rules above. Round two of issue 9 added there: words
+before the first marker that share nothing with parsett's title are the title
+("2047.S01E03...-GRP"), "&"/"+" join repeated markers, "OVA 02" is episode 2; here: a "3D" tag
+is no episode, an anime "- Batch" label is not title.
+
+File paths ("Shows/Title/Season 2/Title - 05.mkv") are read by ``parsing/paths.py``: the file
+name is parsed and its folders fill only what it lacks (title, season, year, resolution).
 
 Nothing here raises on any ``str`` input; hostile input (control characters, 100 kB names)
 is cleaned and capped before parsing.
