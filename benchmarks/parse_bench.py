@@ -3,7 +3,8 @@
 Run from the repo root: ``uv run python benchmarks/parse_bench.py [--repeat N] [--data SET]``.
 ``--data`` is ``all`` (the default: every set scored separately, speed on the dev set),
 ``dev`` (the 885-name dev set), ``extra`` (the hand-written set), ``heldout`` (the issue-9
-families, written before their rules) or a path to a jsonl file.
+families, written before their rules), ``round2`` (issue 9 round two: broad invented shapes,
+written before their rules) or a path to a jsonl file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.support.release_names import (  # noqa: E402
     EXTRA_SET,
     FIELDS,
     HELDOUT_SET,
+    ROUND2_SET,
     Case,
     Parser,
     guessit_adapter,
@@ -36,7 +38,8 @@ DATA_SETS = {
     "dev": [DEV_SET],
     "extra": [EXTRA_SET],
     "heldout": [HELDOUT_SET],
-    "all": [DEV_SET, EXTRA_SET, HELDOUT_SET],
+    "round2": [ROUND2_SET],
+    "all": [DEV_SET, EXTRA_SET, HELDOUT_SET, ROUND2_SET],
 }
 
 PARSERS: dict[str, Parser] = {"ours": ours, "guessit": guessit_adapter, "parsett": parsett_adapter}
@@ -85,7 +88,7 @@ def main() -> int:
     cli.add_argument(
         "--data",
         default="all",
-        help="all | dev | extra | heldout | path to a jsonl file (default: all)",
+        help="all | dev | extra | heldout | round2 | path to a jsonl file (default: all)",
     )
     cli.add_argument("--failures", type=int, default=0, help="list up to N of our misses per field")
     options = cli.parse_args()

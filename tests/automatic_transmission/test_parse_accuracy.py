@@ -16,6 +16,7 @@ from tests.support.release_names import (  # noqa: E402
     EXTRA_SET,
     FIELDS,
     HELDOUT_SET,
+    ROUND2_SET,
     Score,
     load_cases,
     ours,
@@ -134,3 +135,34 @@ def test_every_scored_field_has_a_heldout_floor() -> None:
 @pytest.mark.parametrize("field", FIELDS)
 def test_heldout_set_accuracy_stays_above_floor(heldout_score: Score, field: str) -> None:
     _assert_above_floor(heldout_score, field, HELDOUT_FLOORS[field])
+
+
+# Issue 9 round two: 260 invented names across the shapes other projects' parser suites hold
+# (Sonarr-style names, anime fansubs, season packs, multi-episode, daily shows, specials,
+# numbers in titles, foreign numbering, file paths, site prefixes, odd separators, country
+# and year tags, editions/REMUX/3D/HDR, resolution spellings). Written and scored before
+# any rule was changed for them (ours / guessit / parsett): title 0.9462 / 0.9769 / 0.9077,
+# year 1.0 / 0.9498 / 0.9537, season 0.9962 / 0.9846 / 0.9731, episode 0.9846 / 0.9923 /
+# 0.9308, resolution 1.0 / 0.9885 / 0.9885, media_type 0.9885 / 0.9962 / 0.9077.
+# After the path, title-before-marker, joined-marker, 3D and Batch/OVA rules: title 0.9962,
+# season 0.9962, 1.0 on the rest (the one miss: "[Group] Title 3 - 07" read as season 3 by
+# the older fansub-season rule). Those after-figures are no longer held-out: rules were
+# written against this set's misses; its before-figures are the honest measure.
+ROUND2_FLOORS = dict.fromkeys(FIELDS, 0.99)
+
+
+@pytest.fixture(scope="module")
+def round2_score() -> Score:
+    cases = load_cases(ROUND2_SET)
+    assert len(cases) >= 200
+    assert all("media_type" in case.expected for case in cases)
+    return score(ours, cases)
+
+
+def test_every_scored_field_has_a_round2_floor() -> None:
+    assert set(ROUND2_FLOORS) == set(FIELDS)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_round2_set_accuracy_stays_above_floor(round2_score: Score, field: str) -> None:
+    _assert_above_floor(round2_score, field, ROUND2_FLOORS[field])

@@ -672,6 +672,72 @@ EXTRAS: list[Row] = [
     ("Dry.Creek.S03E02.Extras.Outtakes.720p.BluRay", {"season": 3, "episode": 2}),
 ]
 
+
+# --- issue 9 round two: shapes from other parsers' suites (every name invented here) ---------
+
+FILE_PATHS: list[Row] = [
+    # The file name is parsed; folder words are never title.
+    (
+        "/srv/video/Shows/Brass Lantern/Season 03/Brass.Lantern.S03E07.720p.WEB.mkv",
+        {"title": "Brass Lantern", "season": 3, "episode": 7, "resolution": "720p"},
+    ),
+    (
+        "E:\\Films\\Orchid.Hotel.2011.1080p.BluRay\\Orchid.Hotel.2011.1080p.BluRay.mkv",
+        {"title": "Orchid Hotel", "year": 2011, "media_type": "movie"},
+    ),
+    ("library/Fallow.Ground.S01E02.HDTV.avi", {"title": "Fallow Ground", "episode": 2}),
+    # Folders fill what the file name lacks: year and resolution of a same-titled folder ...
+    (
+        "Films/Quillon Point (2009)/Quillon Point - 720p.mkv",
+        {"title": "Quillon Point", "year": 2009, "resolution": "720p", "media_type": "movie"},
+    ),
+    # ... the season of a season folder, the title when the file is only a number.
+    (
+        "Shows/Hazel Row/Season 2/Hazel Row - 05 - The Well.mkv",
+        {"title": "Hazel Row", "season": 2, "episode": 5, "media_type": "tv_show"},
+    ),
+    ("Shows/Hazel Row/Season 2/07.mkv", {"title": "Hazel Row", "season": 2, "episode": 7}),
+    # A folder for another title lends nothing.
+    ("Films/Grey Owl (1990)/Other.Thing.720p.mkv", {"title": "Other Thing", "year": None}),
+    # Not paths: " / " between translations, a slash inside brackets, no extension or root.
+    ("Alto Cielo / High Sky (2015) 720p", {"year": 2015, "media_type": "movie"}),
+    ("[Grp][Kumo/Cloud][05][1080p]", {"episode": 5}),
+    ("Up/Down 2019 1080p WEB", {"title": "Up/Down", "year": 2019}),
+]
+
+TITLE_BEFORE_MARKER: list[Row] = [
+    # A year-shaped show title right before the marker is the title, not a year.
+    ("2061.S02E05.1080p.WEB.h264-KNOT", {"title": "2061", "year": None, "season": 2}),
+    ("1994.S01E01.720p.HDTV.x264-ZED", {"title": "1994", "year": None, "episode": 1}),
+    # A title spelt differently before the marker stays as read.
+    ("K.I.T.E.S02E01.720p.HDTV", {"title": "K.I.T.E.", "season": 2}),
+    ("Loch.Fen.2019.S01E02.720p.WEB", {"title": "Loch Fen", "year": 2019}),
+]
+
+MARKERS_JOINED_BY_AMPERSAND: list[Row] = [
+    ("Wren Hill 3x09 & 3x10 HDTV", {"season": 3, "episode": [9, 10]}),
+    ("Wren.Hill.S01E05+S01E06.720p", {"season": 1, "episode": [5, 6]}),
+    ("Wren Hill S04E01 & S05E01", {"season": 4, "episode": 1}),
+]
+
+THREE_D_IS_NO_EPISODE: list[Row] = [
+    ("Coral.Deep.(2011).[720p].[3D]", {"episode": None, "media_type": "movie"}),
+    ("Coral Deep 3D 2011 1080p BluRay", {"episode": None, "year": 2011}),
+    ("[Grp] Sky Fox - 03 [3D Remaster][720p]", {"episode": 3}),
+]
+
+BATCH_AND_OVA: list[Row] = [
+    (
+        "[Grp] Hoshi Kuzu - Batch 01-24 [720p]",
+        {"title": "Hoshi Kuzu", "episode": list(range(1, 25))},
+    ),
+    ("[Grp] Hoshi Kuzu Batch [1080p]", {"title": "Hoshi Kuzu"}),
+    ("[Grp] Mizu no Oto OVA 3 [1080p]", {"title": "Mizu no Oto", "episode": 3}),
+    ("[Grp] Mizu no Oto OAD02 [720p]", {"title": "Mizu no Oto", "episode": 2}),
+    ("[Grp] Mizu no Oto S2 - 04 [720p]", {"season": 2, "episode": 4}),
+]
+
+
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
     "number_before_a_year_is_a_film_title_number": FILM_TITLE_NUMBERS,
@@ -681,6 +747,11 @@ FAMILIES = {
     "daily_show_dates_are_not_title_or_episode": DAILY_SHOWS,
     "anime_number_after_group_and_title_is_absolute_episode": ANIME_ABSOLUTE,
     "extras_carry_no_episode": EXTRAS,
+    "a_file_path_is_read_from_its_file_name_and_folders_fill_gaps": FILE_PATHS,
+    "words_before_the_first_marker_are_the_title": TITLE_BEFORE_MARKER,
+    "markers_joined_by_ampersand_or_plus_are_multi_episode": MARKERS_JOINED_BY_AMPERSAND,
+    "a_3d_tag_is_no_episode_number": THREE_D_IS_NO_EPISODE,
+    "batch_label_is_not_title_and_ova_number_is_the_episode": BATCH_AND_OVA,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -16,6 +16,11 @@ EXTRA_SET = Path(__file__).parents[1] / "data" / "release_names_extra.jsonl"
 # numbering, repeated episode markers, years as seasons, daily shows, anime absolute numbers,
 # extras, numbers in movie titles) plus movie controls; written and scored before the rules.
 HELDOUT_SET = Path(__file__).parents[1] / "data" / "release_names_heldout.jsonl"
+# Round two of issue 9: invented names across the shapes other projects' parser suites hold
+# (Sonarr-style names, anime fansubs, packs, multi-episode, daily, specials, numbers in titles,
+# foreign numbering, paths, site prefixes, odd separators, editions, resolution spellings);
+# written and scored before any rule was changed for them.
+ROUND2_SET = Path(__file__).parents[1] / "data" / "release_names_round2.jsonl"
 
 # The fields scored, in report order. ``title_ci`` is the title compared case-insensitively.
 FIELDS = ("title", "title_ci", "year", "season", "episode", "resolution", "media_type")

@@ -62,7 +62,13 @@ by title + year, and the dev set's own rows disagree (US/UK dropped, one AU kept
 Season/episode numbering (issue 9: bare episode codes, "Cap.205", repeated markers such as
 "S03E01.S03E02" or "3x01-3x02", year-shaped seasons, daily shows in every date shape, anime
 absolute numbers, extras, a number before a year in a film title) lives in
-``parsing/numbering.py`` and runs after the rules above.
+``parsing/numbering.py`` and runs after the rules above. Round two of issue 9 added there: words
+before the first marker that share nothing with parsett's title are the title
+("2047.S01E03...-GRP"), "&"/"+" join repeated markers, "OVA 02" is episode 2; here: a "3D" tag
+is no episode, an anime "- Batch" label is not title.
+
+File paths ("Shows/Title/Season 2/Title - 05.mkv") are read by ``parsing/paths.py``: the file
+name is parsed and its folders fill only what it lacks (title, season, year, resolution).
 
 Nothing here raises on any ``str`` input; hostile input (control characters, 100 kB names)
 is cleaned and capped before parsing.
@@ -72,12 +78,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from automatic_transmission.model import MediaType
 from automatic_transmission.parsing.numbering import Reading, apply_numbering_rules
+from automatic_transmission.parsing.paths import split_path
 
 __all__ = [
     "MEDIA_TYPES",
@@ -192,6 +199,8 @@ _NUMBER_PREFIXES = frozenset(
         "stagione",
     }
 )
+_THREE_D = re.compile(r"(?<![A-Za-z0-9])3D(?![A-Za-z0-9])", re.I)
+_THREE = re.compile(r"(?<![0-9.])0*3(?![0-9.])")
 _PART = re.compile(r"\bPart[ ._]?(\d{1,3})\b", re.I)
 # A mini-series episode: "Part.1.of.6", "Part 03" (films say "Part 2", "Part II", "Part One").
 _MINI_PART = re.compile(
@@ -238,6 +247,8 @@ _EDITION_TAIL = re.compile(
 _EDITION_STUB = re.compile(
     r"(?:[ ._]+-)?[ ._]+(Ultimate|Special|Extended|Collector'?s|Anniversary)$", re.I
 )
+# An anime batch's label left on the title: "Title - Batch" (from "Title - Batch 01-12").
+_BATCH_TAIL = re.compile(r"(?:[ ._]+-)?[ ._]+Batch$", re.I)
 # A genre after a dash at the end of a title: "The Deep Blue Sea - Drama".
 _GENRE_TAIL = re.compile(
     r"[ ._]+-[ ._]+(?:Drama|Comedy|Horror|Thriller|Action|Documentary|Romance|Animation"
@@ -433,7 +444,7 @@ def _tidy_title(text: str, title: str) -> str:
         title = title[: aka.start()]
     for _ in range(2):
         before = title
-        for tail in (_EDITION_TAIL, _GENRE_TAIL):
+        for tail in (_EDITION_TAIL, _GENRE_TAIL, _BATCH_TAIL):
             cut = tail.search(title)
             if cut and title[: cut.start()].strip(" -").lower() not in ("", "the", "a", "an"):
                 title = title[: cut.start()]  # never the whole title: "The Final Cut" (2004)
@@ -560,6 +571,8 @@ def _episodes(name: str, title: str, seasons: list[int], episodes: list[int]) ->
         return []
     if len(episodes) == 1 and _glued_only(name, episodes[0]):
         return []
+    if episodes == [3] and _THREE_D.search(name) and not _THREE.search(_THREE_D.sub(" ", name)):
+        return []  # "Film.(2014).[1080p].[3D]": a 3D release, not episode 3
     if not seasons and len(episodes) == 1 and _title_number_only(name, title, episodes[0]):
         return []
     if len(seasons) == 1 and not episodes:
@@ -709,6 +722,66 @@ def parse_release(name: object) -> ParsedRelease:
 
 
 def _parse(name: object) -> ParsedRelease:
+    if not isinstance(name, str):
+        name = "" if name is None else str(name)
+    folders, file_name = split_path(_CONTROL.sub(" ", name[: MAX_INPUT * 4])[:MAX_INPUT])
+    parsed = _parse_name(file_name)
+    return _fill_from_folders(parsed, folders) if folders else parsed
+
+
+def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelease:
+    """A file's reading completed from its folders, nearest first: the title when the file
+    name has none, the season of a "Season 2" folder, the year and resolution of a folder
+    named for the same title ("Film (2014)/Film - 1080p.mkv")."""
+    title, year, season = parsed.title, parsed.year, parsed.season
+    resolution = parsed.resolution
+    if title and _NUMBER_TITLE.fullmatch(title) and parsed.episode is not None:
+        title = None  # "Season 1/03.mkv", "Сезон 5/Серия 11.mkv": the file is only a number
+    for folder in reversed(folders):
+        found = _parse_name(folder)
+        season_folder = found.season is not None and found.episode is None
+        if season is None and season_folder and parsed.season is None:
+            season = found.season
+        if not found.title:
+            continue
+        if title is None and not season_folder:
+            title = found.title
+        if _same_title(found.title, title):
+            year = year if year is not None else found.year
+            resolution = resolution or found.resolution
+    if (title, year, season, resolution) == (
+        parsed.title,
+        parsed.year,
+        parsed.season,
+        parsed.resolution,
+    ):
+        return parsed
+    return replace(
+        parsed,
+        title=title,
+        year=year,
+        season=season,
+        resolution=resolution,
+        media_type=_media_type(title, season, parsed.episode, dated=False),
+    )
+
+
+# A file name that is only an episode number, maybe after an episode word.
+_NUMBER_TITLE = re.compile(
+    r"(?:(?:Episode|Ep|E|Folge|Afl|Aflevering|Cap|Capitulo|\u0421\u0435\u0440\u0438\u044f)[ ._]*)?"
+    r"\d{1,4}",
+    re.I,
+)
+
+
+def _same_title(a: str | None, b: str | None) -> bool:
+    """Titles equal but for case and punctuation ("Film" / "film", "Mr. X" / "Mr X")."""
+    if not a or not b:
+        return False
+    return _TOKENS.findall(a.casefold()) == _TOKENS.findall(b.casefold())
+
+
+def _parse_name(name: str) -> ParsedRelease:
     text = _clean_input(name)
     if not any(ch.isalnum() for ch in text):
         return ParsedRelease()

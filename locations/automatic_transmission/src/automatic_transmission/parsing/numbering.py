@@ -47,6 +47,8 @@ class Reading:
 
 _YEARISH = re.compile(r"(?:19|20)\d\d")
 _SEP = re.compile(r"[ ._]+")
+_ALNUM = re.compile(r"[^\W_]+")
+_PLAIN_WORDS = re.compile(r"[^\W_]+(?: [^\W_]+)*")
 
 # --- 7. extras -------------------------------------------------------------------------------
 _EXTRAS = re.compile(r"(?<![A-Za-z0-9])S(\d{1,2})[ ._-]+(?:Extras?|Bonus)(?![A-Za-z])", re.I)
@@ -58,7 +60,7 @@ _MARK = re.compile(
     re.I,
 )
 _MORE = re.compile(
-    r"(?P<sep>[ ._]*-[ ._]*|[ ._]|)(?:(?:S(?P<s>\d{1,4})[ ._]?)?E(?P<e>\d{1,4})"
+    r"(?P<sep>[ ._]*[-&+][ ._]*|[ ._]|)(?:(?:S(?P<s>\d{1,4})[ ._]?)?E(?P<e>\d{1,4})"
     r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-]|x)(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
     re.I,
 )
@@ -100,6 +102,7 @@ _DISC = re.compile(
 )
 # A numbered one-off event ("UFC.179.PPV", "Fight 300 Hill vs Lee"): its number is no episode.
 _EVENT = re.compile(r"(?<![A-Za-z])(?:PPV|vs)(?![A-Za-z])", re.I)
+_OVA = re.compile(r"(?<![A-Za-z0-9])(?:OVA|OAD|ONA)[ ._-]?(\d{1,3})(?![0-9])")
 _ANY_YEAR = re.compile(r"(?<![A-Za-z0-9])(?:19|20)\d\d(?![0-9])")
 _RES_TOKEN = re.compile(r"(?<![A-Za-z0-9])\d{3,4}[pi](?![A-Za-z0-9])", re.I)
 
@@ -110,6 +113,7 @@ def apply_numbering_rules(text: str, reading: Reading) -> Reading:
     reading = _foreign(text, reading)
     reading = _dates(text, reading)
     reading = _bare_number(text, reading)
+    reading = _ova_number(text, reading)
     extras = _EXTRAS.search(text)
     if extras and reading.seasons == [int(extras.group(1))]:
         reading = replace(reading, episodes=[])
@@ -119,6 +123,8 @@ def apply_numbering_rules(text: str, reading: Reading) -> Reading:
 def _markers(text: str, reading: Reading) -> Reading:
     """Rules 3 and 4: repeated markers are a multi-episode release; a year may be the season."""
     mark = _MARK.search(text)
+    if mark:
+        reading = _title_left_of_marker(text, mark.start(), reading)
     if not mark:
         year_season = _YEAR_SEASON.search(text)
         if year_season:
@@ -152,6 +158,21 @@ def _markers(text: str, reading: Reading) -> Reading:
     if multi and set(reading.episodes) <= set(episodes):
         return replace(reading, seasons=[season], episodes=sorted(set(episodes)))
     return reading
+
+
+def _title_left_of_marker(text: str, at: int, reading: Reading) -> Reading:
+    """ "2047.S01E03.720p-GRP": parsett took a later word for the title because the words
+    before the episode marker looked like a year; a show's title stands before its marker, so
+    words there that share nothing with the title read so far are the title."""
+    prefix = _words(_GROUP_PREFIX.sub("", text[:at]))
+    if not _PLAIN_WORDS.fullmatch(prefix):
+        return reading
+    if set(_ALNUM.findall(reading.title.casefold())) & set(_ALNUM.findall(prefix.casefold())):
+        return reading  # the title is (partly) there, only spelt differently ("S.W.A.T.")
+    year = reading.year
+    if year is not None and str(year) == prefix and text.count(prefix) == 1:
+        year = None
+    return replace(reading, title=prefix, year=year)
 
 
 def _year_as_season(text: str, reading: Reading, season: int, episodes: list[int]) -> Reading:
@@ -265,6 +286,17 @@ def _bare_number(text: str, reading: Reading) -> Reading:
     if season and episode and said_tv and not _EVENT.search(tail):
         return replace(reading, title=head, seasons=[season], episodes=[episode])
     return reading
+
+
+def _ova_number(text: str, reading: Reading) -> Reading:
+    """ "[Group] Title OVA 02": a numbered OVA/OAD/ONA is that episode of the show."""
+    if reading.seasons or reading.episodes or reading.dated:
+        return reading
+    ova = _OVA.search(text)
+    if not ova:
+        return reading
+    title = _title_before(text, ova.start(), reading.title)
+    return replace(reading, title=title, episodes=[int(ova.group(1))])
 
 
 def _tv_without_year(body: str, rest: str, digits: str, tail: str) -> bool:
