@@ -16,13 +16,14 @@ Strings compare case-insensitively. The first failing rule (in file order) gives
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automatic_transmission.model import MediaType
+from automatic_transmission.model import MediaType, TitleMetadata
 
 FILE_FILTRATION_FILE = "file_filtration.yaml"
 MEDIA_FILTRATION_FILE = "media_filtration.yaml"
@@ -44,14 +45,11 @@ NUMERIC_FIELDS = frozenset(
         "tmdb_votes", "metascore", "rt_score", "runtime", "budget", "revenue",
     }
 )  # fmt: skip
-MEDIA_FIELDS = frozenset(
-    {
-        "imdb_rating", "imdb_votes", "tmdb_rating", "tmdb_votes", "metascore", "rt_score",
-        "release_year", "runtime", "budget", "revenue", "genre", "original_language",
-        "spoken_languages", "origin_country", "production_countries", "production_companies",
-        "production_status",
-    }
-)  # fmt: skip
+# The metadata fields (`model.TitleMetadata`, named as atp.training's columns) but identities
+# and free text.
+MEDIA_FIELDS = frozenset(f.name for f in dataclasses.fields(TitleMetadata)) - {
+    "tmdb_id", "imdb_id", "media_title", "original_media_title", "tagline", "overview",
+}  # fmt: skip
 
 
 class FilterConfigError(ValueError):
