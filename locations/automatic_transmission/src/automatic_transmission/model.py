@@ -21,6 +21,16 @@ def valid_year(year: int | None) -> int | None:
     return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
 
 
+def as_number(value: Any) -> float | None:
+    """A number from JSON or YAML (int, float or numeric text), else None; a bool is no number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def normalised(title: str | None) -> str:
     """The one title normaliser (matching, lookups): accents off, case folded, punctuation to
     spaces: `Amélie: Part II` -> `amelie part ii`. Letters of every script are kept (`Брат`,

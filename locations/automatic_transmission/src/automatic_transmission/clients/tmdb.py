@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automatic_transmission.clients.http import JsonHttpClient, LastingServiceError, RetryPolicy
-from automatic_transmission.model import MAX_INTEGER, TitleMetadata
+from automatic_transmission.model import MAX_INTEGER, TitleMetadata, as_number
 
 SERVICE = "TMDB"
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -71,7 +71,7 @@ def _shared_details(d: Mapping[str, Any]) -> dict[str, Any]:
         "genre": _names(d.get("genres"), "name"),
         "overview": _str(d.get("overview")),
         "tagline": _str(d.get("tagline")),
-        "tmdb_rating": _number(d.get("vote_average")),
+        "tmdb_rating": as_number(d.get("vote_average")),
         "tmdb_votes": _int(d.get("vote_count")),
     }
 
@@ -155,7 +155,7 @@ class TmdbClient:
                     original_title=_str(item.get(original_key)),
                     year=year_of(item.get(date_key)),
                     vote_count=_int(item.get("vote_count")) or 0,
-                    popularity=_number(item.get("popularity")) or 0.0,
+                    popularity=as_number(item.get("popularity")) or 0.0,
                 )
             )
         return hits
@@ -197,9 +197,3 @@ class TmdbClient:
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
         return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
