@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -11,13 +12,12 @@ from automatic_transmission.model import (
     MediaRow,
     MediaType,
     PipelineStatus,
-    RejectionStatus,
     TrainingRecord,
 )
 from automatic_transmission.steps.metadata_collection import match_stored
 from automatic_transmission.store.training import TrainingStore
 from tests.support.roundtrips import CountingConnection
-from tests.support.steps import age_training
+from tests.support.steps import age_training, media_row
 
 
 def record(n: int, **kw: object) -> TrainingRecord:
@@ -39,18 +39,8 @@ def record(n: int, **kw: object) -> TrainingRecord:
     return TrainingRecord(**values)  # type: ignore[arg-type]
 
 
-def media_row(title: str, year: int | None, **kw: object) -> MediaRow:
-    values: dict[str, object] = {
-        "hash": "b" * 40,
-        "media_type": MediaType.MOVIE,
-        "pipeline_status": PipelineStatus.FILE_ACCEPTED,
-        "rejection_status": RejectionStatus.UNFILTERED,
-        "original_title": title,
-        "media_title": title,
-        "release_year": year,
-        **kw,
-    }
-    return MediaRow(**values)  # type: ignore[arg-type]
+def movie(title: str, year: int | None, **kw: Any) -> MediaRow:
+    return media_row(PipelineStatus.FILE_ACCEPTED, media_title=title, release_year=year, **kw)
 
 
 def sql(conn: CountingConnection, query: str) -> list[tuple[object, ...]]:
@@ -142,8 +132,8 @@ def test_fresh_lookup_by_tmdb_id_or_year_skips_stale_rows_but_not_human_labeled_
     )
     sql(db_connection, "UPDATE atp.training SET human_labeled = true WHERE imdb_id = 'tt0000004'")
     age_training(db_connection, ["tt0000003", "tt0000004"], days=40)
-    rows = [media_row("x", None, tmdb_id=n) for n in (1, 3, 4)]
-    found = store.fresh_metadata([*rows, media_row("the matrix!", 1999)], 30)
+    rows = [movie("x", None, tmdb_id=n) for n in (1, 3, 4)]
+    found = store.fresh_metadata([*rows, movie("the matrix!", 1999)], 30)
     assert sorted(t.record.imdb_id for t in found) == ["tt0000001", "tt0000002", "tt0000004"]
 
 
@@ -166,7 +156,7 @@ def test_stored_metadata_is_found_and_matched_in_every_script(
     titles = [record(n, media_title=t, release_year=2001) for n, (t, _) in enumerate(SPELLINGS, 1)]
     store.upsert_metadata(titles)
     for year in (2001, None):  # with the row's year, and without one
-        row = media_row(released, year)
+        row = movie(released, year)
         found = match_stored(row, store.fresh_metadata([row], 30))
         assert found is not None and found.record.media_title == stored
 
@@ -176,7 +166,7 @@ def test_a_title_stored_for_another_year_or_kind_is_not_matched(
 ) -> None:
     store = TrainingStore(db_connection)
     store.upsert_metadata([record(1, media_title="Брат", release_year=1997)])
-    for row in (media_row("Брат", 2000), media_row("Брат", None, media_type=MediaType.TV_SHOW)):
+    for row in (movie("Брат", 2000), movie("Брат", None, media_type=MediaType.TV_SHOW)):
         assert match_stored(row, store.fresh_metadata([row], 30)) is None
 
 
@@ -209,7 +199,7 @@ def test_each_method_costs_the_same_round_trips_whatever_the_batch_size(
     with db_connection.counting() as upsert:
         store.upsert_metadata(records)
     with db_connection.counting() as lookup:
-        store.fresh_metadata([media_row(r.media_title, r.release_year) for r in records], 30)
+        store.fresh_metadata([movie(r.media_title, r.release_year) for r in records], 30)
     with db_connection.counting() as labels:
         store.write_labels({r.imdb_id: LabelType.WOULD_WATCH for r in records})
     with db_connection.counting() as read:
