@@ -223,6 +223,7 @@ def start_database(stack: Stack) -> ConnectionSettings:
         database_configured,
         embedded_pgdata,
         resolve_settings,
+        start_embedded,
     )
 
     configured = all(database_configured(prefix) for prefix in DB_PREFIXES)
@@ -230,7 +231,9 @@ def start_database(stack: Stack) -> ConnectionSettings:
     was_running = pgdata is not None and postmaster_pid(pgdata) is not None
     stack.database = database = Database(pgdata=pgdata, was_running=was_running)
     settings = database.settings = resolve_settings(DB_PREFIX, {})
-    if not settings.embedded:
+    if settings.pgdata is not None:
+        start_embedded(settings.pgdata)
+    else:
         database.pgdata = None
     where = f" (data in {database.pgdata})" if database.pgdata else ""
     log(f"database: {settings.describe()}{where}")

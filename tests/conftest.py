@@ -35,13 +35,21 @@ def http_server() -> Iterator[FakeHttpServer]:
         yield server
 
 
-@pytest.fixture
-def atp_database(pg_server: PgTestServer, fresh_database: str) -> str:
-    """A fresh database with schema `atp` instantiated by the schema location's DDL files."""
-    from tests.support.atp import create_atp
+@pytest.fixture(scope="session")
+def atp_template(pg_server: PgTestServer) -> Iterator[str]:
+    """A database with schema `atp` instantiated once by the schema location's DDL files: the
+    template every `atp_database` is copied from (one CREATE DATABASE ... TEMPLATE per test)."""
+    from tests.support.atp import temporary_atp_database
 
-    create_atp(pg_server, fresh_database)
-    return fresh_database
+    with temporary_atp_database(pg_server) as name:
+        yield name
+
+
+@pytest.fixture
+def atp_database(pg_server: PgTestServer, atp_template: str) -> Iterator[str]:
+    """A fresh database of its own holding schema `atp` (a copy of `atp_template`)."""
+    with pg_server.temporary_database(template=atp_template) as name:
+        yield name
 
 
 @pytest.fixture
@@ -55,11 +63,11 @@ def fresh_connection(
 
 @pytest.fixture
 def atp_connection(
-    atp_database: str, fresh_connection: psycopg2.extensions.connection
-) -> psycopg2.extensions.connection:
-    """A plain connection to the test's database once it holds schema `atp` (`atp_database` is
-    the test's fresh database), closed afterwards."""
-    return fresh_connection
+    pg_server: PgTestServer, atp_database: str
+) -> Iterator[psycopg2.extensions.connection]:
+    """A plain connection to the test's database holding schema `atp`, closed afterwards."""
+    with pg_server.connection(atp_database) as connection:
+        yield connection
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from automatic_transmission.steps.file_filtration import filter_file
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.steps import (
     insert_media,
+    media_row,
     media_rows,
     record_selects,
     run_step,
@@ -48,15 +49,7 @@ RULES = parse_rules(
 
 
 def row(media_type: MediaType = MediaType.MOVIE, **kw: object) -> MediaRow:
-    values: dict[str, object] = {
-        "hash": "a" * 40,
-        "media_type": media_type,
-        "pipeline_status": PipelineStatus.PARSED,
-        "rejection_status": RejectionStatus.UNFILTERED,
-        "original_title": "Some.Movie.2020.1080p",
-        **kw,
-    }
-    return MediaRow(**values)  # type: ignore[arg-type]
+    return media_row(PipelineStatus.PARSED, media_type, **kw)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from automatic_transmission.model import MediaType
-from automatic_transmission.store.training import TrainingRecord, TrainingStore
+from automatic_transmission.model import MediaType, TrainingRecord
+from automatic_transmission.store.training import TrainingStore
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.reel_driver import BATCH_PATH, FakeReelDriver

@@ -8,12 +8,17 @@ from typing import Any
 import pytest
 
 from automatic_transmission.clients.tmdb import SearchHit
-from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
+from automatic_transmission.model import (
+    MediaRow,
+    MediaType,
+    PipelineStatus,
+    RejectionStatus,
+    normalised,
+)
 from automatic_transmission.steps.metadata_collection import (
     NO_MATCH,
     FetchResult,
     best_hit,
-    normalised,
     remembering,
 )
 from dagstributor_shared.postgres import PostgresResource

@@ -25,7 +25,9 @@ def test_ratings_are_imdb_rating_times_ten_votes_metascore_and_rotten_tomatoes(
     omdb.add(
         "tt0133093", "The Matrix", rating="8.7", votes="2,104,221", metascore="73", rotten="83%"
     )
-    assert connect(omdb).ratings("tt0133093") == OmdbRatings(87.0, 2104221, 73, 83)
+    assert connect(omdb).ratings("tt0133093") == OmdbRatings(
+        imdb_rating=87.0, imdb_votes=2104221, metascore=73, rt_score=83
+    )
     assert omdb.calls()[0].param("i") == "tt0133093"
 
 

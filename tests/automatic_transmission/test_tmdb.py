@@ -45,21 +45,25 @@ def test_search_tv_uses_first_air_date_year(tmdb: FakeTmdb) -> None:
 
 def test_movie_details_carry_every_training_field(tmdb: FakeTmdb) -> None:
     d = connect(tmdb).movie_details(603)
-    assert (d.title, d.release_year, d.imdb_id) == ("The Matrix", 1999, "tt0133093")
-    assert d.genres == ("Action", "Science Fiction")
+    assert (d.media_title, d.release_year, d.imdb_id) == ("The Matrix", 1999, "tt0133093")
+    assert d.genre == ("Action", "Science Fiction")
     assert d.production_countries == ("US",) and d.origin_country == ("US",)
     assert d.production_companies == ("Paramount Pictures",)
     assert d.spoken_languages == ("en",) and d.original_language == "en"
     assert (d.budget, d.revenue, d.runtime, d.production_status) == (
         10_000_000, 30_000_000, 110, "Released",
     )  # fmt: skip
-    assert d.rating == 7.1 and d.votes == 1000 and d.tagline and d.overview
+    assert d.tmdb_rating == 7.1 and d.tmdb_votes == 1000 and d.tagline and d.overview
 
 
 def test_tv_details_and_external_ids_give_the_imdb_id(tmdb: FakeTmdb) -> None:
     client = connect(tmdb)
     details = client.tv_details(1399)
-    assert (details.title, details.release_year, details.runtime) == ("Game of Thrones", 2011, 110)
+    assert (details.media_title, details.release_year, details.runtime) == (
+        "Game of Thrones",
+        2011,
+        110,
+    )
     assert client.tv_imdb_id(1399) == "tt0944947"
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from automatic_transmission.model import LabelType, MediaType
-from automatic_transmission.store.training import TrainingRecord, TrainingStore, title_key
+from automatic_transmission.model import (
+    LabelType,
+    MediaRow,
+    MediaType,
+    PipelineStatus,
+    TrainingRecord,
+)
+from automatic_transmission.steps.metadata_collection import match_stored
+from automatic_transmission.store.training import TrainingStore
 from tests.support.roundtrips import CountingConnection
-from tests.support.steps import age_training
+from tests.support.steps import age_training, media_row
 
 
 def record(n: int, **kw: object) -> TrainingRecord:
@@ -29,6 +37,10 @@ def record(n: int, **kw: object) -> TrainingRecord:
         **kw,
     }
     return TrainingRecord(**values)  # type: ignore[arg-type]
+
+
+def movie(title: str, year: int | None, **kw: Any) -> MediaRow:
+    return media_row(PipelineStatus.FILE_ACCEPTED, media_title=title, release_year=year, **kw)
 
 
 def sql(conn: CountingConnection, query: str) -> list[tuple[object, ...]]:
@@ -111,15 +123,51 @@ def test_nul_characters_odd_codes_and_out_of_range_ids_are_fitted_not_fatal(
     assert (got.tmdb_id, got.origin_country, got.original_language) == (None, ("FR",), None)
 
 
-def test_fresh_lookup_by_tmdb_id_or_title_skips_stale_rows_but_not_human_labeled_ones(
+def test_fresh_lookup_by_tmdb_id_or_year_skips_stale_rows_but_not_human_labeled_ones(
     db_connection: CountingConnection,
 ) -> None:
     store = TrainingStore(db_connection)
-    store.upsert_metadata([record(1), record(2, media_title="The Matrix"), record(3), record(4)])
+    store.upsert_metadata(
+        [record(1), record(2, media_title="The Matrix", release_year=1999), record(3), record(4)]
+    )
     sql(db_connection, "UPDATE atp.training SET human_labeled = true WHERE imdb_id = 'tt0000004'")
     age_training(db_connection, ["tt0000003", "tt0000004"], days=40)
-    found = store.fresh_metadata([1, 3, 4], [title_key("the matrix!")], 30)
+    rows = [movie("x", None, tmdb_id=n) for n in (1, 3, 4)]
+    found = store.fresh_metadata([*rows, movie("the matrix!", 1999)], 30)
     assert sorted(t.record.imdb_id for t in found) == ["tt0000001", "tt0000002", "tt0000004"]
+
+
+# Stored title, and how a release names it: Latin, accented, Cyrillic, CJK, and their mix.
+SPELLINGS = [
+    ("The Matrix: Reloaded", "the matrix reloaded"),
+    ("Amélie", "AMELIE"),
+    ("Брат", "брат"),
+    ("Брат 2", "БРАТ. 2"),
+    ("鬼滅の刃", "鬼滅の刃"),
+    ("進撃の巨人", "進撃の巨人!"),
+]
+
+
+@pytest.mark.parametrize(("stored", "released"), SPELLINGS)
+def test_stored_metadata_is_found_and_matched_in_every_script(
+    db_connection: CountingConnection, stored: str, released: str
+) -> None:
+    store = TrainingStore(db_connection)
+    titles = [record(n, media_title=t, release_year=2001) for n, (t, _) in enumerate(SPELLINGS, 1)]
+    store.upsert_metadata(titles)
+    for year in (2001, None):  # with the row's year, and without one
+        row = movie(released, year)
+        found = match_stored(row, store.fresh_metadata([row], 30))
+        assert found is not None and found.record.media_title == stored
+
+
+def test_a_title_stored_for_another_year_or_kind_is_not_matched(
+    db_connection: CountingConnection,
+) -> None:
+    store = TrainingStore(db_connection)
+    store.upsert_metadata([record(1, media_title="Брат", release_year=1997)])
+    for row in (movie("Брат", 2000), movie("Брат", None, media_type=MediaType.TV_SHOW)):
+        assert match_stored(row, store.fresh_metadata([row], 30)) is None
 
 
 def test_labels_are_written_except_to_human_labeled_rows(db_connection: CountingConnection) -> None:
@@ -151,9 +199,7 @@ def test_each_method_costs_the_same_round_trips_whatever_the_batch_size(
     with db_connection.counting() as upsert:
         store.upsert_metadata(records)
     with db_connection.counting() as lookup:
-        store.fresh_metadata(
-            [r.tmdb_id or 0 for r in records], [title_key(r.media_title) for r in records], 30
-        )
+        store.fresh_metadata([movie(r.media_title, r.release_year) for r in records], 30)
     with db_connection.counting() as labels:
         store.write_labels({r.imdb_id: LabelType.WOULD_WATCH for r in records})
     with db_connection.counting() as read:

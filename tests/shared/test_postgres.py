@@ -82,21 +82,24 @@ def test_explicit_fields_override_the_environment() -> None:
     assert (settings.host, settings.database, settings.username) == ("override", "d", "u")
 
 
-def test_no_host_on_a_workstation_starts_the_embedded_server_in_the_given_folder(
+def test_no_host_on_a_workstation_reads_settings_without_starting_and_connecting_starts_the_embedded_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import psycopg2
 
     pgdata = tmp_path / "pgdata"
     monkeypatch.setenv("DAGSTRIBUTOR_PGDATA", str(pgdata))
+    for variable in ("WST_PGSQL_HOST", "WST_PGSQL_ENDPOINT", "AT_PGSQL_HOST", "AT_PGSQL_ENDPOINT"):
+        monkeypatch.delenv(variable, raising=False)
     try:
-        settings = resolve_settings("WST_PGSQL", {}, {})
+        settings = PostgresResource(env_prefix="WST_PGSQL").settings()
         assert settings.embedded
+        assert not pgdata.exists(), "reading settings must not start a server"
+        connection = psycopg2.connect(**settings.connect_kwargs(connect_timeout=5))
         assert (pgdata / "PG_VERSION").is_file()
         # The other location's prefix finds the same running server.
-        again = resolve_settings("AT_PGSQL", {}, {})
-        assert again.host == settings.host
-        connection = psycopg2.connect(**settings.connect_kwargs(connect_timeout=5))
+        again = resolve_settings("AT_PGSQL", {})
+        assert again.connect_kwargs(5)["host"] == connection.get_dsn_parameters()["host"]
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('data_directory')")
             row = cursor.fetchone()

@@ -88,17 +88,18 @@ class PgTestServer:
                     time.sleep(0.01)
         return int(ended[0]) if ended else 0
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "template0") -> str:
+        """A new database, a copy of `template` (by default an empty one)."""
         name = f"dagstributor_test_{uuid.uuid4().hex[:12]}"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
     def drop_database(self, name: str) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     @contextmanager
-    def temporary_database(self) -> Iterator[str]:
-        name = self.create_database()
+    def temporary_database(self, template: str = "template0") -> Iterator[str]:
+        name = self.create_database(template)
         try:
             yield name
         finally:

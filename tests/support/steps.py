@@ -11,6 +11,7 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
+from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 from tests.support.tmdb import TMDB_KEY
 
 MEDIA_COLUMNS = (
@@ -18,6 +19,20 @@ MEDIA_COLUMNS = (
     "release_year", "season", "episode", "resolution", "video_codec", "upload_type", "imdb_id",
     "tmdb_id",
 )  # fmt: skip
+
+
+def media_row(
+    status: PipelineStatus, media_type: MediaType = MediaType.MOVIE, **columns: Any
+) -> MediaRow:
+    """A media row as a step reads it (for decide functions' table tests): unfiltered, with a
+    fixed hash and an original title unless `columns` say otherwise."""
+    values: dict[str, Any] = {
+        "hash": "c" * 40,
+        "rejection_status": RejectionStatus.UNFILTERED,
+        "original_title": "Some.Movie.2020.1080p",
+        **columns,
+    }
+    return MediaRow(media_type=media_type, pipeline_status=status, **values)
 
 
 def media_hash(name: str) -> str:

@@ -37,10 +37,15 @@ class ConnectionSettings:
     password: str | None = field(repr=False)  # never in a log line, error or traceback
     schema: str
     embedded: bool
+    # The embedded server's data directory while its socket folder is not known yet: reading
+    # settings starts nothing; the server is started (or joined) when a connection needs it.
+    pgdata: Path | None = None
 
     def connect_kwargs(self, connect_timeout: int) -> dict[str, Any]:
+        """psycopg2's arguments; for the embedded server this starts (or joins) it first."""
+        host = start_embedded(self.pgdata) if self.pgdata is not None else self.host
         kwargs: dict[str, Any] = {
-            "host": self.host,
+            "host": host,
             "port": self.port,
             "dbname": self.database,
             "user": self.username,
@@ -53,6 +58,8 @@ class ConnectionSettings:
 
     def describe(self) -> str:
         """Where we connect, safe for logs: never the password."""
+        if self.pgdata is not None:
+            return f"embedded postgresql://{self.username}@{self.pgdata}/{self.database}"
         kind = "embedded" if self.embedded else "configured"
         return f"{kind} postgresql://{self.username}@{self.host}:{self.port}/{self.database}"
 
@@ -131,7 +138,8 @@ def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -
 def resolve_settings(
     prefix: str, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> ConnectionSettings:
-    """Merge explicit fields over `<prefix>_*` variables; no host outside Kubernetes -> embedded."""
+    """Merge explicit fields over `<prefix>_*` variables; no host outside Kubernetes -> embedded
+    (not started here: see `ConnectionSettings.connect_kwargs`)."""
     env = os.environ if environ is None else environ
 
     def variable(suffix: str) -> str | None:
@@ -167,15 +175,16 @@ def resolve_settings(
             )
         if problems:
             raise DatabaseSettingsError("; ".join(problems))
-        socket_dir = start_embedded(embedded_pgdata())
+        pgdata = embedded_pgdata()
         return ConnectionSettings(
-            host=socket_dir,
+            host=str(pgdata),
             port=5432,
             database=str(raw["database"] or EMBEDDED_DATABASE),
             username="postgres",
             password=None,
             schema=schema,
             embedded=True,
+            pgdata=pgdata,
         )
     for suffix in ("database", "username"):
         if raw[suffix] is None:

@@ -16,13 +16,15 @@ Strings compare case-insensitively. The first failing rule (in file order) gives
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automatic_transmission.model import MediaType
+from automatic_transmission.model import MediaType, TitleMetadata, as_number
+from automatic_transmission.reporting import show_number
 
 FILE_FILTRATION_FILE = "file_filtration.yaml"
 MEDIA_FILTRATION_FILE = "media_filtration.yaml"
@@ -44,14 +46,11 @@ NUMERIC_FIELDS = frozenset(
         "tmdb_votes", "metascore", "rt_score", "runtime", "budget", "revenue",
     }
 )  # fmt: skip
-MEDIA_FIELDS = frozenset(
-    {
-        "imdb_rating", "imdb_votes", "tmdb_rating", "tmdb_votes", "metascore", "rt_score",
-        "release_year", "runtime", "budget", "revenue", "genre", "original_language",
-        "spoken_languages", "origin_country", "production_countries", "production_companies",
-        "production_status",
-    }
-)  # fmt: skip
+# The metadata fields (`model.TitleMetadata`, named as atp.training's columns) but identities
+# and free text.
+MEDIA_FIELDS = frozenset(f.name for f in dataclasses.fields(TitleMetadata)) - {
+    "tmdb_id", "imdb_id", "media_title", "original_media_title", "tagline", "overview",
+}  # fmt: skip
 
 
 class FilterConfigError(ValueError):
@@ -86,12 +85,12 @@ class FieldRule:
             if hits:
                 return f"{self.field} {', '.join(hits)} is in excluded_values"
         for v in values:
-            number = _number(v)
-            shown_v = v if number is None else _show(number)
+            number = as_number(v)
+            shown_v = v if number is None else show_number(number)
             if self.min is not None and (number is None or number < self.min):
-                return f"{self.field} {shown_v} is below min {_show(self.min)}"
+                return f"{self.field} {shown_v} is below min {show_number(self.min)}"
             if self.max is not None and (number is None or number > self.max):
-                return f"{self.field} {shown_v} is above max {_show(self.max)}"
+                return f"{self.field} {shown_v} is above max {show_number(self.max)}"
         return None
 
 
@@ -123,19 +122,6 @@ def _key(value: Any) -> str:
     if isinstance(text, float) and text.is_integer():
         text = int(text)
     return str(text).strip().casefold()
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _show(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def _scalars(where: str, key: str, raw: Any) -> tuple[Scalar, ...]:
@@ -202,7 +188,9 @@ def _parse_rule(where: str, field_name: str, spec: Any) -> FieldRule:
         bounds[key] = None if raw is None else float(raw)
     low, high = bounds["min"], bounds["max"]
     if low is not None and high is not None and low > high:
-        raise FilterConfigError(f"{where}: min {_show(low)} is greater than max {_show(high)}")
+        raise FilterConfigError(
+            f"{where}: min {show_number(low)} is greater than max {show_number(high)}"
+        )
     allowed = spec.get("allowed_values")
     excluded = spec.get("excluded_values")
     return FieldRule(

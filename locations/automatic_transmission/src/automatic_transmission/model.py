@@ -3,10 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
+
+# Bounds the columns hold (schema.md): `release_year` is CHECKed to these years in atp.media and
+# atp.training; season, episode, tmdb_id, runtime and the vote counts are `integer`.
+MIN_YEAR, MAX_YEAR = 1850, 2100
+MAX_INTEGER = 2**31 - 1
+
+
+def valid_year(year: int | None) -> int | None:
+    """A year the release_year columns accept, else None."""
+    return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
+
+
+def as_number(value: Any) -> float | None:
+    """A number from JSON or YAML (int, float or numeric text), else None; a bool is no number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def normalised(title: str | None) -> str:
+    """The one title normaliser (matching, lookups): accents off, case folded, punctuation to
+    spaces: `Amélie: Part II` -> `amelie part ii`. Letters of every script are kept (`Брат`,
+    `鬼滅の刃`). Only Python applies it: SQL only preselects candidates (by tmdb_id or year),
+    so no second, locale-dependent copy of the rule exists."""
+    text = unicodedata.normalize("NFKD", title or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold().replace("&", " and ")
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 class MediaType(StrEnum):
@@ -103,6 +136,68 @@ class MediaRow:
     @property
     def is_override(self) -> bool:
         return self.rejection_status is RejectionStatus.OVERRIDE
+
+
+@dataclass(frozen=True, kw_only=True)
+class OmdbRatings:
+    """What OMDb says about a title, named as the columns of `atp.training`."""
+
+    imdb_rating: float | None = None  # IMDb rating x 10 (0-100), as atp.training stores it
+    imdb_votes: int | None = None
+    metascore: int | None = None
+    rt_score: int | None = None  # Rotten Tomatoes, percent
+
+
+@dataclass(frozen=True, kw_only=True)
+class TitleMetadata(OmdbRatings):
+    """What TMDB (and OMDb) say about a title: the one list of the metadata fields, named as the
+    columns of `atp.training` (the TMDB client fills it, the training store writes it, the media
+    rules and reel-driver read it)."""
+
+    tmdb_id: int | None = None
+    media_title: str = ""
+    original_media_title: str | None = None
+    release_year: int | None = None
+    imdb_id: str | None = None
+    budget: int | None = None
+    revenue: int | None = None
+    runtime: int | None = None
+    origin_country: tuple[str, ...] = ()
+    production_companies: tuple[str, ...] = ()
+    production_countries: tuple[str, ...] = ()
+    production_status: str | None = None
+    original_language: str | None = None
+    spoken_languages: tuple[str, ...] = ()
+    genre: tuple[str, ...] = ()
+    tagline: str | None = None
+    overview: str | None = None
+    tmdb_rating: float | None = None
+    tmdb_votes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRecord(TitleMetadata):
+    """The metadata columns of one `atp.training` row: a title's metadata plus what the media
+    row says (its type, season, episode), keyed by imdb_id."""
+
+    imdb_id: str
+    release_year: int
+    media_type: MediaType
+    season: int | None = None
+    episode: int | None = None
+
+    def model_input(self) -> dict[str, Any]:
+        """The record as plain JSON values (the reel-driver request item, the rules' fields,
+        the training store's rows)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        out["media_type"] = self.media_type.value
+        return out
+
+
+TRAINING_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(TrainingRecord))
 
 
 class Verdict(StrEnum):

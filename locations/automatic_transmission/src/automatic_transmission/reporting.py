@@ -31,6 +31,11 @@ def cell(value: object) -> str:
     return text[:CELL_CHARS] + "…" if len(text) > CELL_CHARS else text
 
 
+def show_number(number: float) -> str:
+    """A number as reasons and metadata show it: `1080`, not `1080.0`; `0.35` as it is."""
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
 def table(columns: Mapping[str, str], rows: Sequence[Mapping[str, Cell]]) -> dg.MetadataValue:
     """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`)."""
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from automatic_transmission.clients.http import (
@@ -15,17 +14,10 @@ from automatic_transmission.clients.http import (
     ServiceConfigurationError,
     TransientServiceError,
 )
+from automatic_transmission.model import OmdbRatings
 
 SERVICE = "OMDb"
 DEFAULT_BASE_URL = "https://www.omdbapi.com/"
-
-
-@dataclass(frozen=True)
-class OmdbRatings:
-    imdb_rating: float | None = None  # IMDb rating x 10 (0-100), as atp.training stores it
-    imdb_votes: int | None = None
-    metascore: int | None = None
-    rt_score: int | None = None  # Rotten Tomatoes, percent
 
 
 NO_RATINGS = OmdbRatings()

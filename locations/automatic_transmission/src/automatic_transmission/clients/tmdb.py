@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from automatic_transmission.clients.http import JsonHttpClient, LastingServiceError, RetryPolicy
+from automatic_transmission.model import MAX_INTEGER, TitleMetadata, as_number
 
 SERVICE = "TMDB"
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
 DEFAULT_RATE_LIMIT_PER_S = 40.0  # TMDB allows about 50 requests per second per IP
-MAX_ID = 2**31 - 1  # tmdb_id is an `integer` CHECKed > 0 in atp.media and atp.training
 
 
 @dataclass(frozen=True)
@@ -25,31 +25,6 @@ class SearchHit:
     year: int | None
     vote_count: int = 0
     popularity: float = 0.0
-
-
-@dataclass(frozen=True)
-class TmdbDetails:
-    """Movie or TV details, in the vocabulary of `atp.training`."""
-
-    tmdb_id: int
-    title: str
-    original_title: str | None
-    release_year: int | None
-    imdb_id: str | None = None
-    budget: int | None = None
-    revenue: int | None = None
-    runtime: int | None = None
-    origin_country: tuple[str, ...] = ()
-    production_companies: tuple[str, ...] = ()
-    production_countries: tuple[str, ...] = ()
-    production_status: str | None = None
-    original_language: str | None = None
-    spoken_languages: tuple[str, ...] = ()
-    genres: tuple[str, ...] = ()
-    overview: str | None = None
-    tagline: str | None = None
-    rating: float | None = None
-    votes: int | None = None
 
 
 def looks_like_bearer_token(credential: str) -> bool:
@@ -93,11 +68,11 @@ def _shared_details(d: Mapping[str, Any]) -> dict[str, Any]:
         "production_status": _str(d.get("status")),
         "original_language": _str(d.get("original_language")),
         "spoken_languages": _names(d.get("spoken_languages"), "iso_639_1"),
-        "genres": _names(d.get("genres"), "name"),
+        "genre": _names(d.get("genres"), "name"),
         "overview": _str(d.get("overview")),
         "tagline": _str(d.get("tagline")),
-        "rating": _number(d.get("vote_average")),
-        "votes": _int(d.get("vote_count")),
+        "tmdb_rating": as_number(d.get("vote_average")),
+        "tmdb_votes": _int(d.get("vote_count")),
     }
 
 
@@ -171,7 +146,7 @@ class TmdbClient:
         for item in results:
             # A hit without an id the columns can hold is no hit: it would fail the batch's write.
             tmdb_id = _int(item.get("id")) if isinstance(item, Mapping) else None
-            if tmdb_id is None or not 0 < tmdb_id <= MAX_ID:
+            if tmdb_id is None or not 0 < tmdb_id <= MAX_INTEGER:
                 continue
             hits.append(
                 SearchHit(
@@ -180,7 +155,7 @@ class TmdbClient:
                     original_title=_str(item.get(original_key)),
                     year=year_of(item.get(date_key)),
                     vote_count=_int(item.get("vote_count")) or 0,
-                    popularity=_number(item.get("popularity")) or 0.0,
+                    popularity=as_number(item.get("popularity")) or 0.0,
                 )
             )
         return hits
@@ -193,12 +168,12 @@ class TmdbClient:
             "/search/tv", {"query": name, "first_air_date_year": first_air_year}, "name"
         )
 
-    def movie_details(self, tmdb_id: int) -> TmdbDetails:
+    def movie_details(self, tmdb_id: int) -> TitleMetadata:
         d = self._get(f"/movie/{tmdb_id}")
-        return TmdbDetails(
+        return TitleMetadata(
             tmdb_id=tmdb_id,
-            title=str(d.get("title") or d.get("original_title") or ""),
-            original_title=_str(d.get("original_title")),
+            media_title=str(d.get("title") or d.get("original_title") or ""),
+            original_media_title=_str(d.get("original_title")),
             release_year=year_of(d.get("release_date")),
             imdb_id=_str(d.get("imdb_id")),
             budget=_int(d.get("budget")),
@@ -207,13 +182,13 @@ class TmdbClient:
             **_shared_details(d),
         )
 
-    def tv_details(self, tmdb_id: int) -> TmdbDetails:
+    def tv_details(self, tmdb_id: int) -> TitleMetadata:
         d = self._get(f"/tv/{tmdb_id}")
         run_times: Sequence[Any] = d.get("episode_run_time") or []
-        return TmdbDetails(
+        return TitleMetadata(
             tmdb_id=tmdb_id,
-            title=str(d.get("name") or d.get("original_name") or ""),
-            original_title=_str(d.get("original_name")),
+            media_title=str(d.get("name") or d.get("original_name") or ""),
+            original_media_title=_str(d.get("original_name")),
             release_year=year_of(d.get("first_air_date")),
             runtime=next((r for r in run_times if _int(r) is not None), None),
             **_shared_details(d),
@@ -222,9 +197,3 @@ class TmdbClient:
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
         return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None

@@ -26,7 +26,7 @@ from automatic_transmission.clients.http import ServiceConfigurationError, Servi
 from automatic_transmission.clients.reel_driver import Prediction
 from automatic_transmission.filters import RuleSet
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
-from automatic_transmission.reporting import report_step
+from automatic_transmission.reporting import report_step, show_number
 from automatic_transmission.resources import (
     FilterSettings,
     PipelineSettings,
@@ -87,10 +87,6 @@ def triage(row: MediaRow, stored: Mapping[str, StoredTitle]) -> Judgement | Need
     return NeedsJudging(row, title)
 
 
-def _show(number: float) -> str:
-    return f"{number:g}"
-
-
 def judge_prediction(
     item: NeedsJudging, answer: Prediction | ServiceError | None, threshold: float
 ) -> Judgement:
@@ -105,7 +101,9 @@ def judge_prediction(
     if p >= threshold:
         return accept(row, LabelType.WOULD_WATCH)
     return Judgement(
-        Outcome.reject(row, f"probability {_show(p)} below threshold {_show(threshold)}"),
+        Outcome.reject(
+            row, f"probability {show_number(p)} below threshold {show_number(threshold)}"
+        ),
         imdb_id,
         LabelType.WOULD_NOT_WATCH,
     )
@@ -185,7 +183,7 @@ def run_media_filtration(
         )  # fmt: skip
     extra: dict[str, dg.MetadataValue] = {
         "judged by": dg.MetadataValue.text(
-            f"reel-driver (threshold {_show(threshold)})" if client else "rules"
+            f"reel-driver (threshold {show_number(threshold)})" if client else "rules"
         )
     }
     if client is not None:

@@ -17,12 +17,10 @@ date, nothing parsed) is advanced without a training row instead of failing the 
 step 06 does not need training metadata for TV, and every movie has a parsed year (step 03).
 """
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import asdict, fields, replace
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
@@ -33,9 +31,16 @@ from automatic_transmission.clients.http import (
     ServiceConfigurationError,
     ServiceError,
 )
-from automatic_transmission.clients.omdb import NO_RATINGS, OmdbRatings
-from automatic_transmission.clients.tmdb import SearchHit, TmdbDetails
-from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.clients.tmdb import SearchHit
+from automatic_transmission.model import (
+    MediaRow,
+    Outcome,
+    PipelineStatus,
+    TitleMetadata,
+    TrainingRecord,
+    normalised,
+    valid_year,
+)
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import (
     FilterSettings,
@@ -45,14 +50,7 @@ from automatic_transmission.resources import (
 )
 from automatic_transmission.steps import step_op
 from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
-from automatic_transmission.store.training import (
-    StoredTitle,
-    TrainingRecord,
-    TrainingStore,
-    title_key,
-    valid_imdb_id,
-    valid_year,
-)
+from automatic_transmission.store.training import StoredTitle, TrainingStore, valid_imdb_id
 from dagstributor_shared.postgres import PostgresResource
 
 if TYPE_CHECKING:
@@ -65,16 +63,6 @@ MEDIA_TITLE_MAX = 255
 
 
 # --- decide: matching -----------------------------------------------------------------------
-
-
-def normalised(title: str | None) -> str:
-    """Accents off, lowercase, punctuation to spaces: `Amélie: Part II` -> `amelie part ii`.
-    Letters of every script are kept (`Брат`, `鬼滅の刃`): dropping them made every such title
-    the empty string, which matched nothing and shared one lookup within a run."""
-    text = unicodedata.normalize("NFKD", title or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.casefold().replace("&", " and ")
-    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def title_similarity(query: str, hit: SearchHit) -> float:
@@ -111,20 +99,20 @@ def best_hit(hits: Sequence[SearchHit], title: str, year: int | None) -> SearchH
 
 def match_stored(row: MediaRow, stored: Sequence[StoredTitle]) -> StoredTitle | None:
     """The stored (fresh) title this row is, if exactly one fits: by the row's tmdb_id, else by
-    title (and year when the row has one). Movies match movies, TV matches TV: TMDB's movie and
-    TV ids overlap."""
+    title (`normalised`, any script) and year when the row has one. Movies match movies, TV
+    matches TV: TMDB's movie and TV ids overlap."""
     compatible = [s for s in stored if s.record.media_type.is_tv == row.media_type.is_tv]
     if row.tmdb_id is not None:
         by_id = [s for s in compatible if s.record.tmdb_id == row.tmdb_id]
         if by_id:
             return by_id[0]
-    key = title_key(row.media_title)
+    key = normalised(row.media_title)
     if not key:
         return None
     named = [
         s
         for s in compatible
-        if key in (title_key(s.record.media_title), title_key(s.record.original_media_title))
+        if key in (normalised(s.record.media_title), normalised(s.record.original_media_title))
         and (row.release_year is None or s.record.release_year == row.release_year)
     ]
     return named[0] if len(named) == 1 else None
@@ -133,54 +121,31 @@ def match_stored(row: MediaRow, stored: Sequence[StoredTitle]) -> StoredTitle | 
 # --- decide: outcomes -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Found:
-    """What TMDB (and OMDb) said about one row."""
-
-    details: TmdbDetails
-    ratings: OmdbRatings = NO_RATINGS
-
-
 class NoMatch:
     """The search found nothing that is our title."""
 
 
 NO_MATCH = NoMatch()
-FetchResult = Found | NoMatch | ServiceError
+FetchResult = TitleMetadata | NoMatch | ServiceError
 
 
-def training_record(row: MediaRow, found: Found, year: int) -> TrainingRecord | None:
-    details, ratings = found.details, found.ratings
-    imdb_id = valid_imdb_id(details.imdb_id)
+def training_record(row: MediaRow, found: TitleMetadata, year: int) -> TrainingRecord | None:
+    """The training row of a found title: its metadata, with the media row's type, season
+    and episode (never a type stored earlier); None without a valid IMDb id."""
+    imdb_id = valid_imdb_id(found.imdb_id)
     if imdb_id is None:
         return None
+    metadata = {f.name: getattr(found, f.name) for f in fields(TitleMetadata)}
     return TrainingRecord(
-        imdb_id=imdb_id,
-        tmdb_id=details.tmdb_id,
-        media_type=row.media_type,  # the row's type; never one stored earlier
-        media_title=details.title or row.media_title or row.original_title,
-        release_year=year,
-        season=row.season,
-        episode=row.episode,
-        budget=details.budget,
-        revenue=details.revenue,
-        runtime=details.runtime,
-        origin_country=details.origin_country,
-        production_companies=details.production_companies,
-        production_countries=details.production_countries,
-        production_status=details.production_status,
-        original_language=details.original_language,
-        spoken_languages=details.spoken_languages,
-        genre=details.genres,
-        original_media_title=details.original_title,
-        tagline=details.tagline,
-        overview=details.overview,
-        tmdb_rating=details.rating,
-        tmdb_votes=details.votes,
-        rt_score=ratings.rt_score,
-        metascore=ratings.metascore,
-        imdb_rating=ratings.imdb_rating,
-        imdb_votes=ratings.imdb_votes,
+        **{
+            **metadata,
+            "imdb_id": imdb_id,
+            "media_type": row.media_type,
+            "media_title": found.media_title or row.media_title or row.original_title,
+            "release_year": year,
+            "season": row.season,
+            "episode": row.episode,
+        }
     )
 
 
@@ -192,14 +157,13 @@ def outcome_for(row: MediaRow, result: FetchResult) -> tuple[Outcome, TrainingRe
         if result.transient:
             return Outcome.retry(row, str(result)), None
         return Outcome.freeze(row, str(result)), None
-    details = result.details
-    year = valid_year(details.release_year) or valid_year(row.release_year)
+    year = valid_year(result.release_year) or valid_year(row.release_year)
     changes: dict[str, object] = {
-        "media_title": (details.title or row.media_title or "")[:MEDIA_TITLE_MAX] or None,
+        "media_title": (result.media_title or row.media_title or "")[:MEDIA_TITLE_MAX] or None,
         "release_year": year,
-        "tmdb_id": details.tmdb_id,
+        "tmdb_id": result.tmdb_id,
     }
-    imdb_id = valid_imdb_id(details.imdb_id)
+    imdb_id = valid_imdb_id(result.imdb_id)
     if imdb_id is not None:
         changes["imdb_id"] = imdb_id
     record = training_record(row, result, year) if year is not None else None
@@ -241,12 +205,13 @@ def fetch_metadata(row: MediaRow, tmdb: "TmdbClient", omdb: "OmdbClient") -> Fet
         else:
             details = tmdb.movie_details(hit.tmdb_id)
         imdb_id = valid_imdb_id(details.imdb_id)
-        ratings = omdb.ratings(imdb_id) if imdb_id else NO_RATINGS
+        if imdb_id:
+            details = replace(details, **asdict(omdb.ratings(imdb_id)))
     except ServiceConfigurationError:
         raise
     except ServiceError as error:
         return error
-    return Found(details, ratings)
+    return details
 
 
 def collect_one(
@@ -306,11 +271,7 @@ def run_metadata_collection(
             training = TrainingStore(media.connection, media.schema)
 
             def handle(rows: list[MediaRow], result: StepResult) -> list[Outcome]:
-                stored = training.fresh_metadata(
-                    [r.tmdb_id for r in rows if r.tmdb_id is not None],
-                    [title_key(r.media_title) for r in rows],
-                    max_age_days,
-                )
+                stored = training.fresh_metadata(rows, max_age_days)
                 outcomes: list[Outcome] = []
                 records: list[TrainingRecord] = []
                 try:

@@ -21,7 +21,14 @@ from typing import Any
 
 import dagster as dg
 
-from automatic_transmission.model import MediaRow, MediaType, Outcome, PipelineStatus
+from automatic_transmission.model import (
+    MAX_INTEGER,
+    MediaRow,
+    MediaType,
+    Outcome,
+    PipelineStatus,
+    valid_year,
+)
 from automatic_transmission.parsing import ParsedRelease, parse_release, required_field_error
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import PipelineSettings
@@ -30,8 +37,6 @@ from automatic_transmission.steps.runner import StepResult, open_store, run_batc
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
-MIN_YEAR, MAX_YEAR = 1850, 2100
-MAX_NUMBER = 2**31 - 1  # atp.media.season / episode are `integer`
 UNKNOWN_TYPE_ERROR = "media_type is unknown"
 
 
@@ -40,11 +45,7 @@ def first_number(value: int | list[int] | None) -> int | None:
     A number the `integer` column cannot hold counts as none."""
     if isinstance(value, list):
         value = min(value) if value else None
-    return value if value is not None and 0 <= value <= MAX_NUMBER else None
-
-
-def usable_year(year: int | None) -> int | None:
-    return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
+    return value if value is not None and 0 <= value <= MAX_INTEGER else None
 
 
 def resolved_media_type(row: MediaRow, parsed: ParsedRelease) -> MediaType:
@@ -62,7 +63,7 @@ def parsed_fields(parsed: ParsedRelease, media_type: MediaType) -> dict[str, Any
     tv = media_type.is_tv
     return {
         "media_title": parsed.title or None,
-        "release_year": usable_year(parsed.year),
+        "release_year": valid_year(parsed.year),
         "season": first_number(parsed.season) if tv else None,
         "episode": first_number(parsed.episode) if tv else None,
         "resolution": parsed.resolution,

@@ -4,9 +4,9 @@ Round trips do not grow with the number of rows: a batch is sent as arrays (`unn
 statement per *shape* (outcomes that write the same set of columns), so a call costs a handful of
 round trips whether it carries ten rows or ten thousand.
 
-Transactions: `insert_new` and `apply` commit their writes. `select` and `known_hashes` end the
-transaction they opened (so the connection is never left idle in transaction), but leave a
-transaction the caller had already opened alone.
+Transactions (`store.session`): `insert_new` and `apply` commit their writes. `select` and
+`known_hashes` end the transaction they opened (so the connection is never left idle in
+transaction), but leave a transaction the caller had already opened alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -31,6 +31,7 @@ from automatic_transmission.model import (
     RejectionStatus,
     RssSource,
 )
+from automatic_transmission.store.session import transaction_cursor
 
 HASH_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 
@@ -164,23 +165,8 @@ class MediaStore:
             return sql.SQL(template).format(s=sql.Identifier(self._schema))
         return sql.SQL(template)
 
-    @contextmanager
-    def _cursor(self, *, commit: bool) -> Iterator[psycopg2.extensions.cursor]:
-        """A cursor in a transaction: committed when `commit` or when this call opened it."""
-        opened = (
-            self._connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
-        )
-        try:
-            with self._connection.cursor() as cursor:
-                yield cursor
-        except BaseException:
-            # A connection the server ended cannot roll back: its transaction is gone already,
-            # and trying would replace the real error with "connection already closed".
-            if opened and not self._connection.closed:
-                self._connection.rollback()
-            raise
-        if commit or opened:
-            self._connection.commit()
+    def _cursor(self, *, commit: bool) -> AbstractContextManager[psycopg2.extensions.cursor]:
+        return transaction_cursor(self._connection, commit=commit)
 
     # --- reads ---------------------------------------------------------------------------------
 

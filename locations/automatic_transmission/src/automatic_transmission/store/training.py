@@ -1,82 +1,39 @@
-"""`TrainingStore`: every SQL statement touching `atp.training` and `atp.prediction`.
+"""`TrainingStore`: every SQL statement touching `atp.training`.
 
-Each method is one round trip whatever the number of titles, and commits its own writes.
+Each method is one round trip whatever the number of titles. Transactions as `MediaStore`'s
+(`store.session`): reads leave a transaction the caller opened alone, writes commit.
 Rows with `human_labeled` are never written: not their metadata, not their label.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from automatic_transmission.model import LabelType, MediaType
+import psycopg2.extensions
+from psycopg2 import sql
 
-if TYPE_CHECKING:
-    import psycopg2.extensions
+from automatic_transmission.model import (
+    MAX_INTEGER,
+    TRAINING_COLUMNS,
+    LabelType,
+    MediaRow,
+    MediaType,
+    TrainingRecord,
+)
+from automatic_transmission.store.session import transaction_cursor
 
 IMDB_ID = re.compile(r"^tt[0-9]{7,8}$")
-MIN_YEAR, MAX_YEAR = 1850, 2100  # training.release_year CHECK (and media.release_year)
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-# title -> lowercase letters and digits only; `title_key` and `_TITLE_KEY_SQL` must agree.
-_TITLE_KEY_SQL = "regexp_replace(lower({column}), '[^a-z0-9]+', '', 'g')"
-
-
-def title_key(title: str | None) -> str:
-    """A title reduced for matching (`The Matrix: Reloaded` -> `thematrixreloaded`)."""
-    return re.sub(r"[^a-z0-9]+", "", (title or "").lower())
+MAX_BIGINT = 2**63 - 1
 
 
 def valid_imdb_id(value: str | None) -> str | None:
     return value if value is not None and IMDB_ID.match(value) else None
-
-
-def valid_year(value: int | None) -> int | None:
-    return value if value is not None and MIN_YEAR <= value <= MAX_YEAR else None
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    """The metadata columns of one `atp.training` row (what step 05 writes)."""
-
-    imdb_id: str
-    tmdb_id: int | None
-    media_type: MediaType
-    media_title: str
-    release_year: int
-    season: int | None = None
-    episode: int | None = None
-    budget: int | None = None
-    revenue: int | None = None
-    runtime: int | None = None
-    origin_country: tuple[str, ...] = ()
-    production_companies: tuple[str, ...] = ()
-    production_countries: tuple[str, ...] = ()
-    production_status: str | None = None
-    original_language: str | None = None
-    spoken_languages: tuple[str, ...] = ()
-    genre: tuple[str, ...] = ()
-    original_media_title: str | None = None
-    tagline: str | None = None
-    overview: str | None = None
-    tmdb_rating: float | None = None
-    tmdb_votes: int | None = None
-    rt_score: int | None = None
-    metascore: int | None = None
-    imdb_rating: float | None = None
-    imdb_votes: int | None = None
-
-    def model_input(self) -> dict[str, Any]:
-        """The record as plain JSON values (the reel-driver request item, the rules' fields)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        out["media_type"] = self.media_type.value
-        return out
 
 
 @dataclass(frozen=True)
@@ -90,33 +47,8 @@ class StoredTitle:
     updated_at: dt.datetime | None = None
 
 
-METADATA_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(TrainingRecord))
-_ARRAY_COLUMNS = {
-    "origin_country": "char(2)[]",
-    "production_companies": "varchar(255)[]",
-    "production_countries": "char(2)[]",
-    "spoken_languages": "char(2)[]",
-    "genre": "varchar(20)[]",
-}
-_CASTS = {
-    "imdb_id": "varchar", "tmdb_id": "integer", "media_type": "{schema}.media_type",
-    "media_title": "varchar", "release_year": "smallint", "season": "smallint",
-    "episode": "smallint", "budget": "bigint", "revenue": "bigint", "runtime": "integer",
-    "production_status": "varchar", "original_language": "char(2)", "original_media_title": "varchar",
-    "tagline": "varchar", "overview": "text", "tmdb_rating": "numeric", "tmdb_votes": "integer",
-    "rt_score": "integer", "metascore": "integer", "imdb_rating": "numeric", "imdb_votes": "integer",
-    **_ARRAY_COLUMNS,
-}  # fmt: skip
-
-
-def _bounded(value: float | None, low: float, high: float | None = None) -> Any:
-    if value is None or value < low or (high is not None and value > high):
-        return None
-    return value
-
-
-def _small(value: int | None) -> int | None:
-    return value if value is not None and -32768 <= value <= 32767 else None
+def _bounded(value: float | None, low: float, high: float) -> Any:
+    return value if value is not None and low <= value <= high else None
 
 
 def fit(record: TrainingRecord) -> TrainingRecord:
@@ -146,21 +78,21 @@ def fit(record: TrainingRecord) -> TrainingRecord:
         origin_country=codes(record.origin_country),
         production_countries=codes(record.production_countries),
         spoken_languages=codes(record.spoken_languages),
-        tmdb_id=record.tmdb_id if record.tmdb_id and 0 < record.tmdb_id <= 2**31 - 1 else None,
-        season=_small(record.season),
-        episode=_small(record.episode),
+        tmdb_id=_bounded(record.tmdb_id, 1, MAX_INTEGER),
+        season=_bounded(record.season, -32768, 32767),  # smallint
+        episode=_bounded(record.episode, -32768, 32767),
         original_language=language if is_code(language) else None,
         production_companies=tuple(text(c, 255) or "" for c in record.production_companies),
         genre=tuple(text(g, 20) or "" for g in record.genre),
-        budget=_bounded(record.budget, 0, 2**63 - 1),
-        revenue=_bounded(record.revenue, 0, 2**63 - 1),
-        runtime=_bounded(record.runtime, 0, 2**31 - 1),
+        budget=_bounded(record.budget, 0, MAX_BIGINT),
+        revenue=_bounded(record.revenue, 0, MAX_BIGINT),
+        runtime=_bounded(record.runtime, 0, MAX_INTEGER),
         tmdb_rating=_bounded(record.tmdb_rating, 0, 10),
-        tmdb_votes=_bounded(record.tmdb_votes, 0, 2**31 - 1),
+        tmdb_votes=_bounded(record.tmdb_votes, 0, MAX_INTEGER),
         rt_score=_bounded(record.rt_score, 0, 100),
         metascore=_bounded(record.metascore, 0, 100),
         imdb_rating=_bounded(record.imdb_rating, 0, 100),
-        imdb_votes=_bounded(record.imdb_votes, 0, 2**31 - 1),
+        imdb_votes=_bounded(record.imdb_votes, 0, MAX_INTEGER),
     )
 
 
@@ -175,28 +107,36 @@ def _python(value: Any) -> Any:
 
 
 class TrainingStore:
+    """Reads and writes of `atp.training` on one psycopg2 connection."""
+
     def __init__(self, connection: psycopg2.extensions.connection, schema: str = "atp") -> None:
-        if not _IDENTIFIER.match(schema):
-            raise ValueError(f"not a plain schema name: {schema!r}")
         self.connection = connection
         self.schema = schema
+        self._table = sql.SQL("{}.training").format(sql.Identifier(schema))
 
     # --- reads -------------------------------------------------------------------------------
 
-    def _select(self, where: str, params: Sequence[Any]) -> list[StoredTitle]:
-        columns = ", ".join(f"t.{c}" for c in METADATA_COLUMNS)
-        query = (
-            f"SELECT {columns}, t.label, t.human_labeled, t.anomalous, t.updated_at "
-            f"FROM {self.schema}.training AS t WHERE {where}"
+    def _select(self, where: sql.Composable, params: Mapping[str, Any]) -> list[StoredTitle]:
+        query = sql.SQL(
+            "SELECT {columns}, t.label::text, t.human_labeled, t.anomalous, t.updated_at "
+            "FROM {table} AS t WHERE {where}"
+        ).format(
+            columns=sql.SQL(", ").join(
+                sql.SQL("t.{}{}").format(
+                    sql.Identifier(c), sql.SQL("::text" if c == "media_type" else "")
+                )
+                for c in TRAINING_COLUMNS
+            ),
+            table=self._table,
+            where=where,
         )
-        with self.connection.cursor() as cursor:
+        with transaction_cursor(self.connection, commit=False) as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()
-        self.connection.commit()  # end the read transaction: no idle-in-transaction session
         titles = []
-        n = len(METADATA_COLUMNS)
+        n = len(TRAINING_COLUMNS)
         for row in rows:
-            values = {c: _python(v) for c, v in zip(METADATA_COLUMNS, row[:n], strict=True)}
+            values = {c: _python(v) for c, v in zip(TRAINING_COLUMNS, row[:n], strict=True)}
             values["media_type"] = MediaType(values["media_type"])
             label, human, anomalous, updated_at = row[n:]
             titles.append(
@@ -210,27 +150,34 @@ class TrainingStore:
             )
         return titles
 
-    def fresh_metadata(
-        self,
-        tmdb_ids: Collection[int],
-        title_keys: Collection[str],
-        max_age_days: float,
-    ) -> list[StoredTitle]:
-        """Stored titles younger than `max_age_days` (human-labelled ones at any age: they are
-        never rewritten) whose tmdb_id is one of `tmdb_ids` or whose title or original title
-        reduces (`title_key`) to one of `title_keys`. One query."""
-        title = _TITLE_KEY_SQL.format(column="t.media_title")
-        original = _TITLE_KEY_SQL.format(column="t.original_media_title")
-        where = (
-            "(t.updated_at >= now() - make_interval(secs => %s) OR t.human_labeled) "
-            f"AND (t.tmdb_id = ANY(%s) OR {title} = ANY(%s) OR {original} = ANY(%s))"
+    def fresh_metadata(self, rows: Sequence[MediaRow], max_age_days: float) -> list[StoredTitle]:
+        """The stored titles that may be one of `rows`, younger than `max_age_days`
+        (human-labelled ones at any age: they are never rewritten). One query.
+
+        A preselection, not the match: titles with one of the rows' tmdb_ids or release years,
+        and, for a row without a year, the titles of its kind (TV or movie). The caller matches
+        titles with `model.normalised` in Python: the one rule, whatever the server's locale.
+        """
+        yearless = {row.media_type.is_tv for row in rows if row.release_year is None}
+        kinds = [m.value for m in MediaType if m is not MediaType.UNKNOWN and m.is_tv in yearless]
+        where = sql.SQL(
+            "(t.updated_at >= now() - make_interval(secs => %(age)s) OR t.human_labeled) "
+            "AND (t.tmdb_id = ANY(%(ids)s) OR t.release_year = ANY(%(years)s::smallint[]) "
+            "OR t.media_type::text = ANY(%(kinds)s))"
         )
-        keys = sorted({k for k in title_keys if k})
-        return self._select(where, (float(max_age_days) * 86400, sorted(set(tmdb_ids)), keys, keys))
+        return self._select(
+            where,
+            {
+                "age": float(max_age_days) * 86400,
+                "ids": sorted({r.tmdb_id for r in rows if r.tmdb_id is not None}),
+                "years": sorted({r.release_year for r in rows if r.release_year is not None}),
+                "kinds": kinds,
+            },
+        )
 
     def titles(self, imdb_ids: Collection[str]) -> dict[str, StoredTitle]:
         """Stored titles by imdb_id (metadata, label, human_labeled, anomalous). One query."""
-        found = self._select("t.imdb_id = ANY(%s)", (sorted(set(imdb_ids)),))
+        found = self._select(sql.SQL("t.imdb_id = ANY(%(ids)s)"), {"ids": sorted(set(imdb_ids))})
         return {t.record.imdb_id: t for t in found}
 
     # --- writes ------------------------------------------------------------------------------
@@ -242,6 +189,8 @@ class TrainingStore:
         row), never from what was stored. `tmdb_id` is unique in the table although TMDB's movie
         and TV ids overlap: a title whose tmdb_id another title already holds is stored without
         one (it then cannot be found by tmdb_id and is refreshed by search when met again).
+        The rows travel as one JSON array that `jsonb_populate_recordset` reads with the
+        table's own column types, so no column type is written down here.
         """
         by_imdb: dict[str, TrainingRecord] = {}
         for record in records:
@@ -255,37 +204,30 @@ class TrainingStore:
             batch.append(record)
         if not batch:
             return 0
-        from psycopg2.extras import execute_values
-
-        columns = ", ".join(METADATA_COLUMNS)
-        template = "(" + ", ".join(
-            f"%s::{_CASTS[c].format(schema=self.schema)}" for c in METADATA_COLUMNS
-        ) + ")"  # fmt: skip
+        columns = [sql.Identifier(c) for c in TRAINING_COLUMNS]
         # A tmdb_id another title holds is not taken (the column is UNIQUE): stored as null.
-        tmdb_id = (
-            f"CASE WHEN EXISTS (SELECT 1 FROM {self.schema}.training AS o "
-            "WHERE o.tmdb_id = n.tmdb_id AND o.imdb_id <> n.imdb_id) THEN NULL ELSE n.tmdb_id END"
+        tmdb_id = sql.SQL(
+            "CASE WHEN EXISTS (SELECT 1 FROM {table} AS o WHERE o.tmdb_id = n.tmdb_id "
+            "AND o.imdb_id <> n.imdb_id) THEN NULL ELSE n.tmdb_id END"
+        ).format(table=self._table)
+        query = sql.SQL(
+            "INSERT INTO {table} AS t ({columns}) SELECT {picked} "
+            "FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS n "
+            "ON CONFLICT (imdb_id) DO UPDATE SET {updates} WHERE NOT t.human_labeled"
+        ).format(
+            table=self._table,
+            columns=sql.SQL(", ").join(columns),
+            picked=sql.SQL(", ").join(
+                tmdb_id if c.string == "tmdb_id" else sql.SQL("n.{}").format(c) for c in columns
+            ),
+            updates=sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(c) for c in columns if c.string != "imdb_id"
+            ),
         )
-        picked = [tmdb_id if c == "tmdb_id" else f"n.{c}" for c in METADATA_COLUMNS]
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in METADATA_COLUMNS if c != "imdb_id")
-        query = (
-            f"WITH n ({columns}) AS (VALUES %s) "
-            f"INSERT INTO {self.schema}.training AS t ({columns}) "
-            f"SELECT {', '.join(picked)} FROM n "
-            f"ON CONFLICT (imdb_id) DO UPDATE SET {updates} WHERE NOT t.human_labeled"
-        )
-        rows = [
-            tuple(
-                list(v) if isinstance(v := getattr(r, c), tuple) else getattr(v, "value", v)
-                for c in METADATA_COLUMNS
-            )
-            for r in batch
-        ]
-        with self.connection.cursor() as cursor:
-            execute_values(cursor, query, rows, template=template, page_size=len(rows))
-            written = cursor.rowcount
-        self.connection.commit()
-        return int(written)
+        payload = json.dumps([record.model_input() for record in batch])
+        with transaction_cursor(self.connection, commit=True) as cursor:
+            cursor.execute(query, (payload,))
+            return int(cursor.rowcount)
 
     def write_labels(self, labels: Mapping[str, LabelType]) -> int:
         """Write step 06's verdicts to `training.label`, skipping human-labelled rows and rows that
@@ -293,15 +235,15 @@ class TrainingStore:
         if not labels:
             return 0
         ids = list(labels)
-        values = [LabelType(labels[i]).value for i in ids]
-        query = (
-            f"UPDATE {self.schema}.training AS t SET label = n.label::{self.schema}.label_type "
+        query = sql.SQL(
+            "UPDATE {table} AS t SET label = n.label::{label_type} "
             "FROM unnest(%s::text[], %s::text[]) AS n (imdb_id, label) "
             "WHERE t.imdb_id = n.imdb_id AND NOT t.human_labeled "
-            f"AND t.label IS DISTINCT FROM n.label::{self.schema}.label_type"
+            "AND t.label IS DISTINCT FROM n.label::{label_type}"
+        ).format(
+            table=self._table,
+            label_type=sql.SQL("{}.label_type").format(sql.Identifier(self.schema)),
         )
-        with self.connection.cursor() as cursor:
-            cursor.execute(query, (ids, values))
-            changed = cursor.rowcount
-        self.connection.commit()
-        return int(changed)
+        with transaction_cursor(self.connection, commit=True) as cursor:
+            cursor.execute(query, (ids, [LabelType(labels[i]).value for i in ids]))
+            return int(cursor.rowcount)
