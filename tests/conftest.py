@@ -10,6 +10,7 @@ import pytest
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
+from tests.support.webhook import Webhook, json_webhook
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,10 @@ def atp_connection(
 def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
     """The pipeline's PostgreSQL resource pointing at the test database."""
     return pg_server.resource(atp_database, env_prefix="AT_PGSQL")
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A JSON webhook on 127.0.0.1; `webhook.apprise_url` is the AT_NOTIFY_URLS value for it."""
+    with json_webhook() as hook:
+        yield hook
