@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -248,8 +248,3 @@ def run_failure_sensor(
             context.log.warning(f"the failure of run {run.run_id} was not notified")
 
     return notify_run_failure
-
-
-def send_all(notifier: Notifier, messages: Sequence[tuple[str, str]]) -> int:
-    """Send (title, body) pairs; returns how many were delivered."""
-    return sum(notifier.send(title, body) for title, body in messages)
