@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from automatic_transmission.definitions import build_definitions as build_at
+from automatic_transmission.health_asset import HEALTH_JOB_NAME, HEALTH_SCHEDULE_KEY
 from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME, STEPS
 from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR as IN_CLUSTER_VAR
 from dagstributor_shared.environment import Environment
@@ -55,16 +56,19 @@ def test_automatic_transmission_loads_a_job_and_schedule_per_implemented_step(
 ) -> None:
     defs = build_at(environment)
     implemented = [step for step in STEPS if step.op is not None]
-    expected_jobs = {step.job_name for step in implemented}
+    expected_jobs = {step.job_name for step in implemented} | {HEALTH_JOB_NAME}
     if implemented:
         expected_jobs.add(FULL_PIPELINE_JOB_NAME)
     assert _jobs(defs) == expected_jobs
     config = _config(environment)
     schedules = _schedules(defs)
-    assert set(schedules) == {step.key for step in implemented}
+    assert set(schedules) == {step.key for step in implemented} | {HEALTH_SCHEDULE_KEY}
     for step in implemented:
         assert schedules[step.key].cron_schedule == config[step.key]["cron_schedule"]
         assert schedules[step.key].job_name == step.job_name
+    health = schedules[HEALTH_SCHEDULE_KEY]
+    assert health.cron_schedule == config[HEALTH_SCHEDULE_KEY]["cron_schedule"]
+    assert health.job_name == HEALTH_JOB_NAME
 
 
 def test_production_schedules_match_the_design() -> None:
@@ -72,7 +76,7 @@ def test_production_schedules_match_the_design() -> None:
     assert config["at_01_rss_ingest"]["cron_schedule"] == "*/15 * * * *"
     assert config["at_10_cleanup"]["cron_schedule"] == "6 9 * * *"
     assert config["wst_atp_bak"]["cron_schedule"] == "57 9 * * 0"
-    assert len([key for key in config if key.startswith("at_")]) == len(STEPS)
+    assert len([key for key in config if key.startswith("at_")]) == len(STEPS) + 1  # + health
 
 
 SHOW_DEFS = (
