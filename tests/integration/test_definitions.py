@@ -14,6 +14,7 @@ import yaml
 from automatic_transmission.definitions import build_definitions as build_at
 from automatic_transmission.health_asset import HEALTH_JOB_NAME, HEALTH_SCHEDULE_KEY
 from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME, STEPS
+from automatic_transmission.operator import OVERRIDE_JOB_NAME, REJECT_JOB_NAME, RETRY_JOB_NAME
 from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR as IN_CLUSTER_VAR
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import find_config_dir
@@ -56,7 +57,12 @@ def test_automatic_transmission_loads_a_job_and_schedule_per_implemented_step(
 ) -> None:
     defs = build_at(environment)
     implemented = [step for step in STEPS if step.op is not None]
-    expected_jobs = {step.job_name for step in implemented} | {HEALTH_JOB_NAME}
+    expected_jobs = {step.job_name for step in implemented} | {
+        HEALTH_JOB_NAME,
+        RETRY_JOB_NAME,
+        OVERRIDE_JOB_NAME,
+        REJECT_JOB_NAME,
+    }
     if implemented:
         expected_jobs.add(FULL_PIPELINE_JOB_NAME)
     assert _jobs(defs) == expected_jobs

@@ -13,6 +13,7 @@ from automatic_transmission.health_asset import (
     media_pipeline,
 )
 from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.operator import operator_jobs
 from automatic_transmission.resources import pipeline_resources
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
@@ -35,7 +36,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     return dg.Definitions(
         assets=[media_pipeline],
         asset_checks=list(HEALTH_CHECKS),
-        jobs=[*jobs.values(), health_job],
+        jobs=[*jobs.values(), health_job, *operator_jobs()],
         schedules=schedules,
         sensors=[run_failure_sensor("automatic_transmission")],
         resources={**pipeline_resources(), **health_resources()},
