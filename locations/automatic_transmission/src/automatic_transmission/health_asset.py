@@ -283,4 +283,11 @@ health_job = dg.define_asset_job(
 
 
 def health_resources() -> dict[str, dg.ConfigurableResource]:
-    return {"health_settings": HealthSettings(), "notifier": NotifierResource()}
+    """The resources this module's checks use, plus `plex` for step 09 (optional, PLEX_URL)."""
+    from automatic_transmission.clients.plex import PlexResource
+
+    return {
+        "health_settings": HealthSettings(),
+        "notifier": NotifierResource(),
+        "plex": PlexResource(),
+    }
