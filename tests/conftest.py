@@ -13,6 +13,7 @@ from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
 from tests.support.transmission import Daemon, transmission_daemon
 from tests.support.webseed import WebSeed, web_seed
+from tests.support.webhook import Webhook, json_webhook
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +89,9 @@ def seed(tmp_path: Path) -> Iterator[WebSeed]:
     """A byte-range web seed on 127.0.0.1 serving tmp_path/seed and the test torrents."""
     with web_seed(tmp_path / "seed") as server:
         yield server
+
+
+def webhook() -> Iterator[Webhook]:
+    """A JSON webhook on 127.0.0.1; `webhook.apprise_url` is the AT_NOTIFY_URLS value for it."""
+    with json_webhook() as hook:
+        yield hook

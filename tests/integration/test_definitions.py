@@ -52,12 +52,23 @@ def test_wiring_schema_tics_loads_with_six_jobs_and_the_backup_schedule(
 # Written out, not built from `STEPS`: a step added or renamed must show up here on purpose.
 AT_SCHEDULES = {
     "at_01_rss_ingest",
+    "at_02_collect",
     "at_03_parse",
     "at_04_file_filtration",
     "at_05_metadata_collection",
     "at_06_media_filtration",
+    "at_07_initiation",
+    "at_08_download_check",
+    "at_09_transfer",
+    "at_10_cleanup",
+    "at_media_pipeline_health",
 }
-AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {"at_full_pipeline_job"}
+AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {
+    "at_full_pipeline_job",
+    "at_retry_errored_job",
+    "at_override_job",
+    "at_reject_job",
+}
 
 
 @pytest.mark.parametrize("environment", list(Environment), ids=lambda e: e.value)
@@ -79,7 +90,8 @@ def test_every_schedule_file_has_an_entry_for_every_step_and_the_backup(
     environment: Environment,
 ) -> None:
     config = _config(environment)
-    assert {key for key in config if key.startswith("at_")} == {step.key for step in STEPS}
+    steps_and_health = {step.key for step in STEPS} | {"at_media_pipeline_health"}
+    assert {key for key in config if key.startswith("at_")} == steps_and_health
     assert "wst_atp_bak" in config
 
 

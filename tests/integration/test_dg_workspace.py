@@ -27,7 +27,8 @@ PROJECT_PATHS = {name: f"locations/{name}" for name in LOCATION_MODULES}
 
 
 def in_process_jobs() -> dict[str, set[str]]:
-    """Location -> job names of its Definitions for ENVIRONMENT=dev, built in this process."""
+    """Location -> job names of its Definitions for ENVIRONMENT=dev, built in this process
+    (without Dagster's implicit `__ASSET_JOB`, which `dg list defs` does not show)."""
     from automatic_transmission.definitions import build_definitions as build_at
     from wiring_schema_tics.definitions import build_definitions as build_wst
 
@@ -36,7 +37,11 @@ def in_process_jobs() -> dict[str, set[str]]:
         "wiring_schema_tics": build_wst,
     }
     return {
-        name: {job.name for job in build(Environment.DEV).get_repository_def().get_all_jobs()}
+        name: {
+            job.name
+            for job in build(Environment.DEV).get_repository_def().get_all_jobs()
+            if not job.name.startswith("__")
+        }
         for name, build in builders.items()
     }
 

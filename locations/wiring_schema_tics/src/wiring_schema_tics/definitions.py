@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagstributor_shared.environment import Environment, current_environment
+from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.schedules import build_schedules
 from wiring_schema_tics.jobs import RESOURCE_KEY, SCHEDULE_KEY, build_jobs
@@ -21,6 +22,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     return dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
+        sensors=[run_failure_sensor("wiring_schema_tics")],
         resources={RESOURCE_KEY: PostgresResource(env_prefix="WST_PGSQL")},
     )
 

@@ -1,0 +1,308 @@
+"""The health of the pipeline read from `atp.media` and schema `bak`, and the rules that judge it.
+
+Plain Python and SQL (no Dagster): `read_health` is the snapshot the `media_pipeline` asset shows,
+the `*_check` functions turn rows and thresholds into a `CheckOutcome`. Ages are measured from
+`updated_at`, which every update stamps: the time a row has spent in its current state.
+
+Which step moves a row out of each waiting status is fixed by pipeline.md; `downloading` is judged by
+the download check and `transferred` waits for the cleanup delay by design, so neither is held to the
+schedule of its step. The backups are found by the naming of the schema location
+(`bak.atp_<table>_<YYYYMMDD>_metadata`, with `created_at`), read here with plain SQL because the two
+locations never import each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psycopg2.extensions
+from psycopg2 import sql
+
+from automatic_transmission.model import PipelineStatus
+
+TOP_REJECTION_REASONS = 10
+LISTED_ROWS = 20  # offending rows named in a check's metadata
+BACKED_UP_TABLES = ("media", "training", "prediction")
+NO_REASON = "(no reason)"
+
+# Status -> number of the step that moves rows out of it (pipeline.md).
+STATUS_OWNER_STEP: Mapping[PipelineStatus, int] = {
+    PipelineStatus.INGESTED: 3,
+    PipelineStatus.PARSED: 4,
+    PipelineStatus.FILE_ACCEPTED: 5,
+    PipelineStatus.METADATA_COLLECTED: 6,
+    PipelineStatus.MEDIA_ACCEPTED: 7,
+    PipelineStatus.DOWNLOADED: 9,
+}
+# Statuses a row waits in for a step to pick it up (shown as the age of their oldest row).
+WAITING_STATUSES = (*STATUS_OWNER_STEP, PipelineStatus.DOWNLOADING, PipelineStatus.TRANSFERRED)
+
+
+@dataclass(frozen=True)
+class PipelineHealth:
+    """One snapshot of `atp.media` (live rows: not soft-deleted)."""
+
+    status_counts: Mapping[PipelineStatus, int]  # every status, 0 when empty
+    frozen: int  # rows frozen in error
+    soft_deleted: int
+    rejection_reasons: Sequence[tuple[str, int]]  # the top ten, most frequent first
+    downloads_in_progress: int  # `downloading`, not frozen
+    oldest_waiting_hours: Mapping[PipelineStatus, float]  # waiting statuses, 0 when empty
+
+    @property
+    def total(self) -> int:
+        return sum(self.status_counts.values())
+
+
+@dataclass(frozen=True)
+class StaleRow:
+    hash: str
+    title: str
+    status: str
+    hours: float  # since the row last changed
+    detail: str = ""  # the error, or what the limit was
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    summary: str  # one line a person reads first
+    rows: Sequence[StaleRow] = ()
+    figures: Mapping[str, float | int] = field(default_factory=dict)
+
+
+def _rows(
+    connection: psycopg2.extensions.connection,
+    query: sql.Composable,
+    params: Sequence[object] | None = None,
+) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = list(cursor.fetchall())
+    connection.commit()  # never leave the connection idle in a transaction
+    return found
+
+
+def read_health(connection: psycopg2.extensions.connection, schema: str = "atp") -> PipelineHealth:
+    """The snapshot of the asset: two queries, whatever the number of rows."""
+    media = sql.Identifier(schema, "media")
+    per_status = _rows(
+        connection,
+        sql.SQL(
+            "SELECT pipeline_status::text, count(*) FILTER (WHERE deleted_at IS NULL),"
+            " count(*) FILTER (WHERE deleted_at IS NULL AND error_status),"
+            " count(*) FILTER (WHERE deleted_at IS NOT NULL),"
+            " coalesce(extract(epoch FROM now() - min(updated_at)"
+            "   FILTER (WHERE deleted_at IS NULL AND NOT error_status)), 0) / 3600.0"
+            " FROM {} GROUP BY 1"
+        ).format(media),
+    )
+    reasons = _rows(
+        connection,
+        sql.SQL(
+            "SELECT coalesce(rejection_reason, %s), count(*) FROM {}"
+            " WHERE rejection_status = 'rejected' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s"
+        ).format(media),
+        (NO_REASON, TOP_REJECTION_REASONS),
+    )
+    counts = dict.fromkeys(PipelineStatus, 0)
+    waiting_hours = dict.fromkeys(WAITING_STATUSES, 0.0)
+    frozen = deleted = downloading = 0
+    for status_text, live, errored, removed, oldest in per_status:
+        status = PipelineStatus(str(status_text))
+        counts[status] = int(str(live))
+        frozen += int(str(errored))
+        deleted += int(str(removed))
+        if status is PipelineStatus.DOWNLOADING:
+            downloading = int(str(live)) - int(str(errored))
+        if status in waiting_hours:
+            waiting_hours[status] = round(float(str(oldest)), 3)
+    return PipelineHealth(
+        status_counts=counts,
+        frozen=frozen,
+        soft_deleted=deleted,
+        rejection_reasons=[(str(reason), int(str(n))) for reason, n in reasons],
+        downloads_in_progress=downloading,
+        oldest_waiting_hours=waiting_hours,
+    )
+
+
+def _stale_rows(
+    connection: psycopg2.extensions.connection,
+    schema: str,
+    condition: sql.Composable,
+    params: Sequence[object],
+) -> tuple[int, list[StaleRow]]:
+    """How many rows match, and the oldest LISTED_ROWS of them."""
+    found = _rows(
+        connection,
+        sql.SQL(
+            "SELECT hash, original_title, pipeline_status::text, coalesce(error_condition, ''),"
+            " extract(epoch FROM now() - updated_at) / 3600.0, count(*) OVER ()"
+            " FROM {} WHERE deleted_at IS NULL AND ({}) ORDER BY updated_at, hash LIMIT %s"
+        ).format(sql.Identifier(schema, "media"), condition),
+        (*params, LISTED_ROWS),
+    )
+    rows = [
+        StaleRow(str(h).strip(), str(t), str(s), round(float(str(a)), 2), str(e))
+        for h, t, s, e, a, _ in found
+    ]
+    return (int(str(found[0][5])) if found else 0), rows
+
+
+def _older_than_check(
+    connection: psycopg2.extensions.connection,
+    schema: str,
+    rows_matching: str,
+    max_hours: float,
+    failed: str,
+    passed: str,
+) -> CheckOutcome:
+    """Fails when a row matching `rows_matching` (SQL) has not changed for `max_hours`;
+    `failed` / `passed` are the summaries, `{count}` and `{hours}` filled in."""
+    count, rows = _stale_rows(
+        connection,
+        schema,
+        sql.SQL(rows_matching + " AND updated_at < now() - make_interval(secs => %s)"),
+        (max_hours * 3600,),
+    )
+    summary = (failed if count else passed).format(count=count, hours=f"{max_hours:g}")
+    return CheckOutcome(not count, summary, rows, {"rows": count, "limit_hours": max_hours})
+
+
+def frozen_check(
+    connection: psycopg2.extensions.connection, max_hours: float, schema: str = "atp"
+) -> CheckOutcome:
+    """No row may stay frozen in error longer than `max_hours`."""
+    return _older_than_check(
+        connection,
+        schema,
+        "error_status",
+        max_hours,
+        "{count} row(s) frozen in error for more than {hours} h",
+        "no row frozen in error for more than {hours} h",
+    )
+
+
+def download_progress_check(
+    connection: psycopg2.extensions.connection, max_hours: float, schema: str = "atp"
+) -> CheckOutcome:
+    """No download may sit in `downloading` without a change for longer than `max_hours`."""
+    return _older_than_check(
+        connection,
+        schema,
+        "pipeline_status = 'downloading' AND NOT error_status",
+        max_hours,
+        "{count} download(s) without progress for more than {hours} h",
+        "every download changed within {hours} h",
+    )
+
+
+def longest_gap_hours(cron: str, timezone: str = "UTC", fires: int = 400) -> float:
+    """The longest wait between two runs of a cron schedule over its next `fires` runs."""
+    from dagster._utils.schedules import cron_string_iterator
+
+    start = dt.datetime.now(dt.UTC).timestamp()
+    times = cron_string_iterator(start, cron, timezone)
+    previous = next(times)
+    longest = 0.0
+    for _ in range(fires):
+        current = next(times)
+        longest = max(longest, (current - previous).total_seconds())
+        previous = current
+    return longest / 3600.0
+
+
+def stuck_check(
+    connection: psycopg2.extensions.connection,
+    limits_hours: Mapping[PipelineStatus, float],
+    schema: str = "atp",
+) -> CheckOutcome:
+    """No row may wait in a status longer than the schedule of the step that owns it explains
+    (`limits_hours`: status -> hours; statuses without a limit are not judged)."""
+    if not limits_hours:
+        return CheckOutcome(True, "no scheduled step to measure waiting rows against")
+    statuses = list(limits_hours)
+    condition = sql.SQL(
+        "NOT error_status AND updated_at < now() - make_interval(secs => "
+        "(SELECT l.secs FROM unnest(%s::text[], %s::float8[]) AS l(status, secs)"
+        "  WHERE l.status = pipeline_status::text))"
+    )
+    count, rows = _stale_rows(
+        connection,
+        schema,
+        condition,
+        ([s.value for s in statuses], [limits_hours[s] * 3600 for s in statuses]),
+    )
+    rows = [
+        StaleRow(
+            r.hash,
+            r.title,
+            r.status,
+            r.hours,
+            f"limit {limits_hours[PipelineStatus(r.status)]:g} h",
+        )
+        for r in rows
+    ]
+    summary = (
+        f"{count} row(s) waiting longer than their step's schedule explains"
+        if count
+        else "every waiting row is within its step's schedule"
+    )
+    figures: dict[str, float | int] = {"rows": count}
+    figures.update({f"limit_hours_{s.value}": round(h, 3) for s, h in limits_hours.items()})
+    return CheckOutcome(not count, summary, rows, figures)
+
+
+def backup_ages_hours(
+    connection: psycopg2.extensions.connection,
+    tables: Sequence[str] = BACKED_UP_TABLES,
+    schema: str = "atp",
+) -> dict[str, float | None]:
+    """Table -> age in hours of its newest backup (None: no backup)."""
+    pattern = f"^{schema}_({'|'.join(tables)})_[0-9]{{8}}_metadata$"
+    names = _rows(
+        connection,
+        sql.SQL(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'bak'"
+            " AND tablename ~ %s ORDER BY tablename DESC"
+        ),
+        (pattern,),
+    )
+    newest: dict[str, str] = {}
+    for (name,) in names:
+        table = str(name)[len(schema) + 1 : -len("_YYYYMMDD_metadata")]
+        newest.setdefault(table, str(name))  # names sort by day: the first is the newest
+    ages: dict[str, float | None] = dict.fromkeys(tables)
+    if newest:
+        union = sql.SQL(" UNION ALL ").join(
+            sql.SQL(
+                "SELECT {}::text, extract(epoch FROM now() - max(created_at)) / 3600.0 FROM {}"
+            ).format(sql.Literal(table), sql.Identifier("bak", name))
+            for table, name in newest.items()
+        )
+        for found, hours in _rows(connection, union):
+            ages[str(found)] = None if hours is None else round(float(str(hours)), 3)
+    return ages
+
+
+def backup_check(ages_hours: Mapping[str, float | None], max_hours: float) -> CheckOutcome:
+    """Every table has a backup younger than the drop guard's limit."""
+    problems = []
+    for table, hours in ages_hours.items():
+        if hours is None:
+            problems.append(f"atp.{table} has no backup")
+        elif hours > max_hours:
+            problems.append(f"atp.{table}: newest backup is {hours:.1f} h old")
+    summary = (
+        "; ".join(problems) + f" (the drop guard allows {max_hours:g} h)"
+        if problems
+        else f"every table has a backup younger than {max_hours:g} h"
+    )
+    figures: dict[str, float | int] = {"limit_hours": max_hours}
+    figures.update(
+        {f"age_hours_{table}": hours for table, hours in ages_hours.items() if hours is not None}
+    )
+    return CheckOutcome(not problems, summary, (), figures)

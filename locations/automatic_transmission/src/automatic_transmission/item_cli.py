@@ -1,0 +1,179 @@
+"""``at-item``: what happened to my movie? The matching rows of `atp.media` as a table or JSON.
+
+    uv run at-item "blade runner"      # every word in the release name or the parsed title
+    uv run at-item 3f2a9c              # a hash prefix (6+ hex characters)
+    uv run at-item --json severance    # for scripts
+
+The database is the pipeline's (AT_PGSQL_*; the embedded server on a workstation without them).
+Soft-deleted rows are shown too (status `... (deleted)`): they answer the question as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TextIO
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from automatic_transmission.notices import episode_code
+from automatic_transmission.operator_store import escape_like
+
+HASH_PREFIX = re.compile(r"^[0-9a-fA-F]{6,40}$")
+DEFAULT_LIMIT = 50
+CELL_WIDTH = 60  # a longer cell is cut with …; --json has every value whole
+
+
+@dataclass(frozen=True)
+class Item:
+    hash: str
+    title: str
+    status: str
+    rejection: str
+    rejection_reason: str | None
+    error: str | None
+    year_or_episode: str
+    resolution: str | None
+    library_path: str | None
+    created_at: str
+    updated_at: str
+    deleted: bool
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def find_items(
+    connection: psycopg2.extensions.connection,
+    words: Sequence[str],
+    schema: str = "atp",
+    limit: int = DEFAULT_LIMIT,
+) -> list[Item]:
+    """Rows whose release name or title contains every word, or whose hash starts with the one
+    word given when it looks like a hash; newest change first."""
+    words = [w for w in words if w.strip()]
+    if not words:
+        return []
+    like = [f"%{escape_like(word)}%" for word in words]
+    title_match = sql.SQL(" AND ").join(
+        sql.SQL("concat_ws(' ', original_title, media_title) ILIKE %s") for _ in like
+    )
+    params: list[object] = list(like)
+    condition: sql.Composable = title_match
+    if len(words) == 1 and HASH_PREFIX.match(words[0]):
+        condition = sql.SQL("(hash LIKE %s OR ({}))").format(title_match)
+        params.insert(0, words[0].lower() + "%")
+    query = sql.SQL(
+        "SELECT hash, coalesce(media_title, original_title), pipeline_status::text,"
+        " rejection_status::text, rejection_reason, error_condition, error_status, release_year,"
+        " season, episode, resolution, coalesce(target_path, parent_path), created_at,"
+        " updated_at, deleted_at IS NOT NULL"
+        " FROM {} WHERE {} ORDER BY updated_at DESC, hash LIMIT %s"
+    ).format(sql.Identifier(schema, "media"), condition)
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, limit])
+        found = cursor.fetchall()
+    connection.commit()
+    items = []
+    for (h, title, status, rejection, reason, error, frozen, year, season, episode,
+         resolution, path, created, updated, deleted) in found:  # fmt: skip
+        items.append(
+            Item(
+                hash=str(h).strip(),
+                title=title,
+                status=f"{status} (deleted)" if deleted else status,
+                rejection=rejection,
+                rejection_reason=reason,
+                error=error if frozen else None,
+                year_or_episode=episode_code(season, episode) or (str(year) if year else ""),
+                resolution=resolution,
+                library_path=path,
+                created_at=_timestamp(created),
+                updated_at=_timestamp(updated),
+                deleted=bool(deleted),
+            )
+        )
+    return items
+
+
+def _cell(value: object, width: int = CELL_WIDTH) -> str:
+    text = " ".join(str(value if value is not None else "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+TABLE_COLUMNS = (
+    ("hash", lambda i: i.hash[:12]),
+    ("title", lambda i: i.title),
+    ("status", lambda i: i.status),
+    (
+        "rejection",
+        lambda i: i.rejection + (f": {i.rejection_reason}" if i.rejection_reason else ""),
+    ),
+    ("error", lambda i: i.error),
+    ("year/SxxEyy", lambda i: i.year_or_episode),
+    ("res", lambda i: i.resolution),
+    ("library path", lambda i: i.library_path),
+    ("created", lambda i: i.created_at),
+    ("updated", lambda i: i.updated_at),
+)
+
+
+def render_table(items: Sequence[Item]) -> str:
+    cells = [[name for name, _ in TABLE_COLUMNS]]
+    cells += [[_cell(get(item)) for _, get in TABLE_COLUMNS] for item in items]
+    widths = [max(len(row[c]) for row in cells) for c in range(len(TABLE_COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def connect() -> tuple[psycopg2.extensions.connection, str]:
+    """The pipeline's database, configured exactly as its runs are (AT_PGSQL_*)."""
+    from automatic_transmission.resources import AT_PGSQL_PREFIX
+    from dagstributor_shared.postgres import resolve_settings
+
+    settings = resolve_settings(AT_PGSQL_PREFIX, {})
+    return psycopg2.connect(**settings.connect_kwargs(connect_timeout=10)), settings.schema
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Print the matching rows; exit 1 when none match, 2 on a database error."""
+    parser = argparse.ArgumentParser(
+        prog="at-item", description="Show the rows of atp.media matching title words or a hash."
+    )
+    parser.add_argument("words", nargs="+", metavar="WORD", help="title words, or a hash prefix")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="at most this many rows")
+    options = parser.parse_args(argv)
+    out = out or sys.stdout
+    words = [w for phrase in options.words for w in phrase.split()]
+    try:
+        connection, schema = connect()
+        try:
+            items = find_items(connection, words, schema, options.limit)
+        finally:
+            connection.close()
+    except (psycopg2.Error, ValueError) as error:
+        print(f"at-item: {error}".strip(), file=sys.stderr)
+        return 2
+    if options.json:
+        out.write(json.dumps([asdict(item) for item in items], ensure_ascii=False, indent=2))
+        out.write("\n")
+    elif items:
+        out.write(render_table(items) + "\n")
+    else:
+        out.write(f"no item matches {' '.join(words)!r}\n")
+    return 0 if items else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The SQL of the operator jobs: retry frozen rows, override a rejection, reject (soft delete).
+
+Each function runs in one transaction and returns exactly the rows it changed (with the status
+before and after) and the named rows it left alone with the reason. Hashes are checked first: an
+unknown hash is an error naming it, and then nothing changes. The triggers of `atp.media` do the
+rest of the bookkeeping (a cleared freeze loses its error text, a row back to `ingested` is reset,
+a soft delete becomes `rejected` / `user deletion`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import psycopg2.extensions
+from psycopg2 import sql
+
+from automatic_transmission.model import PipelineStatus, RejectionStatus
+
+HASH_PATTERN = re.compile(r"^[0-9a-f]{40}$")
+# Rows the filters have not yet accepted for download: an override still changes their fate.
+OVERRIDABLE_STATUSES = (
+    PipelineStatus.INGESTED,
+    PipelineStatus.PAUSED,
+    PipelineStatus.PARSED,
+    PipelineStatus.REJECTED,
+    PipelineStatus.FILE_ACCEPTED,
+    PipelineStatus.METADATA_COLLECTED,
+)
+
+
+class UnknownHashError(LookupError):
+    """Hashes that name no row of atp.media; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ChangedRow:
+    hash: str
+    title: str
+    status_before: str
+    status_after: str
+    detail: str = ""  # e.g. the error that was cleared
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    hash: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OperatorResult:
+    changed: Sequence[ChangedRow]
+    left_alone: Sequence[LeftAlone] = ()
+
+
+def normalise_hashes(hashes: Iterable[str]) -> list[str]:
+    """Lowercase 40-hex hashes in their given order without repeats; ValueError names bad ones."""
+    result: list[str] = []
+    bad: list[str] = []
+    for raw in hashes:
+        value = raw.strip().lower()
+        if not HASH_PATTERN.match(value):
+            bad.append(raw)
+        elif value not in result:
+            result.append(value)
+    if bad:
+        raise ValueError(
+            "not a torrent hash (40 hex characters): " + ", ".join(repr(b) for b in bad)
+        )
+    return result
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _fetch(
+    connection: psycopg2.extensions.connection, query: sql.Composable, params: Sequence[object]
+) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return list(cursor.fetchall())
+
+
+def _known(
+    connection: psycopg2.extensions.connection, media: sql.Identifier, hashes: Sequence[str]
+) -> dict[str, tuple[str, bool, bool, str]]:
+    """Hash -> (status, frozen, deleted, rejection status) of the named rows, locked; raises
+    UnknownHashError naming every hash without a row."""
+    found = _fetch(
+        connection,
+        sql.SQL(
+            "SELECT hash::text, pipeline_status::text, error_status, deleted_at IS NOT NULL,"
+            " rejection_status::text FROM {} WHERE hash = ANY(%s::text[]) FOR UPDATE"
+        ).format(media),
+        (list(hashes),),
+    )
+    known = {str(h).strip(): (str(s), bool(e), bool(d), str(r)) for h, s, e, d, r in found}
+    unknown = [h for h in hashes if h not in known]
+    if unknown:
+        raise UnknownHashError("no row in atp.media with hash " + ", ".join(unknown))
+    return known
+
+
+def _changed(rows: Iterable[tuple[object, ...]]) -> list[ChangedRow]:
+    return sorted(
+        (
+            ChangedRow(str(h).strip(), str(t), str(before), str(after), str(detail or ""))
+            for h, t, before, after, detail in rows
+        ),
+        key=lambda row: row.hash,
+    )
+
+
+def _in_transaction(
+    connection: psycopg2.extensions.connection, work: Callable[[], OperatorResult]
+) -> OperatorResult:
+    """Run `work` as one transaction: committed when it returns, rolled back when it raises."""
+    try:
+        result = work()
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+    return result
+
+
+def retry_errored(
+    connection: psycopg2.extensions.connection,
+    *,
+    hashes: Sequence[str] = (),
+    error_contains: str | None = None,
+    schema: str = "atp",
+) -> OperatorResult:
+    """Clear the freeze of frozen rows (named ones, those whose error contains a text, or all),
+    so the step owning their status picks them up on its next run."""
+    media = sql.Identifier(schema, "media")
+    hashes = normalise_hashes(hashes)
+
+    def work() -> OperatorResult:
+        left: list[LeftAlone] = []
+        if hashes:
+            known = _known(connection, media, hashes)
+            for h in hashes:
+                _status, frozen, deleted, _rejection = known[h]
+                if deleted:
+                    left.append(LeftAlone(h, "soft-deleted"))
+                elif not frozen:
+                    left.append(LeftAlone(h, "not frozen in error"))
+            selector = sql.SQL("hash = ANY(%s::text[])")
+            params: list[object] = [hashes]
+        elif error_contains:
+            selector = sql.SQL("error_condition ILIKE '%%' || %s || '%%'")
+            params = [escape_like(error_contains)]
+        else:
+            selector, params = sql.SQL("true"), []
+        rows = _fetch(
+            connection,
+            sql.SQL(
+                "UPDATE {media} AS m SET error_status = false FROM ("
+                " SELECT hash, error_condition FROM {media}"
+                " WHERE error_status AND deleted_at IS NULL AND ({selector}) FOR UPDATE"
+                ") AS old WHERE m.hash = old.hash"
+                " RETURNING m.hash, m.original_title, m.pipeline_status::text,"
+                " m.pipeline_status::text, old.error_condition"
+            ).format(media=media, selector=selector),
+            params,
+        )
+        return OperatorResult(_changed(rows), left)
+
+    return _in_transaction(connection, work)
+
+
+def override(
+    connection: psycopg2.extensions.connection, hashes: Sequence[str], schema: str = "atp"
+) -> OperatorResult:
+    """Take items the filters rejected (or would judge): `override` skips every filter. A rejected
+    row starts again from `ingested` (parsing and metadata still run); a row the filters have not
+    judged yet keeps its status. Rows already accepted for download, already overridden or
+    soft-deleted are left alone."""
+    media = sql.Identifier(schema, "media")
+    hashes = normalise_hashes(hashes)
+
+    def work() -> OperatorResult:
+        known = _known(connection, media, hashes)
+        left: list[LeftAlone] = []
+        for h in hashes:
+            status, _frozen, deleted, rejection = known[h]
+            if deleted:
+                left.append(LeftAlone(h, "soft-deleted"))
+            elif rejection == RejectionStatus.OVERRIDE:
+                left.append(LeftAlone(h, "already override"))
+            elif status not in OVERRIDABLE_STATUSES:
+                left.append(LeftAlone(h, f"already accepted ({status})"))
+        rows = _fetch(
+            connection,
+            sql.SQL(
+                "UPDATE {media} AS m SET rejection_status = 'override', pipeline_status ="
+                " CASE WHEN old.pipeline_status = 'rejected' OR old.rejection_status = 'rejected'"
+                "  THEN 'ingested'::{status} ELSE old.pipeline_status END"
+                " FROM (SELECT hash, pipeline_status, rejection_status, rejection_reason"
+                "  FROM {media} WHERE hash = ANY(%s::text[]) AND deleted_at IS NULL"
+                "  AND rejection_status <> 'override'"
+                "  AND pipeline_status::text = ANY(%s::text[]) FOR UPDATE) AS old"
+                " WHERE m.hash = old.hash RETURNING m.hash, m.original_title,"
+                " old.pipeline_status::text, m.pipeline_status::text, old.rejection_reason"
+            ).format(media=media, status=sql.Identifier(schema, "pipeline_status")),
+            (hashes, [s.value for s in OVERRIDABLE_STATUSES]),
+        )
+        return OperatorResult(_changed(rows), left)
+
+    return _in_transaction(connection, work)
+
+
+def reject(
+    connection: psycopg2.extensions.connection, hashes: Sequence[str], schema: str = "atp"
+) -> OperatorResult:
+    """Soft-delete the named rows: `deleted_at` is set and the row becomes `rejected` with reason
+    `user deletion` (trigger); every step skips it from then on. Already deleted rows are left
+    alone."""
+    media = sql.Identifier(schema, "media")
+    hashes = normalise_hashes(hashes)
+
+    def work() -> OperatorResult:
+        known = _known(connection, media, hashes)
+        left = [LeftAlone(h, "already soft-deleted") for h in hashes if known[h][2]]
+        rows = _fetch(
+            connection,
+            sql.SQL(
+                "UPDATE {media} AS m SET deleted_at = now() FROM (SELECT hash, pipeline_status"
+                " FROM {media} WHERE hash = ANY(%s::text[]) AND deleted_at IS NULL FOR UPDATE)"
+                " AS old WHERE m.hash = old.hash RETURNING m.hash, m.original_title,"
+                " old.pipeline_status::text, m.pipeline_status::text, m.rejection_reason"
+            ).format(media=media),
+            (hashes,),
+        )
+        return OperatorResult(_changed(rows), left)
+
+    return _in_transaction(connection, work)

@@ -1,0 +1,221 @@
+"""Operator jobs on rows in each status: retry, override, reject; exactly the rows they change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from automatic_transmission.model import PipelineStatus
+from automatic_transmission.operator import operator_jobs
+from dagstributor_shared.postgres import PostgresResource
+from tests.automatic_transmission.conftest import MediaTable
+
+JOBS = {job.name: job for job in operator_jobs()}
+
+
+def h(n: int) -> str:
+    return f"{n:040x}"
+
+
+# One row in every status; two of them frozen, one soft-deleted, one overridden.
+ROWS: dict[str, dict[str, Any]] = {
+    h(1): {"pipeline_status": "ingested"},
+    h(2): {"pipeline_status": "parsed", "error_status": True, "error_condition": "year is null"},
+    h(3): {"pipeline_status": "file_accepted", "error_status": True,
+           "error_condition": "TMDB answered 404 for tmdb_id 12"},
+    h(4): {"pipeline_status": "rejected", "rejection_status": "rejected",
+           "rejection_reason": "resolution 720p is not in allowed_values"},
+    h(5): {"pipeline_status": "metadata_collected", "rejection_status": "accepted"},
+    h(6): {"pipeline_status": "media_accepted", "rejection_status": "accepted"},
+    h(7): {"pipeline_status": "downloading", "rejection_status": "accepted"},
+    h(8): {"pipeline_status": "downloaded", "rejection_status": "accepted"},
+    h(9): {"pipeline_status": "transferred", "rejection_status": "accepted"},
+    h(10): {"pipeline_status": "complete", "rejection_status": "accepted"},
+    h(11): {"pipeline_status": "paused"},
+    h(12): {"pipeline_status": "parsed", "deleted_at": "2024-01-01T00:00:00Z",
+            "rejection_status": "rejected", "rejection_reason": "user deletion"},
+    h(13): {"pipeline_status": "parsed", "rejection_status": "override"},
+    h(14): {"pipeline_status": "downloaded", "error_status": True,
+            "error_condition": "library path escapes the root", "deleted_at": "2024-01-01T00:00:00Z",
+            "rejection_status": "rejected", "rejection_reason": "user deletion"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def rows(media: MediaTable) -> MediaTable:
+    for hash_, columns in ROWS.items():
+        media.add(hash_, **columns)
+    return media
+
+
+def run(
+    postgres: PostgresResource, job: str, op: str, config: dict[str, Any]
+) -> dg.ExecuteInProcessResult:
+    return JOBS[job].execute_in_process(
+        run_config={"ops": {op: {"config": config}}},
+        resources={"postgres": postgres},
+        raise_on_error=False,
+    )
+
+
+def changed(result: dg.ExecuteInProcessResult, op: str) -> tuple[int, str]:
+    """(rows changed, the table) the op reported."""
+    [materialized] = [
+        event
+        for event in result.events_for_node(op)
+        if event.event_type == dg.DagsterEventType.STEP_OUTPUT
+    ]
+    metadata = materialized.step_output_data.metadata
+    return metadata["rows changed"].value, metadata["changed"].value  # type: ignore[return-value]
+
+
+def snapshot(media: MediaTable) -> dict[str, tuple[Any, ...]]:
+    columns = ("pipeline_status", "error_status", "rejection_status", "deleted_at")
+    return {x: tuple(media.row(x)[c] for c in columns) for x in media.hashes()}
+
+
+def test_retry_by_hash_clears_the_freeze_and_the_error_text(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    before = snapshot(rows)
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"hashes": [h(2).upper()]})
+    assert result.success
+    count, table = changed(result, "retry_errored")
+    assert count == 1 and h(2) in table and "year is null" in table
+    row = rows.row(h(2))
+    assert (row["error_status"], row["error_condition"]) == (False, None)
+    assert row["pipeline_status"] == PipelineStatus.PARSED  # step 03's output waits for step 04
+    after = snapshot(rows)
+    assert {x for x in after if after[x] != before[x]} == {h(2)}
+
+
+def test_retry_by_error_text_takes_only_matching_live_frozen_rows(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"error_contains": "tmdb"})
+    assert result.success
+    assert changed(result, "retry_errored")[0] == 1
+    assert rows.row(h(3))["error_status"] is False
+    assert rows.row(h(2))["error_status"] is True
+
+
+def test_retry_all_takes_every_frozen_row_but_not_soft_deleted_ones(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"all_errored": True})
+    count, table = changed(result, "retry_errored")
+    assert count == 2 and h(2) in table and h(3) in table
+    assert rows.row(h(14))["error_status"] is True
+
+
+def test_a_wildcard_in_the_error_text_is_taken_literally(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"error_contains": "%"})
+    assert result.success and changed(result, "retry_errored")[0] == 0
+
+
+def test_retry_of_a_row_that_is_not_frozen_changes_nothing_and_says_so(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    before = snapshot(rows)
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"hashes": [h(1), h(14)]})
+    assert result.success and changed(result, "retry_errored")[0] == 0
+    assert snapshot(rows) == before
+    output = next(
+        e for e in result.events_for_node("retry_errored") if e.event_type_value == "STEP_OUTPUT"
+    )
+    left = output.step_output_data.metadata["left alone"].value
+    assert f"{h(1)} | not frozen in error" in str(left) and f"{h(14)} | soft-deleted" in str(left)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"hashes": [h(2)], "all_errored": True}, {"error_contains": "x", "all_errored": True}],
+    ids=["none", "hashes+all", "text+all"],
+)
+def test_retry_needs_exactly_one_selector(
+    rows: MediaTable, postgres: PostgresResource, config: dict[str, Any]
+) -> None:
+    with pytest.raises(Exception, match="exactly one of hashes, error_contains or all_errored"):
+        JOBS["at_retry_errored_job"].execute_in_process(
+            run_config={"ops": {"retry_errored": {"config": config}}},
+            resources={"postgres": postgres},
+        )
+
+
+@pytest.mark.parametrize(
+    ("job", "op"),
+    [("at_retry_errored_job", "retry_errored"), ("at_override_job", "override"),
+     ("at_reject_job", "reject")],
+)  # fmt: skip
+def test_an_unknown_hash_fails_the_run_naming_it_and_changes_nothing(
+    rows: MediaTable, postgres: PostgresResource, job: str, op: str
+) -> None:
+    before = snapshot(rows)
+    unknown = "f" * 40
+    result = run(postgres, job, op, {"hashes": [h(2), h(4), unknown]})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"no row in atp.media with hash {unknown}" in str(failure.step_failure_data.error)
+    assert snapshot(rows) == before
+
+
+def test_a_malformed_hash_is_refused_by_the_config(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    with pytest.raises(Exception, match="not a torrent hash"):
+        JOBS["at_reject_job"].execute_in_process(
+            run_config={"ops": {"reject": {"config": {"hashes": ["blade runner"]}}}},
+            resources={"postgres": postgres},
+        )
+
+
+def test_override_restarts_a_rejected_item_and_marks_unjudged_ones(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    before = snapshot(rows)
+    wanted = [h(n) for n in (1, 4, 5, 6, 7, 10, 11, 12, 13)]
+    result = run(postgres, "at_override_job", "override", {"hashes": wanted})
+    assert result.success
+    count = changed(result, "override")[0]
+    assert count == 4  # 1 ingested, 4 rejected, 5 metadata_collected, 11 paused
+    rejected = rows.row(h(4))
+    assert (rejected["pipeline_status"], rejected["rejection_status"]) == ("ingested", "override")
+    assert rejected["rejection_reason"] is None  # the reset trigger cleared it
+    assert (rows.row(h(5))["pipeline_status"], rows.row(h(5))["rejection_status"]) == (
+        "metadata_collected",
+        "override",
+    )
+    assert rows.row(h(11))["pipeline_status"] == "paused"
+    after = snapshot(rows)
+    assert {x for x in after if after[x] != before[x]} == {h(1), h(4), h(5), h(11)}
+    output = next(
+        e for e in result.events_for_node("override") if e.event_type_value == "STEP_OUTPUT"
+    )
+    left = str(output.step_output_data.metadata["left alone"].value)
+    for n, why in ((6, "already accepted (media_accepted)"), (7, "already accepted (downloading)"),
+                   (10, "already accepted (complete)"), (12, "soft-deleted"),
+                   (13, "already override")):  # fmt: skip
+        assert f"{h(n)} | {why}" in left
+
+
+def test_reject_soft_deletes_live_rows_in_any_status(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    before = snapshot(rows)
+    wanted = [h(n) for n in (1, 2, 6, 7, 9, 12)]
+    result = run(postgres, "at_reject_job", "reject", {"hashes": wanted})
+    assert result.success
+    count, table = changed(result, "reject")
+    assert count == 5
+    for n in (1, 2, 6, 7, 9):
+        row = rows.row(h(n))
+        assert row["deleted_at"] is not None
+        assert (row["rejection_status"], row["rejection_reason"]) == ("rejected", "user deletion")
+        assert row["pipeline_status"] == before[h(n)][0]  # how far it got stays visible
+    assert "user deletion" in table
+    after = snapshot(rows)
+    assert {x for x in after if after[x] != before[x]} == {h(n) for n in (1, 2, 6, 7, 9)}

@@ -1,0 +1,222 @@
+"""The Dagster UI in a real browser (Debian's chromium): both locations Loaded on the deployment
+page, and the health asset media_pipeline with its plotted metadata and its checks.
+
+The local stack runs on free ports (never 3000/4000/4001) with a database of its own. Screenshots
+are saved in the test's temporary folder (printed), or in $DAGSTRIBUTOR_SCREENSHOTS when set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from selenium.webdriver.common.by import By
+
+from dagstributor_shared.postgres import start_embedded
+from tests.support.browser import browser_missing, chromium
+from tests.support.processes import (
+    LOCATION_MODULES,
+    LOOPBACK,
+    REPO_ROOT,
+    Started,
+    free_ports,
+    graphql,
+    start,
+    stop_all,
+    wait_for,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing())),
+]
+
+LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
+STARTUP_TIMEOUT = 180.0
+RUN_TIMEOUT = 180.0
+PAGE_TIMEOUT = 60.0
+FOREIGN_VARIABLES = re.compile(
+    r"^((WST|AT)_PGSQL_\w+|KUBERNETES_SERVICE_HOST|AT_NOTIFY_URLS|PLEX_URL|PLEX_TOKEN)$"
+)
+HEALTH_JOB = "at_media_pipeline_health_job"
+# Some of the keys plotted (one chart each) across the two materializations.
+PLOTTED = ("rows ingested", "rows parsed", "rows frozen in error", "downloads in progress",
+           "oldest waiting hours ingested")  # fmt: skip
+CHECKS = ("no_long_frozen_rows", "downloads_progress", "no_stuck_items", "backups_fresh")
+
+
+@dataclass
+class Stack:
+    url: str
+    process: Started
+    pgdata: Path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("ui_stack")
+    web_port, at_port, wst_port = free_ports(3)
+    env = {k: v for k, v in os.environ.items() if not FOREIGN_VARIABLES.match(k)}
+    env.pop("ENVIRONMENT", None)
+    env["DAGSTRIBUTOR_PGDATA"] = str(home / "pgdata")
+    command = [
+        sys.executable, str(LOCAL_STACK),
+        "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
+        "--dagster-home", str(home / "dagster_home"),
+    ]  # fmt: skip
+    process = start("local_stack", command, env, home)
+    try:
+
+        def ready() -> bool:
+            process.check_alive()
+            return "] ready: " in process.output()
+
+        wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
+        yield Stack(f"http://{LOOPBACK}:{web_port}", process, home / "pgdata")
+    except BaseException:
+        print(process.output()[-6000:])
+        raise
+    finally:
+        stop_all([process], 15.0)
+
+
+def add_rows(pgdata: Path, rows: list[tuple[str, str, str]]) -> None:
+    """(hash, pipeline_status, title) rows into the stack's atp.media."""
+    connection = psycopg2.connect(host=start_embedded(pgdata), user="postgres", dbname="postgres")
+    try:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO atp.media (hash, media_type, pipeline_status, original_title)"
+                " VALUES (%s, 'movie', %s, %s)",
+                rows,
+            )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def launch_and_wait(url: str, job: str) -> str:
+    """Launch `job` of automatic_transmission through the webserver; its run id once it ended."""
+    params = {
+        "selector": {
+            "repositoryLocationName": "automatic_transmission",
+            "repositoryName": "__repository__",
+            "jobName": job,
+        },
+        "runConfigData": {},
+    }
+    mutation = (
+        "mutation { launchRun(executionParams: "
+        + re.sub(r'"(\w+)":', r"\1:", json.dumps(params))
+        + ") { __typename ... on LaunchRunSuccess { run { runId } }"
+        " ... on PythonError { message } ... on InvalidSubsetError { message }"
+        " ... on RunConfigValidationInvalid { errors { message } } } }"
+    )
+    launched = graphql(url, mutation)["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id: str = launched["run"]["runId"]
+
+    def finished() -> str | None:
+        run = graphql(url, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
+        status: str | None = run["runOrError"].get("status")
+        return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+    assert wait_for(finished, RUN_TIMEOUT, f"run {run_id} of {job}", interval=1.0) == "SUCCESS"
+    return run_id
+
+
+def page_text(driver: Any) -> str:
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def button(driver: Any, label: str) -> Any:
+    [found] = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == label]
+    return found
+
+
+def open_until(driver: Any, url: str, condition: Any, what: str) -> str:
+    """Open `url` and wait until `condition(page text)` holds; returns the text."""
+    driver.get(url)
+    text = ""
+
+    def shown() -> bool:
+        nonlocal text
+        text = page_text(driver)
+        return bool(condition(text))
+
+    try:
+        wait_for(shown, PAGE_TIMEOUT, what, interval=0.5)
+    except TimeoutError:
+        print(f"--- page text of {url} ---\n{text[:4000]}")
+        raise
+    return text
+
+
+def screenshot(driver: Any, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    driver.save_screenshot(str(path))
+    extra = os.environ.get("DAGSTRIBUTOR_SCREENSHOTS")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / path.name)
+    print(f"screenshot: {path}")
+    return path
+
+
+def test_the_deployment_page_shows_both_locations_loaded(stack: Stack, tmp_path: Path) -> None:
+    with chromium() as driver:
+        text = open_until(
+            driver,
+            f"{stack.url}/deployment/locations",
+            lambda t: all(name in t for name in LOCATION_MODULES) and t.count("Loaded") >= 2,
+            "deployment page with both locations Loaded",
+        )
+        shot = screenshot(driver, tmp_path, "deployment")
+    assert "automatic_transmission" in text and "wiring_schema_tics" in text
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_health_asset_page_plots_its_metadata_and_shows_its_checks(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # Two materializations with different numbers: a plot has two points to draw.
+    add_rows(stack.pgdata, [(f"{n:040x}", "ingested", f"Film {n} 1999 1080p") for n in (1, 2)])
+    launch_and_wait(stack.url, HEALTH_JOB)
+    add_rows(stack.pgdata, [(f"{n:040x}", "parsed", f"Film {n} 2001 1080p") for n in (3, 4, 5)])
+    launch_and_wait(stack.url, HEALTH_JOB)
+
+    with chromium(height=2400) as driver:
+        open_until(
+            driver,
+            f"{stack.url}/assets/media_pipeline",
+            lambda t: "Metadata" in t and "rows ingested" in t,
+            "overview of media_pipeline with its metadata",
+        )
+        button(driver, "Plots").click()  # the metadata section: Table | Plots
+        plotted = wait_for(
+            lambda: len(driver.find_elements(By.CSS_SELECTOR, "canvas")) >= len(PLOTTED),
+            PAGE_TIMEOUT,
+            "a plot per numeric metadata key",
+        )
+        plots = page_text(driver)
+        screenshot(driver, tmp_path, "media_pipeline_plots")
+        checks = open_until(
+            driver,
+            f"{stack.url}/assets/media_pipeline?view=checks",
+            lambda t: all(name in t for name in CHECKS),
+            "checks of media_pipeline",
+        )
+        screenshot(driver, tmp_path, "media_pipeline_checks")
+    assert plotted
+    for key in PLOTTED:
+        assert key in plots, key
+    assert all(name in checks for name in CHECKS)

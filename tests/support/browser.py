@@ -1,0 +1,41 @@
+"""Debian's chromium driven by selenium through the system chromedriver (never a downloaded one)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None (.ci/run installs both from Debian)."""
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not path.is_file() or not os.access(path, os.X_OK):
+            return f"{path} missing: apt-get install -y {package}"
+    return None
+
+
+@contextmanager
+def chromium(width: int = 1600, height: int = 1000) -> Iterator[Any]:
+    """A headless chromium WebDriver; quit afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    # Selenium Manager must never fetch a driver or a browser: both paths are given, and offline.
+    os.environ["SE_OFFLINE"] = "true"
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                     "--no-proxy-server"):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
