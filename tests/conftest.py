@@ -12,8 +12,8 @@ from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
 from tests.support.transmission import Daemon, transmission_daemon
-from tests.support.webseed import WebSeed, web_seed
 from tests.support.webhook import Webhook, json_webhook
+from tests.support.webseed import WebSeed, web_seed
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from automatic_transmission.health import (
     stuck_check,
 )
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.reporting import _cell
+from automatic_transmission.reporting import cell
 from automatic_transmission.resources import _number_setting
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
@@ -130,7 +130,7 @@ def health_metadata(health: PipelineHealth) -> dict[str, dg.MetadataValue]:
     for reason, count in health.rejection_reasons:
         metadata[reason_key(reason)] = dg.MetadataValue.int(count)
     table = ["| rejection reason | rows |", "|---|---|"]
-    table += [f"| {_cell(reason)} | {count} |" for reason, count in health.rejection_reasons]
+    table += [f"| {cell(reason)} | {count} |" for reason, count in health.rejection_reasons]
     metadata["top rejection reasons"] = dg.MetadataValue.md("\n".join(table))
     return metadata
 
@@ -156,7 +156,7 @@ def media_pipeline(postgres: PostgresResource) -> dg.MaterializeResult:
 def rows_table(rows: list[StaleRow] | tuple[StaleRow, ...]) -> str:
     lines = ["| hash | title | status | hours | detail |", "|---|---|---|---|---|"]
     lines += [
-        f"| {r.hash[:12]} | {_cell(r.title)} | {r.status} | {r.hours:g} | {_cell(r.detail)} |"
+        f"| {r.hash[:12]} | {cell(r.title)} | {r.status} | {r.hours:g} | {cell(r.detail)} |"
         for r in rows
     ]
     return "\n".join(lines)

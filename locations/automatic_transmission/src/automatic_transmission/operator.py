@@ -18,7 +18,7 @@ from automatic_transmission.operator_store import (
     reject,
     retry_errored,
 )
-from automatic_transmission.reporting import _cell
+from automatic_transmission.reporting import cell
 from dagstributor_shared.postgres import PostgresResource
 
 RETRY_JOB_NAME = "at_retry_errored_job"
@@ -68,7 +68,7 @@ class ItemsConfig(_HashesConfig):
 def result_metadata(result: OperatorResult) -> dict[str, dg.MetadataValue]:
     changed = ["| hash | title | before | after | detail |", "|---|---|---|---|---|"]
     changed += [
-        f"| {r.hash} | {_cell(r.title)} | {r.status_before} | {r.status_after} | {_cell(r.detail)} |"
+        f"| {r.hash} | {cell(r.title)} | {r.status_before} | {r.status_after} | {cell(r.detail)} |"
         for r in result.changed
     ]
     metadata: dict[str, dg.MetadataValue] = {
