@@ -52,10 +52,15 @@ def test_wiring_schema_tics_loads_with_six_jobs_and_the_backup_schedule(
 # Written out, not built from `STEPS`: a step added or renamed must show up here on purpose.
 AT_SCHEDULES = {
     "at_01_rss_ingest",
+    "at_02_collect",
     "at_03_parse",
     "at_04_file_filtration",
     "at_05_metadata_collection",
     "at_06_media_filtration",
+    "at_07_initiation",
+    "at_08_download_check",
+    "at_09_transfer",
+    "at_10_cleanup",
 }
 AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {"at_full_pipeline_job"}
 
