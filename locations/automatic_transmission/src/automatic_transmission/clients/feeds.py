@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from automatic_transmission.clients.http import (
     LastingServiceError,
     RetryPolicy,
     ServiceError,
+    Sleep,
     status_error,
 )
 
@@ -71,7 +72,7 @@ class FeedClient:
         retries: int = 1,
         backoff_s: float = 1.0,
         max_retry_after_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = time.sleep,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.http = HttpTransport(
