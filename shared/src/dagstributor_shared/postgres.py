@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,8 +94,6 @@ def embedded_server(pgdata: Path, cleanup_mode: str | None = None) -> Any:
     serialises concurrent starts with a file lock (kept in the runtime dir, /tmp/runtime-<uid> when
     XDG_RUNTIME_DIR is unset, which is fine and not worth a warning on every start).
     """
-    import warnings
-
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")

@@ -9,6 +9,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
+from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 
 from dagstributor_shared.config_files import read_yaml, validated
@@ -28,8 +29,6 @@ class ScheduleConfigError(ValueError):
 
 def _cron(value: str) -> str:
     """A five-field cron string (or `@daily` and the like) that can ever fire."""
-    from croniter import croniter
-
     if not croniter.is_valid(value):
         raise ValueError(value)
     fields = croniter.expand(value)[0]

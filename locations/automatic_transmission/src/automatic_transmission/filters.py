@@ -35,6 +35,7 @@ from pydantic import (
 from automatic_transmission.model import MediaType, TitleMetadata, as_number
 from automatic_transmission.reporting import show_number
 from dagstributor_shared.config_files import read_yaml, validated
+from dagstributor_shared.schedules import find_config_dir
 
 FILE_FILTRATION_FILE = "file_filtration.yaml"
 MEDIA_FILTRATION_FILE = "media_filtration.yaml"
@@ -225,8 +226,6 @@ def load_rules(path: Path, known_fields: Collection[str]) -> RuleSet:
 
 
 def rules_dir(config_dir: Path | str | None = None) -> Path:
-    from dagstributor_shared.schedules import find_config_dir
-
     return Path(config_dir) if config_dir else find_config_dir() / CONFIG_SUBDIR
 
 

@@ -21,6 +21,7 @@ from automatic_transmission.model import (
     RejectionStatus,
     Verdict,
 )
+from automatic_transmission.parsing import classify_media_type
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import TransmissionResource
 from automatic_transmission.steps import step_op
@@ -44,8 +45,6 @@ def has_metadata(torrent: Torrent) -> bool:
 
 
 def new_row(torrent: Torrent) -> NewMedia:
-    from automatic_transmission.parsing import classify_media_type
-
     media_type = MediaType(classify_media_type(torrent.name))
     return NewMedia(
         hash=torrent.hash,
