@@ -113,20 +113,6 @@ def start_embedded(pgdata: Path) -> str:
     return socket_dir_of(embedded_server(pgdata))
 
 
-def stop_embedded(pgdata: Path) -> bool:
-    """Stop the embedded server of this data directory unless another process still holds it.
-
-    Returns True when this call stopped it.
-    """
-    if not (pgdata / "postmaster.pid").is_file():
-        return False
-    server = embedded_server(pgdata)
-    before = server.get_pid()
-    server.cleanup_mode = "stop"
-    server.cleanup()
-    return before is not None and not (pgdata / "postmaster.pid").is_file()
-
-
 def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -> bool:
     """The one rule for "is a database configured": `<prefix>_HOST` or `<prefix>_ENDPOINT` is
     set and not empty (else a workstation gets the embedded server)."""
