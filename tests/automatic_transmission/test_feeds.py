@@ -40,14 +40,13 @@ def test_yts_items_carry_title_and_the_torrent_enclosure() -> None:
     assert item.info_hashes == ()
 
 
-def test_episode_feed_items_carry_magnet_show_name_and_info_hash_element() -> None:
+def test_episode_feed_items_carry_magnet_and_info_hash_element() -> None:
     xml = episode_feed(
         [episode_item("The Bear S03E01 1080p WEB h264-ETHEL", info_hash(2), tv_info_hash="AB" * 20)]
     )
 
     (item,) = parse_feed(xml.encode())
 
-    assert item.show_name == "The Bear"
     assert item.info_hashes == ("AB" * 20,)
     assert any(link.href.startswith(f"magnet:?xt=urn:btih:{info_hash(2)}") for link in item.links)
 

@@ -48,7 +48,6 @@ class FeedItem:
     title: str | None
     links: tuple[FeedLink, ...] = ()  # <link>, Atom links, <enclosure>s, *:magnetURI elements
     info_hashes: tuple[str, ...] = ()  # values of *:infoHash / *:info_hash elements
-    show_name: str | None = None  # <tv:show_name> of episode feeds
 
 
 def redacted(url: str) -> str:
@@ -171,13 +170,11 @@ def parse_feed(content: bytes, where: str = "feed") -> list[FeedItem]:
     items = []
     for entry in entries:
         title = entry.get("title")
-        show = entry.get("tv_show_name")
         items.append(
             FeedItem(
                 title=title.strip() if isinstance(title, str) and title.strip() else None,
                 links=_links(entry),
                 info_hashes=_info_hashes(entry),
-                show_name=show.strip() if isinstance(show, str) and show.strip() else None,
             )
         )
     return items
