@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from automatic_transmission import parsing
 from automatic_transmission.clients.transmission import COLLECT_FIELDS, Torrent
 from automatic_transmission.model import (
     MediaRow,
@@ -21,7 +22,6 @@ from automatic_transmission.model import (
     RejectionStatus,
     Verdict,
 )
-from automatic_transmission.parsing import classify_media_type
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import TransmissionResource
 from automatic_transmission.steps import step_op
@@ -45,7 +45,7 @@ def has_metadata(torrent: Torrent) -> bool:
 
 
 def new_row(torrent: Torrent) -> NewMedia:
-    media_type = MediaType(classify_media_type(torrent.name))
+    media_type = MediaType(parsing.classify_media_type(torrent.name))
     return NewMedia(
         hash=torrent.hash,
         media_type=media_type,
