@@ -21,7 +21,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from automatic_transmission.clients.feeds import FeedClient, FeedItem  # noqa: E402
 from automatic_transmission.model import RssSource  # noqa: E402
-from automatic_transmission.steps.rss_ingest import FeedSource, IngestResult, ingest  # noqa: E402
+from automatic_transmission.steps.rss_ingest import FeedSource, ingest  # noqa: E402
+from automatic_transmission.steps.runner import StepResult  # noqa: E402
 from automatic_transmission.store import MediaStore  # noqa: E402
 from tests.support.atp import temporary_atp_database  # noqa: E402
 from tests.support.database import PgTestServer, open_test_server  # noqa: E402
@@ -51,7 +52,7 @@ def tv_feed(count: int) -> str:
 
 def run_once(
     server: PgTestServer, database: str, source: FeedSource, read: Callable[[str], list[FeedItem]]
-) -> tuple[float, int, IngestResult]:
+) -> tuple[float, int, StepResult]:
     connection = connect_counting(server.connection_settings(database))
     try:
         store = MediaStore(connection)
@@ -82,12 +83,13 @@ def bench(
     with temporary_atp_database(server) as database:
         for table in ("empty", "full"):
             elapsed, trips, result = run_once(server, database, source, timed_read)
-            tally = result.tallies[0]
+            assert result.sources is not None
+            tally = result.sources.rows[0].figures
             lines.append(
-                f"{name:<10} {tally.entries:>6} items  {table:<5} table  "
+                f"{name:<10} {tally['entries']:>6} items  {table:<5} table  "
                 f"wall {elapsed:6.2f} s (feed fetch+parse {read_times[-1]:5.2f} s, "
                 f"rest {elapsed - read_times[-1]:5.2f} s)  round trips {trips:>2}  "
-                f"inserted {tally.inserted:>6}  known {tally.known:>6}"
+                f"inserted {tally['inserted']:>6}  known {tally['already known']:>6}"
             )
             print(lines[-1], flush=True)
     return lines

@@ -24,13 +24,9 @@ from tests.support.feeds import (
     yts_feed,
     yts_item,
 )
-from tests.support.http import FakeHttpServer, Reply
+from tests.support.http import FakeHttpServer, Reply, Sleeps
 
 RSS = {"Content-Type": "application/rss+xml"}
-
-
-def no_sleep(_seconds: float) -> None:
-    pass
 
 
 def test_yts_items_carry_title_and_the_torrent_enclosure() -> None:
@@ -44,14 +40,13 @@ def test_yts_items_carry_title_and_the_torrent_enclosure() -> None:
     assert item.info_hashes == ()
 
 
-def test_episode_feed_items_carry_magnet_show_name_and_info_hash_element() -> None:
+def test_episode_feed_items_carry_magnet_and_info_hash_element() -> None:
     xml = episode_feed(
         [episode_item("The Bear S03E01 1080p WEB h264-ETHEL", info_hash(2), tv_info_hash="AB" * 20)]
     )
 
     (item,) = parse_feed(xml.encode())
 
-    assert item.show_name == "The Bear"
     assert item.info_hashes == ("AB" * 20,)
     assert any(link.href.startswith(f"magnet:?xt=urn:btih:{info_hash(2)}") for link in item.links)
 
@@ -102,7 +97,7 @@ def test_client_reads_a_feed_over_http(http_server: FakeHttpServer) -> None:
 def test_client_retries_a_server_error_then_succeeds(http_server: FakeHttpServer) -> None:
     http_server.queue("GET", "/rss", Reply(503), Reply(200, yts_feed([]), RSS))
 
-    assert FeedClient(timeout_s=2, retries=1, sleep=no_sleep).read(f"{http_server.url}/rss") == []
+    assert FeedClient(timeout_s=2, retries=1, sleep=Sleeps()).read(f"{http_server.url}/rss") == []
     assert len(http_server.calls("/rss")) == 2
 
 
@@ -110,13 +105,13 @@ def test_client_gives_up_after_its_retries_naming_the_status(http_server: FakeHt
     http_server.route("GET", "/rss", Reply(500))
 
     with pytest.raises(FeedError, match="HTTP 500"):
-        FeedClient(timeout_s=2, retries=2, sleep=no_sleep).fetch(f"{http_server.url}/rss")
+        FeedClient(timeout_s=2, retries=2, sleep=Sleeps()).fetch(f"{http_server.url}/rss")
     assert len(http_server.calls("/rss")) == 3
 
 
 def test_client_does_not_retry_a_not_found(http_server: FakeHttpServer) -> None:
     with pytest.raises(FeedError, match="HTTP 404"):
-        FeedClient(timeout_s=2, retries=3, sleep=no_sleep).fetch(f"{http_server.url}/gone")
+        FeedClient(timeout_s=2, retries=3, sleep=Sleeps()).fetch(f"{http_server.url}/gone")
     assert len(http_server.calls("/gone")) == 1
 
 
@@ -198,7 +193,7 @@ def test_a_feed_declaring_more_than_the_size_limit_is_refused(http_server: FakeH
     http_server.route("GET", "/big", Reply(200, yts_feed(items), RSS))
 
     with pytest.raises(FeedError, match="larger than 2000 bytes"):
-        FeedClient(timeout_s=2, retries=2, sleep=no_sleep, max_bytes=2000).fetch(
+        FeedClient(timeout_s=2, retries=2, sleep=Sleeps(), max_bytes=2000).fetch(
             f"{http_server.url}/big?key=s3cret"
         )
     assert len(http_server.calls("/big")) == 1  # a retry would not make it smaller

@@ -16,15 +16,16 @@ from automatic_transmission.clients.http import (
     TransientServiceError,
     retry_after_seconds,
 )
-from tests.support.http import FakeHttpServer, Reply
+from tests.support.http import FakeHttpServer, Reply, Sleeps
 
 SECRET = "s3cr3t-key-value"
 
 
 def client(server: FakeHttpServer, **kw: object) -> JsonHttpClient:
     options: dict[str, object] = {
-        "retry": RetryPolicy(retries=2, backoff_s=0.01),
+        "retry": RetryPolicy(retries=2, backoff_s=0.5, max_backoff_s=0.8),
         "timeout_s": 2.0,
+        "sleep": Sleeps(),
         "secret_params": {"api_key": SECRET},
     }
     options.update(kw)
@@ -59,28 +60,30 @@ def test_429_honours_retry_after_then_retries(http_server: FakeHttpServer) -> No
         Reply(429, {"status_code": 25}, {"Retry-After": "1"}),
         Reply(200, {"ok": 1}),
     )
-    with client(http_server) as c:
-        started = time.monotonic()
+    sleeps = Sleeps()
+    with client(http_server, sleep=sleeps) as c:
         assert c.get_json("/search") == {"ok": 1}
-        waited = time.monotonic() - started
-    assert waited >= 0.95
+    assert sleeps.pauses == [1.0]
     assert len(http_server.calls("/search")) == 2
     assert c.stats.retries == 1
 
 
 def test_a_fractional_retry_after_is_honoured(http_server: FakeHttpServer) -> None:
     http_server.queue("GET", "/x", Reply(429, b"", {"Retry-After": "0.3"}), Reply(200, []))
-    with client(http_server) as c:
-        started = time.monotonic()
+    sleeps = Sleeps()
+    with client(http_server, sleep=sleeps) as c:
         assert c.get_json("/x") == []
-    assert time.monotonic() - started >= 0.28
+    assert sleeps.pauses == [0.3]
 
 
 def test_500_then_success_is_retried_with_back_off(http_server: FakeHttpServer) -> None:
     http_server.queue("GET", "/x", Reply(500, "boom"), Reply(502, "bad gw"), Reply(200, {"a": 1}))
-    with client(http_server) as c:
+    sleeps = Sleeps()
+    with client(http_server, sleep=sleeps) as c:
         assert c.get_json("/x") == {"a": 1}
     assert len(http_server.calls("/x")) == 3
+    first, second = sleeps.pauses  # 0.5 s, then doubled but capped at 0.8 s; up to 10% jitter
+    assert 0.5 <= first <= 0.55 and 0.8 <= second <= 0.88
 
 
 def test_5xx_after_the_retries_is_transient_and_names_service_request_and_answer(
@@ -97,7 +100,7 @@ def test_5xx_after_the_retries_is_transient_and_names_service_request_and_answer
 
 def test_a_timeout_is_transient(http_server: FakeHttpServer) -> None:
     http_server.route("GET", "/slow", Reply(200, {}, delay_s=1.0))
-    policy = RetryPolicy(retries=1, backoff_s=0.01)
+    policy = RetryPolicy(retries=1)
     with (
         client(http_server, timeout_s=0.2, retry=policy) as c,
         pytest.raises(TransientServiceError, match="timed out"),
@@ -107,7 +110,7 @@ def test_a_timeout_is_transient(http_server: FakeHttpServer) -> None:
 
 def test_a_refused_connection_is_transient() -> None:
     with (
-        JsonHttpClient("OMDb", "http://127.0.0.1:9", retry=RetryPolicy(1, 0.01)) as c,
+        JsonHttpClient("OMDb", "http://127.0.0.1:9", retry=RetryPolicy(1), sleep=Sleeps()) as c,
         pytest.raises(TransientServiceError, match="OMDb GET /: connection failed"),
     ):
         c.get_json("/")
@@ -157,7 +160,7 @@ def test_a_retry_after_longer_than_allowed_is_left_for_the_next_run(
     http_server: FakeHttpServer,
 ) -> None:
     http_server.route("GET", "/x", Reply(429, b"", {"Retry-After": "3600"}))
-    policy = RetryPolicy(retries=3, backoff_s=0.01, max_retry_after_s=5)
+    policy = RetryPolicy(retries=3, max_retry_after_s=5)
     with client(http_server, retry=policy) as c, pytest.raises(TransientServiceError, match="3600"):
         c.get_json("/x")
     assert len(http_server.calls("/x")) == 1
@@ -189,7 +192,7 @@ def test_the_rate_limiter_spaces_requests_evenly() -> None:
 
 def test_the_rate_limit_applies_to_real_requests(http_server: FakeHttpServer) -> None:
     http_server.route("GET", "/x", Reply(200, {}))
-    with client(http_server, rate_limit_per_s=20) as c:
+    with client(http_server, rate_limit_per_s=20, sleep=time.sleep) as c:  # real spacing
         started = time.monotonic()
         for _ in range(5):
             c.get_json("/x")
@@ -220,7 +223,7 @@ def test_an_answer_trickling_in_times_out_after_the_timeout_in_all_and_is_transi
 ) -> None:
     # 400 bytes, one every 20 ms: each read is quick, the whole answer would take 8 s.
     http_server.route("GET", "/slow", Reply(200, {"x": "y" * 390}, trickle_s=0.02))
-    policy = RetryPolicy(retries=1, backoff_s=0.01)
+    policy = RetryPolicy(retries=1)
     with client(http_server, timeout_s=0.5, retry=policy) as c:
         started = time.monotonic()
         with pytest.raises(TransientServiceError, match="TMDB GET /slow: timed out"):

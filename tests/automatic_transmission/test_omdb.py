@@ -10,12 +10,12 @@ from automatic_transmission.clients.http import (
     TransientServiceError,
 )
 from automatic_transmission.clients.omdb import NO_RATINGS, OmdbClient, OmdbRatings
-from tests.support.http import FakeHttpServer, Reply
+from tests.support.http import FakeHttpServer, Reply, Sleeps
 from tests.support.omdb import OMDB_KEY, FakeOmdb
 
 
 def connect(omdb: FakeOmdb, key: str = OMDB_KEY) -> OmdbClient:
-    return OmdbClient.connect(key, omdb.base_url, retry=RetryPolicy(1, 0.01))
+    return OmdbClient.connect(key, omdb.base_url, retry=RetryPolicy(1), sleep=Sleeps())
 
 
 def test_ratings_are_imdb_rating_times_ten_votes_metascore_and_rotten_tomatoes(
@@ -51,6 +51,8 @@ def test_the_daily_request_limit_is_transient(http_server: FakeHttpServer) -> No
     http_server.route(
         "GET", "/", Reply(401, {"Response": "False", "Error": "Request limit reached!"})
     )
-    client = OmdbClient.connect(OMDB_KEY, http_server.url + "/", retry=RetryPolicy(1, 0.01))
+    client = OmdbClient.connect(
+        OMDB_KEY, http_server.url + "/", retry=RetryPolicy(1), sleep=Sleeps()
+    )
     with pytest.raises(TransientServiceError, match="Request limit"):
         client.ratings("tt0133093")

@@ -15,14 +15,16 @@ from automatic_transmission.clients.reel_driver import (
     api_path,
     probability_of,
 )
-from tests.support.http import FakeHttpServer, Reply
+from tests.support.http import FakeHttpServer, Reply, Sleeps
 from tests.support.reel_driver import BATCH_PATH, ITEM_PATH, PREFIX, FakeReelDriver
 
 ITEMS = [{"imdb_id": "tt0000001", "media_title": "A"}, {"imdb_id": "tt0000002", "media_title": "B"}]
 
 
 def connect(fake: FakeReelDriver) -> ReelDriverClient:
-    return ReelDriverClient.connect(fake.host, fake.port, PREFIX, retry=RetryPolicy(1, 0.01))
+    return ReelDriverClient.connect(
+        fake.host, fake.port, PREFIX, retry=RetryPolicy(1), sleep=Sleeps()
+    )
 
 
 def test_a_batch_is_one_request_with_items(http_server: FakeHttpServer) -> None:

@@ -21,7 +21,6 @@ from automatic_transmission.steps.rss_ingest import (
     MAX_TITLE_CHARS,
     FeedConfigError,
     FeedSource,
-    IngestResult,
     configured_feeds,
     ingest,
     item_info_hash,
@@ -29,6 +28,7 @@ from automatic_transmission.steps.rss_ingest import (
     normalise_info_hash,
     torrent_link,
 )
+from automatic_transmission.steps.runner import Sources, StepResult
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
@@ -72,10 +72,20 @@ def serve(server: FakeHttpServer, path: str, xml: str) -> str:
 
 def run_ingest(
     store: MediaStore, feeds: Sequence[tuple[RssSource, str]], log: RecordingLog | None = None
-) -> IngestResult:
+) -> StepResult:
     sources = [FeedSource(label, url, n) for n, (label, url) in enumerate(feeds, 1)]
     client = FeedClient(timeout_s=0.5, retries=0)
     return ingest(sources, client.read, store, log or RecordingLog())
+
+
+def inserted(result: StepResult) -> list[str]:
+    """The hashes a run inserted, in feed order."""
+    return [outcome.hash for outcome in result.outcomes]
+
+
+def feeds(result: StepResult) -> Sources:
+    assert result.sources is not None
+    return result.sources
 
 
 def refused_url() -> str:
@@ -224,7 +234,7 @@ def test_new_items_become_ingested_unfiltered_rows_with_hash_link_source_and_typ
         store, [(RssSource.YTS_MX, yts), (RssSource.EPISODEFEED, tv), (RssSource.EPISODEFEED, ez)]
     )
 
-    assert [item.hash for item in result.inserted] == [H(1), H(2), H(3)]
+    assert inserted(result) == [H(1), H(2), H(3)]
     movie, episode, eztv = (media.row(H(n)) for n in (1, 2, 3))
     assert (movie["pipeline_status"], movie["rejection_status"]) == ("ingested", "unfiltered")
     assert (movie["media_type"], movie["rss_source"]) == ("movie", "yts.mx")
@@ -249,7 +259,7 @@ def test_duplicates_within_a_run_keep_the_first(
 
     assert media.hashes() == [H(1)]
     assert media.row(H(1))["original_title"].startswith("Heat (1995)")
-    assert [t.duplicates for t in result.tallies] == [1, 1]
+    assert [f.figures["duplicates"] for f in feeds(result).rows] == [1, 1]
 
 
 def test_hashes_already_in_the_table_are_skipped_soft_deleted_ones_included(
@@ -263,8 +273,8 @@ def test_hashes_already_in_the_table_are_skipped_soft_deleted_ones_included(
 
     result = run_ingest(store, [(RssSource.YTS_MX, url)])
 
-    assert [item.hash for item in result.inserted] == [H(3)]
-    assert result.tallies[0].known == 2
+    assert inserted(result) == [H(3)]
+    assert feeds(result).rows[0].figures["already known"] == 2
     assert media.row(H(1))["original_title"] == "finished long ago"
     assert media.row(H(2))["deleted_at"] is not None
 
@@ -284,7 +294,7 @@ def test_entries_without_a_usable_hash_are_dropped_with_a_warning(
     result = run_ingest(store, [(RssSource.EPISODEFEED, url)], log)
 
     assert media.hashes() == [H(2)]
-    assert result.tallies[0].dropped == 1
+    assert feeds(result).rows[0].figures["dropped"] == 1
     assert any("Show S01E01" in w and "no valid info-hash" in w for w in log.warnings)
 
 
@@ -306,7 +316,7 @@ def test_hostile_titles_are_cleaned_and_cut_and_never_stop_the_other_entries(
 
     result = run_ingest(store, [(RssSource.EPISODEFEED, url)], log)
 
-    assert [item.hash for item in result.inserted] == [H(1), H(2), H(3)]
+    assert inserted(result) == [H(1), H(2), H(3)]
     assert media.row(H(1))["original_title"] == "Bad  Show  S01E01 [eztv]"
     assert len(media.row(H(2))["original_title"]) == MAX_TITLE_CHARS
     assert media.row(H(3))["media_type"] == "tv_show"
@@ -352,13 +362,13 @@ def test_broken_feeds_are_logged_and_the_others_ingest_everything(
         log,
     )
 
-    errors = [t.error for t in result.tallies]
+    errors = [f.error for f in feeds(result).rows]
     assert errors[1] is None and errors[5] is None
     assert "HTTP 500" in str(errors[0])
     assert "timed out" in str(errors[2])
     assert "not an RSS or Atom feed" in str(errors[3])
     assert "ConnectError" in str(errors[4])
-    assert not result.all_failed
+    assert not feeds(result).all_failed
     assert media.count() == 5001
     assert set(media.hashes()) == {H(n) for n in range(5000)} | {H("tv")}
     assert len([w for w in log.warnings if "feed skipped this run" in w]) == 4
@@ -372,8 +382,8 @@ def test_a_second_run_of_the_same_feeds_inserts_nothing(
 
     again = run_ingest(store, [(RssSource.YTS_MX, url)])
 
-    assert again.inserted == []
-    assert again.tallies[0].known == 300
+    assert inserted(again) == []
+    assert feeds(again).rows[0].figures["already known"] == 300
     assert media.count() == 300
 
 
@@ -409,7 +419,7 @@ def test_two_runs_at_the_same_time_insert_each_hash_once(
 ) -> None:
     url = serve(http_server, "/big", big_yts_feed(2000))
     barrier = threading.Barrier(2)
-    results: list[IngestResult] = []
+    results: list[StepResult] = []
     errors: list[BaseException] = []
 
     def one_run() -> None:
@@ -430,7 +440,7 @@ def test_two_runs_at_the_same_time_insert_each_hash_once(
         thread.join(timeout=120)
 
     assert errors == []
-    assert sum(len(r.inserted) for r in results) == 2000
+    assert sum(len(inserted(r)) for r in results) == 2000
     assert media.count() == 2000
 
 

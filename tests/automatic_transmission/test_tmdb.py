@@ -6,7 +6,7 @@ import pytest
 
 from automatic_transmission.clients.http import RetryPolicy, ServiceConfigurationError
 from automatic_transmission.clients.tmdb import TmdbClient, looks_like_bearer_token, year_of
-from tests.support.http import FakeHttpServer, Reply
+from tests.support.http import FakeHttpServer, Reply, Sleeps
 from tests.support.tmdb import TMDB_KEY, TMDB_TOKEN, FakeTmdb
 
 
@@ -20,7 +20,7 @@ def tmdb(http_server: FakeHttpServer) -> FakeTmdb:
 
 def connect(tmdb: FakeTmdb, credential: str = TMDB_KEY) -> TmdbClient:
     return TmdbClient.connect(
-        credential, tmdb.base_url, retry=RetryPolicy(1, 0.01), rate_limit_per_s=0
+        credential, tmdb.base_url, retry=RetryPolicy(1), rate_limit_per_s=0, sleep=Sleeps()
     )
 
 
@@ -95,7 +95,7 @@ def test_hits_whose_id_the_columns_cannot_hold_or_with_odd_fields_are_skipped_no
     results = [hit(0), hit(-7), hit(2**31), hit("603"), hit(949, popularity="very")]
     http_server.route("GET", "/3/search/movie", Reply(200, {"results": results}))
     client = TmdbClient.connect(
-        TMDB_KEY, f"{http_server.url}/3", retry=RetryPolicy(0, 0.01), rate_limit_per_s=0
+        TMDB_KEY, f"{http_server.url}/3", retry=RetryPolicy(0), rate_limit_per_s=0
     )
 
     hits = client.search_movie("Heat", 1995)

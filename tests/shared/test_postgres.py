@@ -11,9 +11,8 @@ from dagstributor_shared.postgres import (
     DatabaseSettingsError,
     PostgresResource,
     resolve_settings,
-    stop_embedded,
 )
-from tests.support.database import PgTestServer
+from tests.support.database import PgTestServer, stop_embedded
 
 IN_POD = {"KUBERNETES_SERVICE_HOST": "10.43.0.1"}
 

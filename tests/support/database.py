@@ -143,3 +143,17 @@ def open_test_server() -> Iterator[PgTestServer]:
                 embedded=True,
             )
         )
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server of this data directory unless another process still holds it.
+
+    Returns True when this call stopped it.
+    """
+    if not (pgdata / "postmaster.pid").is_file():
+        return False
+    server = embedded_server(pgdata)
+    before = server.get_pid()
+    server.cleanup_mode = "stop"
+    server.cleanup()
+    return before is not None and not (pgdata / "postmaster.pid").is_file()

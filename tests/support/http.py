@@ -194,3 +194,14 @@ def fake_http_server() -> Iterator[FakeHttpServer]:
         yield server
     finally:
         server.stop()
+
+
+class Sleeps:
+    """A recording stand-in for `time.sleep`, injected into clients: retries pause without
+    waiting, and a test reads which pauses a client asked for."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.pauses.append(seconds)

@@ -107,8 +107,9 @@ def step_resources(
 ) -> dict[str, Any]:
     """The resources steps 04-06 need, pointed at a test database and fake services (plus
     `feeds`, a FeedsResource, for jobs that start at step 01, and `download`, the resources of
-    steps 02 and 07-10 from `tests.support.transmission.download_resources`); retries back off
-    for milliseconds so failure tests stay fast."""
+    steps 02 and 07-10 from `tests.support.transmission.download_resources`); retries do not
+    pause at all (back-off 0: a resource is Dagster configuration and takes no `sleep`; the
+    clients' tests check the pauses with a recording `Sleeps`)."""
     from automatic_transmission.resources import (
         FilterSettings,
         OmdbResource,
@@ -128,15 +129,13 @@ def step_resources(
         "tmdb": TmdbResource(
             api_key=tmdb_key,
             base_url=tmdb_url,
-            backoff_s=0.01,
+            backoff_s=0,
             rate_limit_per_s=0,
             timeout_s=timeout_s,
         ),
-        "omdb": OmdbResource(
-            api_key=omdb_key, base_url=omdb_url, backoff_s=0.01, timeout_s=timeout_s
-        ),
+        "omdb": OmdbResource(api_key=omdb_key, base_url=omdb_url, backoff_s=0, timeout_s=timeout_s),
         "reel_driver": ReelDriverResource(
-            host=host, port=port, prefix="reel-driver", threshold=threshold, backoff_s=0.01
+            host=host, port=port, prefix="reel-driver", threshold=threshold, backoff_s=0
         ),
     }
 

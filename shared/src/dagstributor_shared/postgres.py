@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,8 +94,6 @@ def embedded_server(pgdata: Path, cleanup_mode: str | None = None) -> Any:
     serialises concurrent starts with a file lock (kept in the runtime dir, /tmp/runtime-<uid> when
     XDG_RUNTIME_DIR is unset, which is fine and not worth a warning on every start).
     """
-    import warnings
-
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -112,20 +111,6 @@ def socket_dir_of(server: Any) -> str:
 def start_embedded(pgdata: Path) -> str:
     """Start (or join) the one embedded server for this data directory; returns its socket dir."""
     return socket_dir_of(embedded_server(pgdata))
-
-
-def stop_embedded(pgdata: Path) -> bool:
-    """Stop the embedded server of this data directory unless another process still holds it.
-
-    Returns True when this call stopped it.
-    """
-    if not (pgdata / "postmaster.pid").is_file():
-        return False
-    server = embedded_server(pgdata)
-    before = server.get_pid()
-    server.cleanup_mode = "stop"
-    server.cleanup()
-    return before is not None and not (pgdata / "postmaster.pid").is_file()
 
 
 def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -> bool:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string
+from croniter import croniter
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 
-from dagstributor_shared.config_files import read_yaml
+from dagstributor_shared.config_files import read_yaml, validated
 from dagstributor_shared.environment import Environment
 
 CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
@@ -20,7 +20,6 @@ CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
 # keys with its own prefix and leaves the others to their owner; a key with no known prefix is an
 # error everywhere, so a typo is never silently ignored by both.
 LOCATION_PREFIXES = ("at_", "wst_")
-ALLOWED_FIELDS = frozenset({"cron_schedule", "default_status", "enabled", "execution_timezone"})
 HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules"})
 
 
@@ -28,13 +27,58 @@ class ScheduleConfigError(ValueError):
     """A schedule file is missing or malformed; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class ScheduleSpec:
-    key: str
-    cron_schedule: str
-    default_status: dg.DefaultScheduleStatus
-    enabled: bool
-    execution_timezone: str = "UTC"
+def _cron(value: str) -> str:
+    """A five-field cron string (or `@daily` and the like) that can ever fire."""
+    if not croniter.is_valid(value):
+        raise ValueError(value)
+    fields = croniter.expand(value)[0]
+    if len(fields) != 5:  # croniter also takes seconds and years; Dagster does not
+        raise ValueError(value)
+    if fields[3] == [2] and len(fields[2]) == 1 and fields[2][0] in (30, 31):
+        raise ValueError(value)  # the 30th or 31st of February never comes
+    return value
+
+
+def _zone(value: str) -> str:
+    # `localtime` is whatever zone the host has, not a zone: the same file would then fire at
+    # different hours on a laptop and in a pod.
+    if value in HOST_DEPENDENT_ZONES:
+        raise ValueError(value)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(value) from None
+    return value
+
+
+def _status(value: object) -> dg.DefaultScheduleStatus:
+    try:
+        return dg.DefaultScheduleStatus[str(value).upper()]
+    except KeyError:
+        raise ValueError(value) from None
+
+
+class ScheduleEntry(BaseModel):
+    """One schedule key's settings as the file gives them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    cron_schedule: Annotated[str, AfterValidator(_cron)]
+    default_status: Annotated[dg.DefaultScheduleStatus, PlainValidator(_status)] = (
+        dg.DefaultScheduleStatus.STOPPED
+    )
+    enabled: bool = True
+    execution_timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+
+
+ENTRY_MESSAGES = {
+    "model_type": "expected a mapping, got {type}",
+    "extra_forbidden": "unknown field(s) {keys}",
+    "cron_schedule": "cron_schedule {value!r} is not a valid cron string",
+    "default_status": "default_status {value!r} must be RUNNING or STOPPED",
+    "enabled": "enabled must be true or false, got {value!r}",
+    "execution_timezone": "execution_timezone {value!r} is not a known time zone",
+}
 
 
 def find_config_dir(start: Path | None = None) -> Path:
@@ -56,54 +100,16 @@ def schedule_file(environment: Environment, config_dir: Path | None = None) -> P
     return (config_dir or find_config_dir()) / "schedules" / f"{environment.value}.yaml"
 
 
-def _parse_entry(path: Path, key: str, raw: Any) -> ScheduleSpec:
-    where = f"{path}: schedule {key!r}"
-    if not isinstance(raw, Mapping):
-        raise ScheduleConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - ALLOWED_FIELDS)
-    if unknown:
-        raise ScheduleConfigError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}")
-    cron = raw.get("cron_schedule")
-    if not isinstance(cron, str) or not is_valid_cron_string(cron):
-        raise ScheduleConfigError(f"{where}: cron_schedule {cron!r} is not a valid cron string")
-    status = str(raw.get("default_status", "STOPPED")).upper()
-    if status not in dg.DefaultScheduleStatus.__members__:
-        raise ScheduleConfigError(
-            f"{where}: default_status {raw.get('default_status')!r} must be RUNNING or STOPPED"
-        )
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ScheduleConfigError(f"{where}: enabled must be true or false, got {enabled!r}")
-    timezone = raw.get("execution_timezone", "UTC")
-    try:
-        # `localtime` is whatever zone the host has, not a zone: the same file would then fire
-        # at different hours on a laptop and in a pod.
-        if str(timezone) in HOST_DEPENDENT_ZONES:
-            raise ValueError(timezone)
-        ZoneInfo(str(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleConfigError(
-            f"{where}: execution_timezone {timezone!r} is not a known time zone"
-        ) from None
-    return ScheduleSpec(
-        key=key,
-        cron_schedule=cron,
-        default_status=dg.DefaultScheduleStatus[status],
-        enabled=enabled,
-        execution_timezone=str(timezone),
-    )
-
-
 def load_schedule_specs(
     path: Path, owned_keys: frozenset[str], prefix: str
-) -> dict[str, ScheduleSpec]:
+) -> dict[str, ScheduleEntry]:
     """Read one environment's file and return the specs of the keys this location owns."""
     if not path.is_file():
         raise ScheduleConfigError(f"{path}: schedule file not found")
     document = read_yaml(path, ScheduleConfigError, "a mapping of schedule keys")
     if not isinstance(document, Mapping):
         raise ScheduleConfigError(f"{path}: expected a mapping of schedule keys at the top level")
-    specs: dict[str, ScheduleSpec] = {}
+    specs: dict[str, ScheduleEntry] = {}
     for key, raw in document.items():
         key = str(key)
         if not key.startswith(LOCATION_PREFIXES):
@@ -112,7 +118,8 @@ def load_schedule_specs(
             continue  # another location's schedule; it validates its own keys
         if key not in owned_keys:
             raise ScheduleConfigError(f"{path}: schedule {key!r} names no known schedule")
-        specs[key] = _parse_entry(path, key, raw)
+        where = f"{path}: schedule {key!r}"
+        specs[key] = validated(ScheduleEntry, raw, where, ScheduleConfigError, ENTRY_MESSAGES)
     return specs
 
 
@@ -132,12 +139,12 @@ def build_schedules(
     specs = load_schedule_specs(path, known_keys or frozenset(jobs_by_key), prefix)
     return [
         dg.ScheduleDefinition(
-            name=spec.key,
-            job=jobs_by_key[spec.key],
-            cron_schedule=spec.cron_schedule,
-            default_status=spec.default_status,
-            execution_timezone=spec.execution_timezone,
+            name=key,
+            job=jobs_by_key[key],
+            cron_schedule=entry.cron_schedule,
+            default_status=entry.default_status,
+            execution_timezone=entry.execution_timezone,
         )
-        for spec in specs.values()
-        if spec.enabled and spec.key in jobs_by_key
+        for key, entry in specs.items()
+        if entry.enabled and key in jobs_by_key
     ]

@@ -17,20 +17,29 @@ Strings compare case-insensitively. The first failing rule (in file order) gives
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from automatic_transmission.model import MediaType, TitleMetadata, as_number
 from automatic_transmission.reporting import show_number
+from dagstributor_shared.config_files import read_yaml, validated
+from dagstributor_shared.schedules import find_config_dir
 
 FILE_FILTRATION_FILE = "file_filtration.yaml"
 MEDIA_FILTRATION_FILE = "media_filtration.yaml"
 CONFIG_SUBDIR = "automatic_transmission"
-
-RULE_KEYS = frozenset({"nullable", "allowed_values", "excluded_values", "min", "max"})
 
 # Fields each file may name; anything else is a typo and a load error.
 FILE_FIELDS = frozenset(
@@ -124,13 +133,44 @@ def _key(value: Any) -> str:
     return str(text).strip().casefold()
 
 
-def _scalars(where: str, key: str, raw: Any) -> tuple[Scalar, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise FilterConfigError(f"{where}: {key} must be a non-empty list")
-    for item in raw:
-        if not isinstance(item, str | int | float) or isinstance(item, bool):
-            raise FilterConfigError(f"{where}: {key} holds {item!r}, not a string or number")
-    return tuple(raw)
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+Values = Annotated[list[StrictStr | StrictInt | StrictFloat], Field(min_length=1)]
+
+
+class RuleSpec(BaseModel):
+    """One field's rule keys as the file gives them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    nullable: bool = False
+    allowed_values: Values | None = None
+    excluded_values: Values | None = None
+    min: Bound | None = None
+    max: Bound | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RuleSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(
+                f"min {show_number(self.min)} is greater than max {show_number(self.max)}"
+            )
+        return self
+
+
+RULE_KEYS = frozenset(RuleSpec.model_fields)
+RULE_MESSAGES = {
+    "model_type": f"expected a mapping of rule keys ({', '.join(sorted(RULE_KEYS))})",
+    "extra_forbidden": "unknown rule key(s) {keys}",
+    "nullable": "nullable must be true or false, got {value!r}",
+    "min finite_number": "min must be a finite number, got {value!r}",
+    "max finite_number": "max must be a finite number, got {value!r}",
+    "min": "min must be a number, got {value!r}",
+    "max": "max must be a number, got {value!r}",
+    "allowed_values": "allowed_values must be a non-empty list",
+    "excluded_values": "excluded_values must be a non-empty list",
+    "allowed_values[]": "allowed_values holds {value!r}, not a string or number",
+    "excluded_values[]": "excluded_values holds {value!r}, not a string or number",
+}
 
 
 def parse_rules(source: str, document: Any, known_fields: Collection[str]) -> RuleSet:
@@ -166,53 +206,26 @@ def parse_rules(source: str, document: Any, known_fields: Collection[str]) -> Ru
 
 
 def _parse_rule(where: str, field_name: str, spec: Any) -> FieldRule:
-    if not isinstance(spec, Mapping) or not spec:
-        raise FilterConfigError(
-            f"{where}: expected a mapping of rule keys ({', '.join(sorted(RULE_KEYS))})"
-        )
-    unknown = sorted(str(k) for k in set(spec) - RULE_KEYS)
-    if unknown:
-        raise FilterConfigError(f"{where}: unknown rule key(s) {', '.join(unknown)}")
-    nullable = spec.get("nullable", False)
-    if not isinstance(nullable, bool):
-        raise FilterConfigError(f"{where}: nullable must be true or false, got {nullable!r}")
-    bounds: dict[str, float | None] = {}
+    rule = validated(RuleSpec, spec or None, where, FilterConfigError, RULE_MESSAGES)
     for key in ("min", "max"):
-        raw = spec.get(key)
-        if raw is not None and (not isinstance(raw, int | float) or isinstance(raw, bool)):
-            raise FilterConfigError(f"{where}: {key} must be a number, got {raw!r}")
-        if raw is not None and not math.isfinite(raw):
-            raise FilterConfigError(f"{where}: {key} must be a finite number, got {raw!r}")
-        if raw is not None and field_name not in NUMERIC_FIELDS:
+        if getattr(rule, key) is not None and field_name not in NUMERIC_FIELDS:
             raise FilterConfigError(f"{where}: {key} applies to numbers; {field_name} is text")
-        bounds[key] = None if raw is None else float(raw)
-    low, high = bounds["min"], bounds["max"]
-    if low is not None and high is not None and low > high:
-        raise FilterConfigError(
-            f"{where}: min {show_number(low)} is greater than max {show_number(high)}"
-        )
-    allowed = spec.get("allowed_values")
-    excluded = spec.get("excluded_values")
     return FieldRule(
         field=field_name,
-        nullable=nullable,
-        allowed_values=None if allowed is None else _scalars(where, "allowed_values", allowed),
-        excluded_values=() if excluded is None else _scalars(where, "excluded_values", excluded),
-        min=low,
-        max=high,
+        nullable=rule.nullable,
+        allowed_values=None if rule.allowed_values is None else tuple(rule.allowed_values),
+        excluded_values=tuple(rule.excluded_values or ()),
+        min=rule.min,
+        max=rule.max,
     )
 
 
 def load_rules(path: Path, known_fields: Collection[str]) -> RuleSet:
-    from dagstributor_shared.config_files import read_yaml
-
     document = read_yaml(path, FilterConfigError, "rules by media type")
     return parse_rules(str(path), document, known_fields)
 
 
 def rules_dir(config_dir: Path | str | None = None) -> Path:
-    from dagstributor_shared.schedules import find_config_dir
-
     return Path(config_dir) if config_dir else find_config_dir() / CONFIG_SUBDIR
 
 

@@ -30,7 +30,7 @@ from automatic_transmission.resources import _number_setting
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
-from dagstributor_shared.schedules import ScheduleSpec, load_schedule_specs, schedule_file
+from dagstributor_shared.schedules import ScheduleEntry, load_schedule_specs, schedule_file
 
 ASSET_KEY = dg.AssetKey("media_pipeline")
 HEALTH_JOB_NAME = "at_media_pipeline_health_job"
@@ -85,7 +85,7 @@ def step_schedule_key(step_number: int) -> str:
 
 
 def waiting_limits_hours(
-    specs: dict[str, ScheduleSpec], factor: float
+    specs: dict[str, ScheduleEntry], factor: float
 ) -> dict[PipelineStatus, float]:
     """Status -> the longest wait its owning step's schedule explains (factor x longest gap).
     A status whose step has no enabled schedule is not judged."""
@@ -98,7 +98,7 @@ def waiting_limits_hours(
     return limits
 
 
-def current_schedule_specs() -> dict[str, ScheduleSpec]:
+def current_schedule_specs() -> dict[str, ScheduleEntry]:
     from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX
 
     return load_schedule_specs(

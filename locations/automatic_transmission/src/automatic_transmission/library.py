@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from automatic_transmission.filters import rules_dir
 from automatic_transmission.model import MediaRow, MediaType
+from automatic_transmission.parsing import parse_release
+from dagstributor_shared.config_files import read_yaml
 
 NAMING_FILE = "naming.yaml"
 TEMPLATE_KINDS = ("movie", "episode")
@@ -75,9 +78,6 @@ def _check_template(preset: str, kind: str, template: object) -> str:
 
 def load_naming(preset: str, naming_dir: str | Path | None = None) -> Naming:
     """The preset of `naming.yaml` (in `config/automatic_transmission/` unless `naming_dir`)."""
-    from automatic_transmission.filters import rules_dir
-    from dagstributor_shared.config_files import read_yaml
-
     path = rules_dir(naming_dir) / NAMING_FILE
     presets = read_yaml(path, NamingError, "naming presets")
     if not isinstance(presets, dict) or preset not in presets:
@@ -96,9 +96,6 @@ def load_naming(preset: str, naming_dir: str | Path | None = None) -> Naming:
 
 def validate_naming(naming_dir: str | Path | None = None) -> list[Naming]:
     """Every preset of naming.yaml, checked (the location loads only when all are usable)."""
-    from automatic_transmission.filters import rules_dir
-    from dagstributor_shared.config_files import read_yaml
-
     path = rules_dir(naming_dir) / NAMING_FILE
     presets = read_yaml(path, NamingError, "naming presets")
     if not isinstance(presets, dict):
@@ -221,8 +218,6 @@ def plan_placement(
             if merged.get(name.split(":")[0]) is None:
                 raise ValueError(f"{'release_year' if name == 'year' else name} is null")
         return safe_relative(template.format(**merged))
-
-    from automatic_transmission.parsing import parse_release
 
     def episode_stem(name: str) -> PurePosixPath | None:
         """A pack's file named from its own season and episode; None without an episode."""

@@ -12,7 +12,7 @@ from automatic_transmission.model import Outcome, Verdict
 from automatic_transmission.scrub import scrub
 
 if TYPE_CHECKING:
-    from automatic_transmission.steps.runner import StepResult
+    from automatic_transmission.steps.runner import Sources, StepResult
 
 TABLE_LIMIT = 500  # rows shown in the run's table; counts always cover everything
 CELL_CHARS = 200  # a cell longer than this is cut: a hostile title must not bloat the run's events
@@ -22,6 +22,10 @@ Cell = str | int | float | bool | None
 
 class AllRowsFailedTransiently(RuntimeError):
     """Every row of a run hit a transient failure: the run shows red, the rows wait for the next."""
+
+
+class AllSourcesFailed(RuntimeError):
+    """Every outside source of a run (every feed) failed: the run shows red; the next tries again."""
 
 
 def cell(value: object) -> str:
@@ -65,6 +69,21 @@ def items_table(outcomes: Sequence[Outcome]) -> dg.MetadataValue:
     )
 
 
+def sources_metadata(sources: Sources) -> dict[str, dg.MetadataValue]:
+    """The table of sources (name, status, figures), the failed ones counted, each figure summed."""
+    columns = {sources.kind: "string", "status": "string"} | dict.fromkeys(sources.figures, "int")
+    rows: list[dict[str, Cell]] = [
+        {sources.kind: cell(r.name), "status": cell(r.status), **r.figures} for r in sources.rows
+    ]
+    metadata = {
+        f"{sources.kind}s": table(columns, rows),
+        f"{sources.kind}s failed": dg.MetadataValue.int(sum(1 for r in sources.rows if r.error)),
+    }
+    for figure in sources.figures:
+        metadata[figure] = dg.MetadataValue.int(sum(r.figures[figure] for r in sources.rows))
+    return metadata
+
+
 def step_metadata(
     result: StepResult, extra: Mapping[str, dg.MetadataValue] | None = None
 ) -> dict[str, dg.MetadataValue]:
@@ -74,6 +93,8 @@ def step_metadata(
     }
     metadata["batches"] = dg.MetadataValue.int(result.batches)
     metadata.update({name: dg.MetadataValue.int(n) for name, n in result.figures.items()})
+    if result.sources is not None:
+        metadata.update(sources_metadata(result.sources))
     metadata.update(extra or {})
     metadata["items"] = items_table(result.outcomes)
     return metadata
@@ -85,13 +106,21 @@ def report_step(
     extra: Mapping[str, dg.MetadataValue] | None = None,
 ) -> None:
     """Attach counts, figures and the table of touched items to the step. Red (dg.Failure with
-    the same metadata) when a configuration error stopped it; red when every row must retry."""
+    the same metadata) when a configuration error stopped it or every source failed; red when
+    every row must retry."""
     metadata = step_metadata(result, extra)
     if result.stopped_by is not None:
         raise dg.Failure(
             description=f"configuration error, step stopped: {cell(result.stopped_by)}",
             metadata=metadata,
         ) from result.stopped_by
+    sources = result.sources
+    if sources is not None and sources.all_failed:
+        first = cell(sources.rows[0].error)
+        raise dg.Failure(
+            description=f"all {len(sources.rows)} {sources.kind}s failed; first: {first}",
+            metadata=metadata,
+        ) from AllSourcesFailed(first)
     context.add_output_metadata(metadata)
     retried = [o for o in result.outcomes if o.verdict is Verdict.RETRY]
     for outcome in retried:

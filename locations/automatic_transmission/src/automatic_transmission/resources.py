@@ -7,17 +7,18 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from automatic_transmission.clients import omdb, tmdb, transmission
+from automatic_transmission.clients.feeds import FeedClient
+from automatic_transmission.clients.http import RetryPolicy
+from automatic_transmission.clients.omdb import OmdbClient
+from automatic_transmission.clients.reel_driver import ReelDriverClient
+from automatic_transmission.clients.tmdb import TmdbClient
+from automatic_transmission.clients.transmission import TransmissionClient
+from automatic_transmission.filters import RuleSet, load_file_rules, load_media_rules
+from automatic_transmission.library import Library, load_naming
 from dagstributor_shared.postgres import PostgresResource
 
 if TYPE_CHECKING:
-    from automatic_transmission.clients.feeds import FeedClient
-    from automatic_transmission.clients.http import RetryPolicy
-    from automatic_transmission.clients.omdb import OmdbClient
-    from automatic_transmission.clients.reel_driver import ReelDriverClient
-    from automatic_transmission.clients.tmdb import TmdbClient
-    from automatic_transmission.clients.transmission import TransmissionClient
-    from automatic_transmission.filters import RuleSet
-    from automatic_transmission.library import Library
     from automatic_transmission.steps.cleanup import CleanupDelays
 
 AT_PGSQL_PREFIX = "AT_PGSQL"
@@ -42,7 +43,6 @@ class FeedsResource(dg.ConfigurableResource):
     backoff_s: float = 1.0
 
     def client(self) -> FeedClient:
-        from automatic_transmission.clients.feeds import FeedClient
 
         return FeedClient(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s)
 
@@ -128,12 +128,10 @@ class FilterSettings(dg.ConfigurableResource):
         )
 
     def file_rules(self) -> RuleSet:
-        from automatic_transmission.filters import load_file_rules
 
         return load_file_rules(self.rules_dir)
 
     def media_rules(self) -> RuleSet:
-        from automatic_transmission.filters import load_media_rules
 
         return load_media_rules(self.rules_dir)
 
@@ -149,7 +147,6 @@ class _ApiResource(dg.ConfigurableResource):
     max_retry_after_s: float = 60.0
 
     def _retry_policy(self) -> RetryPolicy:
-        from automatic_transmission.clients.http import RetryPolicy
 
         return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)
 
@@ -164,15 +161,9 @@ class TmdbResource(_ApiResource):
     rate_limit_per_s: float | None = None
 
     def client(self) -> TmdbClient:
-        from automatic_transmission.clients.tmdb import (
-            DEFAULT_BASE_URL,
-            DEFAULT_RATE_LIMIT_PER_S,
-            TmdbClient,
-        )
-
         if not self.api_key:
             raise SettingsError(f"{TMDB_API_KEY_VAR} is empty")
-        base_url = str(_setting(self.base_url, TMDB_BASE_URL_VAR, DEFAULT_BASE_URL))
+        base_url = str(_setting(self.base_url, TMDB_BASE_URL_VAR, tmdb.DEFAULT_BASE_URL))
         return TmdbClient.connect(
             self.api_key,
             base_url,
@@ -182,7 +173,7 @@ class TmdbResource(_ApiResource):
             timeout_s=self.timeout_s,
             retry=self._retry_policy(),
             rate_limit_per_s=_number_setting(
-                self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, DEFAULT_RATE_LIMIT_PER_S, 0
+                self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, tmdb.DEFAULT_RATE_LIMIT_PER_S, 0
             ),
         )
 
@@ -194,13 +185,11 @@ class OmdbResource(_ApiResource):
     base_url: str | None = None
 
     def client(self) -> OmdbClient:
-        from automatic_transmission.clients.omdb import DEFAULT_BASE_URL, OmdbClient
-
         if not self.api_key:
             raise SettingsError(f"{OMDB_API_KEY_VAR} is empty")
         return OmdbClient.connect(
             self.api_key,
-            str(_setting(self.base_url, OMDB_BASE_URL_VAR, DEFAULT_BASE_URL)),
+            str(_setting(self.base_url, OMDB_BASE_URL_VAR, omdb.DEFAULT_BASE_URL)),
             timeout_s=self.timeout_s,
             retry=self._retry_policy(),
         )
@@ -229,8 +218,6 @@ class ReelDriverResource(dg.ConfigurableResource):
 
     def client(self) -> ReelDriverClient | None:
         """None when no reel-driver is configured."""
-        from automatic_transmission.clients.http import RetryPolicy
-        from automatic_transmission.clients.reel_driver import ReelDriverClient
 
         host = str(_setting(self.host, REEL_DRIVER_HOST_VAR, ""))
         if not host:
@@ -308,22 +295,18 @@ class TransmissionResource(dg.ConfigurableResource):
 
     def client(self) -> TransmissionClient:
         """Connected (one session-get); TransmissionUnavailable names HOST:PORT when it fails."""
-        from automatic_transmission.clients.transmission import (
-            DEFAULT_PATH,
-            DEFAULT_PORT,
-            TransmissionClient,
-        )
-
         host = _required_setting(self.host, TRANSMISSION_HOST_VAR)
         port = int(
-            _number_setting(self.port, TRANSMISSION_PORT_VAR, DEFAULT_PORT, 1, 65535, whole=True)
+            _number_setting(
+                self.port, TRANSMISSION_PORT_VAR, transmission.DEFAULT_PORT, 1, 65535, whole=True
+            )
         )
         return TransmissionClient.connect(
             host,
             port,
             username=str(_setting(self.username, TRANSMISSION_USERNAME_VAR, "")),
             password=str(_setting(self.password, TRANSMISSION_PASSWORD_VAR, "")),
-            path=str(_setting(self.path, TRANSMISSION_PATH_VAR, DEFAULT_PATH)),
+            path=str(_setting(self.path, TRANSMISSION_PATH_VAR, transmission.DEFAULT_PATH)),
             timeout_s=self.timeout_s,
         )
 
@@ -355,7 +338,6 @@ class LibrarySettings(dg.ConfigurableResource):
         self.library()  # a missing folder setting or a bad preset fails the run at its start
 
     def library(self) -> Library:
-        from automatic_transmission.library import Library, load_naming
 
         owner = [_owner_id(value, var) for value, var in ((self.uid, UID_VAR), (self.gid, GID_VAR))]
         return Library(
@@ -383,7 +365,7 @@ class CleanupSettings(dg.ConfigurableResource):
         self.delays()
 
     def delays(self) -> CleanupDelays:
-        from automatic_transmission.steps.cleanup import CleanupDelays
+        from automatic_transmission.steps.cleanup import CleanupDelays  # imports this module
 
         return CleanupDelays(
             target_active_items=int(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from automatic_transmission.clients.http import (
     LastingServiceError,
     RetryPolicy,
     ServiceError,
+    Sleep,
     status_error,
 )
 
@@ -47,7 +48,6 @@ class FeedItem:
     title: str | None
     links: tuple[FeedLink, ...] = ()  # <link>, Atom links, <enclosure>s, *:magnetURI elements
     info_hashes: tuple[str, ...] = ()  # values of *:infoHash / *:info_hash elements
-    show_name: str | None = None  # <tv:show_name> of episode feeds
 
 
 def redacted(url: str) -> str:
@@ -71,7 +71,7 @@ class FeedClient:
         retries: int = 1,
         backoff_s: float = 1.0,
         max_retry_after_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = time.sleep,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.http = HttpTransport(
@@ -170,13 +170,11 @@ def parse_feed(content: bytes, where: str = "feed") -> list[FeedItem]:
     items = []
     for entry in entries:
         title = entry.get("title")
-        show = entry.get("tv_show_name")
         items.append(
             FeedItem(
                 title=title.strip() if isinstance(title, str) and title.strip() else None,
                 links=_links(entry),
                 info_hashes=_info_hashes(entry),
-                show_name=show.strip() if isinstance(show, str) and show.strip() else None,
             )
         )
     return items

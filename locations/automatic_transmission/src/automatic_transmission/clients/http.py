@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # httpx is imported where it is used: code-location import ti
     import httpx
 
 T = TypeVar("T")
+Sleep = Callable[[float], None]  # time.sleep; tests pass a fake that records the pauses
 
 CONSECUTIVE_TRANSIENT_LIMIT = 5  # then a service is taken as down for the rest of the run
 BODY_EXCERPT_CHARS = 200
@@ -137,7 +138,7 @@ class RateLimiter:
         self,
         per_second: float,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self._clock = clock
@@ -250,7 +251,7 @@ class HttpTransport:
         rate_limit_per_s: float = 0.0,
         headers: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         import httpx
@@ -372,7 +373,7 @@ class JsonHttpClient:
         secret_params: Mapping[str, str] | None = None,
         secret_headers: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.service = service

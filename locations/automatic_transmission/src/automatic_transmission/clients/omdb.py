@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from automatic_transmission.clients.http import (
     LastingServiceError,
     RetryPolicy,
     ServiceConfigurationError,
+    Sleep,
     TransientServiceError,
 )
 from automatic_transmission.model import OmdbRatings
@@ -62,9 +64,15 @@ class OmdbClient:
         *,
         timeout_s: float = 10.0,
         retry: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
     ) -> OmdbClient:
         http = JsonHttpClient(
-            SERVICE, base_url, timeout_s=timeout_s, retry=retry, secret_params={"apikey": api_key}
+            SERVICE,
+            base_url,
+            timeout_s=timeout_s,
+            retry=retry,
+            secret_params={"apikey": api_key},
+            sleep=sleep,
         )
         return cls(http)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from automatic_transmission.clients.http import (
     LastingServiceError,
     RetryPolicy,
     ServiceError,
+    Sleep,
 )
 
 SERVICE = "reel-driver"
@@ -74,9 +76,12 @@ class ReelDriverClient:
         *,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
     ) -> ReelDriverClient:
         base = host if "://" in host else f"http://{host}"
-        http = JsonHttpClient(SERVICE, f"{base}:{port}", timeout_s=timeout_s, retry=retry)
+        http = JsonHttpClient(
+            SERVICE, f"{base}:{port}", timeout_s=timeout_s, retry=retry, sleep=sleep
+        )
         return cls(http, prefix)
 
     def close(self) -> None:

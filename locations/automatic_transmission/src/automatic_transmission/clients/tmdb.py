@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from automatic_transmission.clients.http import JsonHttpClient, LastingServiceError, RetryPolicy
+from automatic_transmission.clients.http import (
+    JsonHttpClient,
+    LastingServiceError,
+    RetryPolicy,
+    Sleep,
+)
 from automatic_transmission.model import MAX_INTEGER, TitleMetadata, as_number
 
 SERVICE = "TMDB"
@@ -100,6 +106,7 @@ class TmdbClient:
         timeout_s: float = 10.0,
         retry: RetryPolicy | None = None,
         rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S,
+        sleep: Sleep = time.sleep,
     ) -> TmdbClient:
         """`credential` is a v3 api key (`api_key` query) or a v4 token (Authorization header);
         `bearer=None` tells them apart by their shape."""
@@ -112,6 +119,7 @@ class TmdbClient:
                 timeout_s=timeout_s,
                 retry=retry,
                 rate_limit_per_s=rate_limit_per_s,
+                sleep=sleep,
                 secret_params={} if as_bearer else {"api_key": credential},
                 secret_headers={"Authorization": f"Bearer {credential}"} if as_bearer else {},
             )

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from automatic_transmission.scrub import register, scrub
+
 if TYPE_CHECKING:
     import transmission_rpc
 
@@ -102,8 +104,6 @@ class TransmissionClient:
         """Open the RPC session (one `session-get`); TransmissionUnavailable when that fails."""
         import transmission_rpc
 
-        from automatic_transmission.scrub import register
-
         register(password)  # run tables and errors never show it, whatever a refusal echoes
         where = f"{host}:{port}"
         with _translated(where, timeout_s):
@@ -149,8 +149,6 @@ class TransmissionClient:
 
 
 def _rpc_result(error: Exception) -> str:
-    from automatic_transmission.scrub import scrub
-
     response = getattr(error, "response", None)
     if isinstance(response, dict) and response.get("result"):
         return scrub(str(response["result"]))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from automatic_transmission import parsing
 from automatic_transmission.clients.transmission import COLLECT_FIELDS, Torrent
 from automatic_transmission.model import (
     MediaRow,
@@ -44,9 +45,7 @@ def has_metadata(torrent: Torrent) -> bool:
 
 
 def new_row(torrent: Torrent) -> NewMedia:
-    from automatic_transmission.parsing import classify_media_type
-
-    media_type = MediaType(classify_media_type(torrent.name))
+    media_type = MediaType(parsing.classify_media_type(torrent.name))
     return NewMedia(
         hash=torrent.hash,
         media_type=media_type,

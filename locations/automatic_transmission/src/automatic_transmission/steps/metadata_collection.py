@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, fields, replace
 from difflib import SequenceMatcher
-from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -31,7 +30,8 @@ from automatic_transmission.clients.http import (
     ServiceConfigurationError,
     ServiceError,
 )
-from automatic_transmission.clients.tmdb import SearchHit
+from automatic_transmission.clients.omdb import OmdbClient
+from automatic_transmission.clients.tmdb import SearchHit, TmdbClient
 from automatic_transmission.model import (
     MediaRow,
     Outcome,
@@ -52,10 +52,6 @@ from automatic_transmission.steps import step_op
 from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
 from automatic_transmission.store.training import StoredTitle, TrainingStore, valid_imdb_id
 from dagstributor_shared.postgres import PostgresResource
-
-if TYPE_CHECKING:
-    from automatic_transmission.clients.omdb import OmdbClient
-    from automatic_transmission.clients.tmdb import TmdbClient
 
 SEARCH_FAILED = "media search failed"
 MIN_TITLE_SIMILARITY = 0.5  # below this a hit is another title, not a spelling of ours

@@ -1,13 +1,16 @@
 """Step 01 rss_ingest: new torrents from the configured feeds become `ingested` rows.
 
-select: the hashes already known (one query) · decide: per feed item its info-hash, link and
-media type, duplicates dropped · act: read the feeds · record: one INSERT ... ON CONFLICT DO
-NOTHING · report: counts per feed and a table of the items inserted.
+fetch: read every feed (a broken one is skipped this run) · decide (pure): per feed item its
+info-hash, link and media type, duplicates and unusable entries left out · insert: the hashes not
+yet known (one query), one INSERT ... ON CONFLICT DO NOTHING · StepResult: the inserted rows as
+outcomes, one source row per feed · report_step: counts, the table of feeds and the table of
+items; red when every feed failed.
 """
 
 import base64
 import binascii
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,10 +21,10 @@ import dagster as dg
 from automatic_transmission.clients.feeds import FeedError, FeedItem, FeedLink, redacted
 from automatic_transmission.model import MediaType, Outcome, PipelineStatus, RssSource, Verdict
 from automatic_transmission.parsing import classify_media_type
-from automatic_transmission.reporting import cell, report_step, table
+from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import RSS_SOURCES_VAR, RSS_URLS_VAR, FeedsResource
 from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult
+from automatic_transmission.steps.runner import Sources, StepResult, open_store
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.postgres import PostgresResource
 
@@ -40,10 +43,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 class FeedConfigError(ValueError):
     """AT_RSS_SOURCES / AT_RSS_URLS do not describe a list of feeds."""
-
-
-class AllFeedsFailed(RuntimeError):
-    """Every configured feed failed: the run shows red; the next run tries again."""
 
 
 class Log(Protocol):
@@ -217,73 +216,113 @@ def candidate(item: FeedItem, source: FeedSource) -> Candidate | str:
     return Candidate(info_hash, title, torrent_link(item) or magnet, source)
 
 
-@dataclass
-class FeedTally:
-    """What happened to one feed's entries in one run."""
+FEED_FIGURES = ("entries", "inserted", "already known", "duplicates", "dropped")
+
+
+@dataclass(frozen=True)
+class FeedRead:
+    """What fetching one feed gave: its items, or the error that skipped it this run."""
 
     source: FeedSource
-    entries: int = 0
-    inserted: int = 0
-    known: int = 0
-    duplicates: int = 0
-    dropped: int = 0
+    items: Sequence[FeedItem] = ()
     error: str | None = None
 
-    @property
-    def status(self) -> str:
-        return f"failed: {self.error}" if self.error else "ok"
+
+@dataclass(frozen=True)
+class Dropped:
+    source: FeedSource
+    title: str
+    reason: str
 
 
 @dataclass
-class IngestResult:
-    tallies: list[FeedTally]
-    inserted: list[NewMedia] = field(default_factory=list)
+class Choice:
+    """The usable items of every feed (first occurrence of a hash kept) and what was left out."""
 
-    @property
-    def all_failed(self) -> bool:
-        return bool(self.tallies) and all(t.error for t in self.tallies)
-
-    def outcomes(self) -> list[Outcome]:
-        """The inserted rows as outcomes, for the run's table of items."""
-        return [
-            Outcome(
-                item.hash,
-                Verdict.ADVANCED,
-                PipelineStatus.INGESTED,
-                PipelineStatus.INGESTED,
-                reason=f"new from {item.rss_source.value if item.rss_source else 'feed'}",
-                title=item.original_title,
-            )
-            for item in self.inserted
-        ]
+    candidates: list[Candidate] = field(default_factory=list)
+    duplicates: Counter[int] = field(default_factory=Counter)  # per feed position
+    dropped: list[Dropped] = field(default_factory=list)
 
 
-def choose_candidates(
-    items_by_feed: Sequence[tuple[FeedSource, Sequence[FeedItem]]],
-    tallies: dict[int, FeedTally],
-    log: Log,
-) -> list[Candidate]:
-    """Usable items of every feed, first occurrence of a hash kept (feed order, item order)."""
-    chosen: dict[str, Candidate] = {}
-    for source, items in items_by_feed:
-        tally = tallies[source.position]
-        for item in items:
-            found = candidate(item, source)
+def fetch(feeds: Sequence[FeedSource], read: Callable[[str], Sequence[FeedItem]]) -> list[FeedRead]:
+    """Read every feed; a broken feed is recorded with its error and does not stop the others."""
+    reads = []
+    for source in feeds:
+        try:
+            reads.append(FeedRead(source, read(source.url)))
+        except FeedError as error:
+            reads.append(FeedRead(source, error=str(error)))
+    return reads
+
+
+def choose_candidates(reads: Sequence[FeedRead]) -> Choice:
+    """decide (pure): usable items of every feed, first occurrence of a hash kept (feed order,
+    item order); the others counted as duplicates or dropped with their reason."""
+    choice = Choice()
+    chosen: set[str] = set()
+    for read in reads:
+        for item in read.items:
+            found = candidate(item, read.source)
             if isinstance(found, str):
-                tally.dropped += 1
-                if tally.dropped <= WARNINGS_PER_FEED:
-                    shown = (clean_title(item.title) or "(untitled)")[:SHOWN_TITLE_CHARS]
-                    log.warning(f"{source.name}: dropped {shown!r}: {found}")
+                title = (clean_title(item.title) or "(untitled)")[:SHOWN_TITLE_CHARS]
+                choice.dropped.append(Dropped(read.source, title, found))
             elif found.hash in chosen:
-                tally.duplicates += 1
+                choice.duplicates[read.source.position] += 1
             else:
-                chosen[found.hash] = found
-        if tally.dropped > WARNINGS_PER_FEED:
+                chosen.add(found.hash)
+                choice.candidates.append(found)
+    return choice
+
+
+def ingested(item: NewMedia) -> Outcome:
+    """An inserted row as an outcome, for the run's table of items."""
+    source = item.rss_source.value if item.rss_source else "feed"
+    return Outcome(
+        item.hash,
+        Verdict.ADVANCED,
+        PipelineStatus.INGESTED,
+        PipelineStatus.INGESTED,
+        reason=f"new from {source}",
+        title=item.original_title,
+    )
+
+
+def feed_sources(reads: Sequence[FeedRead], choice: Choice, inserted: set[str]) -> Sources:
+    """One row per feed: entries, inserted, already known, duplicates, dropped, or its error."""
+    sources = Sources("feed", FEED_FIGURES)
+    rows = {read.source.position: sources.add(read.source.name) for read in reads}
+    for read in reads:
+        row = rows[read.source.position]
+        row.error = read.error
+        row.figures["entries"] = len(read.items)
+        row.figures["duplicates"] = choice.duplicates[read.source.position]
+    for dropped in choice.dropped:
+        rows[dropped.source.position].figures["dropped"] += 1
+    for c in choice.candidates:  # not inserted: known before, or inserted by a run at the same time
+        rows[c.source.position].figures["inserted" if c.hash in inserted else "already known"] += 1
+    return sources
+
+
+def log_feeds(reads: Sequence[FeedRead], choice: Choice, sources: Sources, log: Log) -> None:
+    """A warning per skipped feed and per dropped entry (WARNINGS_PER_FEED per feed, the rest
+    summed up), a line of counts per feed read."""
+    for read, row in zip(reads, sources.rows, strict=True):
+        if read.error:
+            log.warning(f"{read.source.name}: feed skipped this run: {read.error}")
+            continue
+        dropped = [d for d in choice.dropped if d.source == read.source]
+        for d in dropped[:WARNINGS_PER_FEED]:
+            log.warning(f"{read.source.name}: dropped {d.title!r}: {d.reason}")
+        if len(dropped) > WARNINGS_PER_FEED:
             log.warning(
-                f"{source.name}: {tally.dropped - WARNINGS_PER_FEED} more entries dropped "
+                f"{read.source.name}: {len(dropped) - WARNINGS_PER_FEED} more entries dropped "
                 "(no valid info-hash or no title)"
             )
-    return list(chosen.values())
+        f = row.figures
+        log.info(
+            f"{row.name}: {f['entries']} entries, {f['inserted']} new, {f['already known']} "
+            f"already known, {f['duplicates']} duplicates, {f['dropped']} dropped"
+        )
 
 
 def ingest(
@@ -291,101 +330,31 @@ def ingest(
     read: Callable[[str], Sequence[FeedItem]],
     store: MediaStore,
     log: Log,
-) -> IngestResult:
-    """Read every feed, insert the items not yet known; a broken feed does not stop the others.
-    Database round trips: one query for the known hashes, one INSERT (each with its
-    transaction), whatever the number of feeds and items."""
-    tallies = {source.position: FeedTally(source) for source in feeds}
-    readable: list[tuple[FeedSource, Sequence[FeedItem]]] = []
-    for source in feeds:
-        try:
-            items = read(source.url)
-        except FeedError as error:
-            tallies[source.position].error = str(error)
-            log.warning(f"{source.name}: feed skipped this run: {error}")
-            continue
-        tallies[source.position].entries = len(items)
-        readable.append((source, items))
-
-    candidates = choose_candidates(readable, tallies, log)
-    known = store.known_hashes([c.hash for c in candidates])
-    fresh = [c for c in candidates if c.hash not in known]
-    rows = [c.new_media() for c in fresh]
+) -> StepResult:
+    """fetch → decide → insert the items not yet known → one StepResult (outcomes: the rows
+    inserted; sources: one row per feed). Database round trips: one query for the known hashes,
+    one INSERT (each with its transaction), whatever the number of feeds and items."""
+    reads = fetch(feeds, read)
+    choice = choose_candidates(reads)
+    known = store.known_hashes([c.hash for c in choice.candidates])
+    rows = [c.new_media() for c in choice.candidates if c.hash not in known]
     inserted = set(store.insert_new(rows))
-    for c in candidates:
-        tally = tallies[c.source.position]
-        if c.hash in inserted:
-            tally.inserted += 1
-        else:  # known before, or inserted by a run at the same time
-            tally.known += 1
-    result = IngestResult(list(tallies.values()), [row for row in rows if row.hash in inserted])
-    for tally in result.tallies:
-        if not tally.error:
-            log.info(
-                f"{tally.source.name}: {tally.entries} entries, {tally.inserted} new, "
-                f"{tally.known} already known, {tally.duplicates} duplicates, "
-                f"{tally.dropped} dropped"
-            )
-    return result
-
-
-# --- report ------------------------------------------------------------------------------------
-
-
-FEED_COLUMNS = {"feed": "string", "status": "string", "entries": "int", "inserted": "int",
-                "already known": "int", "duplicates": "int", "dropped": "int"}  # fmt: skip
-
-
-def feeds_table(tallies: Sequence[FeedTally]) -> dg.MetadataValue:
-    return table(
-        FEED_COLUMNS,
-        [
-            {
-                "feed": cell(t.source.name),
-                "status": cell(t.status),
-                "entries": t.entries,
-                "inserted": t.inserted,
-                "already known": t.known,
-                "duplicates": t.duplicates,
-                "dropped": t.dropped,
-            }
-            for t in tallies
-        ],
-    )
-
-
-def ingest_metadata(result: IngestResult) -> dict[str, dg.MetadataValue]:
-    tallies = result.tallies
-    return {
-        "feeds": feeds_table(tallies),
-        "feeds failed": dg.MetadataValue.int(sum(1 for t in tallies if t.error)),
-        "entries": dg.MetadataValue.int(sum(t.entries for t in tallies)),
-        "inserted": dg.MetadataValue.int(sum(t.inserted for t in tallies)),
-        "already known": dg.MetadataValue.int(sum(t.known for t in tallies)),
-        "duplicates in run": dg.MetadataValue.int(sum(t.duplicates for t in tallies)),
-        "dropped without hash or title": dg.MetadataValue.int(sum(t.dropped for t in tallies)),
-    }
+    sources = feed_sources(reads, choice, inserted)
+    log_feeds(reads, choice, sources, log)
+    return StepResult([ingested(row) for row in rows if row.hash in inserted], sources=sources)
 
 
 def run_rss_ingest(
     context: dg.OpExecutionContext, postgres: PostgresResource, feeds: FeedsResource
 ) -> None:
-    """The op's body: configuration -> ingest -> run metadata; red when every feed failed."""
+    """The op's body: configuration -> ingest -> report (red when every feed failed)."""
     try:
         sources = configured_feeds(feeds.sources, feeds.urls)
     except FeedConfigError as error:
         raise dg.Failure(description=str(error)) from error
-    client = feeds.client()
-    with postgres.connect() as connection:
-        store = MediaStore(connection, postgres.settings().schema)
-        result = ingest(sources, client.read, store, context.log)
-    metadata = ingest_metadata(result)
-    if result.all_failed:
-        raise dg.Failure(
-            description=f"all {len(result.tallies)} feeds failed; first: {result.tallies[0].error}",
-            metadata=metadata,
-        ) from AllFeedsFailed(result.tallies[0].error)
-    report_step(context, StepResult(result.outcomes()), metadata)
+    with open_store(postgres) as store:
+        result = ingest(sources, feeds.client().read, store, context.log)
+    report_step(context, result)
 
 
 rss_ingest_op = step_op("rss_ingest", description="Step 01: new torrents from the RSS feeds.")(

@@ -33,7 +33,9 @@ out), and an op body of a few lines::
         report_step(context, result)
 
 Steps that do not start from `atp.media` rows (01 reads feeds, 02 reads Transmission) produce
-the same `StepResult` and report it the same way.
+the same `StepResult` and report it the same way. A step that reads several outside sources (01's
+feeds) keeps one `SourceRow` per source in `result.sources`: the report shows them as a second
+table with a total per figure, and the run is red when every source failed.
 """
 
 from __future__ import annotations
@@ -59,6 +61,38 @@ class StopStep(Exception):
 
 
 @dataclass
+class SourceRow:
+    """One outside source a step read in a run (a feed): its name, its figures, its error."""
+
+    name: str
+    figures: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return f"failed: {self.error}" if self.error else "ok"
+
+
+@dataclass
+class Sources:
+    """The sources of one run: `kind` names one of them (`feed`: the table's first column, and
+    `feeds` its metadata key), `figures` the counts kept per source, in column order."""
+
+    kind: str
+    figures: tuple[str, ...]
+    rows: list[SourceRow] = field(default_factory=list)
+
+    def add(self, name: str) -> SourceRow:
+        row = SourceRow(name, Counter(dict.fromkeys(self.figures, 0)))
+        self.rows.append(row)
+        return row
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.rows) and all(row.error for row in self.rows)
+
+
+@dataclass
 class StepResult:
     """What one run of a step did: every outcome as recorded, batches, the step's own figures."""
 
@@ -66,6 +100,7 @@ class StepResult:
     batches: int = 0
     figures: Counter[str] = field(default_factory=Counter)
     stopped_by: Exception | None = None
+    sources: Sources | None = None
 
     def count(self, figure: str, amount: int = 1) -> None:
         """Add to one of the step's named figures (shown as run metadata, 0 included)."""
