@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 
+from automatic_transmission.model import HUNG_REASON
+from dagstributor_shared.notify import NOTIFY_URLS_VAR
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.steps import run_step, step_failure
 from tests.support.transmission import Daemon, download_resources
+from tests.support.webhook import Webhook
 from tests.support.webseed import SeededTorrent, WebSeed, web_seed, write_payload
 
 pytestmark = pytest.mark.integration
@@ -339,8 +342,14 @@ def test_a_second_episode_lands_beside_the_first(
 
 
 def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
-    postgres: PostgresResource, media: MediaTable, transmission: Daemon, tmp_path: Path
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    tmp_path: Path,
+    webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(NOTIFY_URLS_VAR, webhook.apprise_url)
     with web_seed(tmp_path / "gone") as gone, web_seed(tmp_path / "slow") as slow:
         stuck = movie_torrent(gone, "Stuck.Movie.2020.1080p")
         moving = movie_torrent(slow, "Slow.Movie.2020.1080p", size=3_000_000)
@@ -360,12 +369,12 @@ def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
 
     assert result.success, step_failure(result)
     hung = media.row(stuck.hash)
-    assert (hung["pipeline_status"], hung["rejection_reason"]) == (
-        "rejected",
-        "exceeded time limit",
-    )
+    assert (hung["pipeline_status"], hung["rejection_reason"]) == ("rejected", HUNG_REASON)
     assert media.row(moving.hash)["pipeline_status"] == "downloading"
     assert set(transmission.torrents()) == {moving.hash}
+    [text] = webhook.texts()  # the runner notified the hung item, once
+    assert text.startswith("Dagstributor: 1 item rejected as hung\n")
+    assert f"The Matrix (1999) ({stuck.hash[:12]}): {HUNG_REASON}" in text
 
 
 def test_negative_cleanup_delays_are_configuration_errors(

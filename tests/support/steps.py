@@ -106,8 +106,9 @@ def step_resources(
     download: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The resources steps 04-06 need, pointed at a test database and fake services (plus
-    `feeds`, a FeedsResource, for jobs that start at step 01, and `download`, the resources of
-    steps 02 and 07-10 from `tests.support.transmission.download_resources`); retries back off
+    `feeds`, a FeedsResource, for jobs that start at step 01, `download`, the resources of
+    steps 02 and 07-10 from `tests.support.transmission.download_resources`, and the optional
+    `notifier` and `plex`, configured by the environment unless `download` names them); retries back off
     for milliseconds so failure tests stay fast."""
     from automatic_transmission.resources import (
         FilterSettings,
@@ -115,11 +116,13 @@ def step_resources(
         PipelineSettings,
         ReelDriverResource,
         TmdbResource,
+        optional_resources,
     )
 
     host, port = reel_driver if reel_driver else ("", None)
     step01 = {"feeds": feeds} if feeds is not None else {}
     return {
+        **optional_resources(),  # AT_NOTIFY_URLS and PLEX_URL of the test's environment: unset
         **step01,
         **(download or {}),
         "postgres": postgres,

@@ -27,9 +27,11 @@ from automatic_transmission.health import (
 from automatic_transmission.model import PipelineStatus
 from automatic_transmission.reporting import cell
 from automatic_transmission.resources import _number_setting
+from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.run_tags import max_runtime_tag
 from dagstributor_shared.schedules import ScheduleSpec, load_schedule_specs, schedule_file
 
 ASSET_KEY = dg.AssetKey("media_pipeline")
@@ -279,15 +281,11 @@ health_job = dg.define_asset_job(
     HEALTH_JOB_NAME,
     selection=dg.AssetSelection.assets(ASSET_KEY),
     description="Materialize media_pipeline and run its checks.",
+    tags=max_runtime_tag(DEFAULT_MAX_RUNTIME_S),
 )
 
 
 def health_resources() -> dict[str, dg.ConfigurableResource]:
-    """The resources this module's checks use, plus `plex` for step 09 (optional, PLEX_URL)."""
-    from automatic_transmission.clients.plex import PlexResource
-
-    return {
-        "health_settings": HealthSettings(),
-        "notifier": NotifierResource(),
-        "plex": PlexResource(),
-    }
+    """The resource of this module's thresholds (the checks' `notifier` and `postgres` are the
+    pipeline's, resources.pipeline_resources)."""
+    return {"health_settings": HealthSettings()}

@@ -19,7 +19,9 @@ from automatic_transmission.operator_store import (
     retry_errored,
 )
 from automatic_transmission.reporting import cell
+from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.run_tags import max_runtime_tag
 
 RETRY_JOB_NAME = "at_retry_errored_job"
 OVERRIDE_JOB_NAME = "at_override_job"
@@ -140,7 +142,7 @@ def reject_op(
 def _operator_job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:
     return dg.GraphDefinition(name=name, node_defs=[op]).to_job(
         executor_def=dg.in_process_executor,
-        tags={"dagstributor/kind": "operator"},
+        tags={**max_runtime_tag(DEFAULT_MAX_RUNTIME_S), "dagstributor/kind": "operator"},
         description=description,
     )
 

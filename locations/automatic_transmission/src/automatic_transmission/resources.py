@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from automatic_transmission.clients.plex import PlexResource
+from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 
 if TYPE_CHECKING:
@@ -263,7 +265,15 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
         "omdb": OmdbResource(api_key=dg.EnvVar(OMDB_API_KEY_VAR)),
         "reel_driver": ReelDriverResource(),
         **transfer_resources(),
+        **optional_resources(),
     }
+
+
+def optional_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources that do nothing until configured: `notifier` (AT_NOTIFY_URLS; every step
+    op and health check requires it) and `plex` (PLEX_URL, PLEX_TOKEN; step 09), read when a run
+    starts."""
+    return {"notifier": NotifierResource(), "plex": PlexResource()}
 
 
 # --- steps 02 and 07-10: Transmission, the library, cleanup -----------------------------------
