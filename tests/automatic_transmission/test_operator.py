@@ -9,8 +9,12 @@ import pytest
 
 from automatic_transmission.model import PipelineStatus
 from automatic_transmission.operator import operator_jobs
+from automatic_transmission.resources import TransmissionResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
+from tests.support.steps import step_metadata
+from tests.support.transmission import Daemon
+from tests.support.webseed import WebSeed, write_payload
 
 JOBS = {job.name: job for job in operator_jobs()}
 
@@ -50,12 +54,20 @@ def rows(media: MediaTable) -> MediaTable:
     return media
 
 
+# Where no Transmission listens: the reject job's torrent removal fails there.
+NO_TRANSMISSION = TransmissionResource(host="127.0.0.1", port=9, timeout_s=2.0)
+
+
 def run(
-    postgres: PostgresResource, job: str, op: str, config: dict[str, Any]
+    postgres: PostgresResource,
+    job: str,
+    op: str,
+    config: dict[str, Any],
+    transmission: TransmissionResource = NO_TRANSMISSION,
 ) -> dg.ExecuteInProcessResult:
     return JOBS[job].execute_in_process(
         run_config={"ops": {op: {"config": config}}},
-        resources={"postgres": postgres},
+        resources={"postgres": postgres, "transmission": transmission},
         raise_on_error=False,
     )
 
@@ -169,7 +181,7 @@ def test_a_malformed_hash_is_refused_by_the_config(
     with pytest.raises(Exception, match="not a torrent hash"):
         JOBS["at_reject_job"].execute_in_process(
             run_config={"ops": {"reject": {"config": {"hashes": ["blade runner"]}}}},
-            resources={"postgres": postgres},
+            resources={"postgres": postgres, "transmission": NO_TRANSMISSION},
         )
 
 
@@ -203,11 +215,11 @@ def test_override_restarts_a_rejected_item_and_marks_unjudged_ones(
 
 
 def test_reject_soft_deletes_live_rows_in_any_status(
-    rows: MediaTable, postgres: PostgresResource
+    rows: MediaTable, postgres: PostgresResource, transmission: Daemon
 ) -> None:
     before = snapshot(rows)
     wanted = [h(n) for n in (1, 2, 6, 7, 9, 12)]
-    result = run(postgres, "at_reject_job", "reject", {"hashes": wanted})
+    result = run(postgres, "at_reject_job", "reject", {"hashes": wanted}, transmission.resource())
     assert result.success
     count, table = changed(result, "reject")
     assert count == 5
@@ -219,3 +231,71 @@ def test_reject_soft_deletes_live_rows_in_any_status(
     assert "user deletion" in table
     after = snapshot(rows)
     assert {x for x in after if after[x] != before[x]} == {h(n) for n in (1, 2, 6, 7, 9)}
+
+
+# --- reject removes the torrent (a real transmission-daemon) ----------------------------------
+
+
+def seeded(seed: WebSeed, name: str) -> Any:
+    write_payload(seed.root / name / f"{name}.mkv", 50_000, seed=len(name))
+    return seed.make_torrent(seed.root / name)
+
+
+def test_reject_removes_the_items_torrent_with_its_data_and_leaves_others(
+    media: MediaTable, postgres: PostgresResource, transmission: Daemon, seed: WebSeed
+) -> None:
+    unwanted, other = seeded(seed, "Cats.2019.1080p"), seeded(seed, "Heat.1995.1080p")
+    for torrent in (unwanted, other):
+        transmission.rpc().add_torrent(torrent.url)
+        transmission.wait_until(torrent.hash, "seeding")
+        media.add(torrent.hash, pipeline_status="downloaded", original_title=torrent.name)
+    media.add(h(1), pipeline_status="parsed")  # never added to Transmission: nothing to remove
+
+    result = run(
+        postgres,
+        "at_reject_job",
+        "reject",
+        {"hashes": [unwanted.hash, h(1)]},
+        transmission.resource(),
+    )
+
+    assert result.success
+    transmission.wait_until(unwanted.hash, "gone")
+    assert set(transmission.torrents()) == {other.hash}
+    assert not (transmission.download_dir / unwanted.name).exists()
+    assert (transmission.download_dir / other.name).exists()
+    metadata = step_metadata(result)
+    assert metadata["torrents removed"] == 1
+    assert metadata["torrents"] == [
+        {"hash": unwanted.hash, "torrent": "removed with its data"},
+        {"hash": h(1), "torrent": "not in Transmission"},
+    ]
+    assert {media.row(x)["rejection_reason"] for x in (unwanted.hash, h(1))} == {"user deletion"}
+
+
+def test_with_transmission_down_the_rows_stay_rejected_and_a_rerun_removes_the_torrent(
+    media: MediaTable, postgres: PostgresResource, transmission: Daemon, seed: WebSeed
+) -> None:
+    unwanted = seeded(seed, "Cats.2019.1080p")
+    transmission.rpc().add_torrent(unwanted.url)
+    media.add(unwanted.hash, pipeline_status="downloading", original_title=unwanted.name)
+
+    down = run(postgres, "at_reject_job", "reject", {"hashes": [unwanted.hash]})
+
+    assert not down.success
+    failure = next(e for e in down.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.step_failure_data.error)
+    assert "1 row(s) soft-deleted, but their torrents were not removed" in message
+    assert "Transmission at 127.0.0.1:9 unreachable" in message
+    assert "at_reject_job again" in message
+    assert media.row(unwanted.hash)["deleted_at"] is not None  # the operator's verdict stands
+    assert set(transmission.torrents()) == {unwanted.hash}
+
+    again = run(
+        postgres, "at_reject_job", "reject", {"hashes": [unwanted.hash]}, transmission.resource()
+    )
+
+    assert again.success
+    assert changed(again, "reject")[0] == 0  # already soft-deleted: left alone
+    assert step_metadata(again)["torrents removed"] == 1
+    transmission.wait_until(unwanted.hash, "gone")
