@@ -9,7 +9,7 @@ the soft delete stands and the run is red, to be run again.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import dagster as dg
 from pydantic import Field, field_validator, model_validator
@@ -87,21 +87,26 @@ def remove_torrents(client: TransmissionClient, hashes: Sequence[str]) -> Torren
     return TorrentRemoval(removed, [h for h in hashes if h not in held])
 
 
+CHANGED_COLUMNS = {
+    "hash": "string",
+    "title": "string",
+    "status_before": "string",
+    "status_after": "string",
+    "detail": "string",
+}  # the fields of operator_store.ChangedRow
+
+
 def result_metadata(result: OperatorResult) -> dict[str, dg.MetadataValue]:
-    changed = ["| hash | title | before | after | detail |", "|---|---|---|---|---|"]
-    changed += [
-        f"| {r.hash} | {cell(r.title)} | {r.status_before} | {r.status_after} | {cell(r.detail)} |"
-        for r in result.changed
-    ]
     metadata: dict[str, dg.MetadataValue] = {
         "rows changed": dg.MetadataValue.int(len(result.changed)),
-        "changed": dg.MetadataValue.md("\n".join(changed)),
+        "changed": table(CHANGED_COLUMNS, [asdict(row) for row in result.changed]),
         "rows left alone": dg.MetadataValue.int(len(result.left_alone)),
     }
     if result.left_alone:
-        left = ["| hash | why |", "|---|---|"]
-        left += [f"| {row.hash} | {row.reason} |" for row in result.left_alone]
-        metadata["left alone"] = dg.MetadataValue.md("\n".join(left))
+        metadata["left alone"] = table(
+            {"hash": "string", "reason": "string"},
+            [asdict(row) for row in result.left_alone],
+        )
     return metadata
 
 

@@ -38,10 +38,16 @@ def show_number(number: float) -> str:
 
 
 def table(columns: Mapping[str, str], rows: Sequence[Mapping[str, Cell]]) -> dg.MetadataValue:
-    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`)."""
+    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`).
+    Every text is a `cell` (scrubbed, one line, cut), so rows may come straight from data."""
+
+    def value(raw: Cell) -> Cell:
+        return cell(raw) if isinstance(raw, str) else raw
+
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
     records = [
-        dg.TableRecord({name: row.get(name) for name in columns}) for row in rows[:TABLE_LIMIT]
+        dg.TableRecord({name: value(row.get(name)) for name in columns})
+        for row in rows[:TABLE_LIMIT]
     ]
     return dg.MetadataValue.table(records=records, schema=schema)
 

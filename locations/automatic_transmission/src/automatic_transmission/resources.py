@@ -57,7 +57,7 @@ def _setting(explicit: object, var: str, default: object) -> object:
     return default if value in (None, "") else value
 
 
-def _number_setting(
+def number_setting(
     explicit: float | None,
     var: str,
     default: float,
@@ -91,7 +91,7 @@ class PipelineSettings(dg.ConfigurableResource):
 
     def rows_per_batch(self) -> int:
         return int(
-            _number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
+            number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
         )
 
 
@@ -125,7 +125,7 @@ class FilterSettings(dg.ConfigurableResource):
     stale_metadata_days: float | None = None
 
     def stale_after_days(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.stale_metadata_days, STALE_METADATA_VAR, DEFAULT_STALE_METADATA_DAYS, 0
         )
 
@@ -183,7 +183,7 @@ class TmdbResource(_ApiResource):
             ),
             timeout_s=self.timeout_s,
             retry=self._retry_policy(),
-            rate_limit_per_s=_number_setting(
+            rate_limit_per_s=number_setting(
                 self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, DEFAULT_RATE_LIMIT_PER_S, 0
             ),
         )
@@ -225,7 +225,7 @@ class ReelDriverResource(dg.ConfigurableResource):
         return bool(_setting(self.host, REEL_DRIVER_HOST_VAR, ""))
 
     def resolved_threshold(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.threshold, REEL_DRIVER_THRESHOLD_VAR, DEFAULT_REEL_DRIVER_THRESHOLD, 0, 1
         )
 
@@ -326,7 +326,7 @@ class TransmissionResource(dg.ConfigurableResource):
 
         host = _required_setting(self.host, TRANSMISSION_HOST_VAR)
         port = int(
-            _number_setting(self.port, TRANSMISSION_PORT_VAR, DEFAULT_PORT, 1, 65535, whole=True)
+            number_setting(self.port, TRANSMISSION_PORT_VAR, DEFAULT_PORT, 1, 65535, whole=True)
         )
         return TransmissionClient.connect(
             host,
@@ -342,7 +342,7 @@ def _owner_id(explicit: int | None, var: str) -> int | None:
     """A numeric user or group id; None when not set (files keep the owner they get)."""
     if _setting(explicit, var, "") == "":
         return None
-    return int(_number_setting(explicit, var, 0, 0, 2**32 - 2, whole=True))
+    return int(number_setting(explicit, var, 0, 0, 2**32 - 2, whole=True))
 
 
 class LibrarySettings(dg.ConfigurableResource):
@@ -397,7 +397,7 @@ class CleanupSettings(dg.ConfigurableResource):
 
         return CleanupDelays(
             target_active_items=int(
-                _number_setting(
+                number_setting(
                     self.target_active_items,
                     TARGET_ACTIVE_ITEMS_VAR,
                     DEFAULT_TARGET_ACTIVE_ITEMS,
@@ -405,13 +405,13 @@ class CleanupSettings(dg.ConfigurableResource):
                     whole=True,
                 )
             ),
-            transferred_days=_number_setting(
+            transferred_days=number_setting(
                 self.transferred_delay_days,
                 TRANSFERRED_DELAY_VAR,
                 DEFAULT_TRANSFERRED_DELAY_DAYS,
                 0,
             ),
-            hung_days=_number_setting(
+            hung_days=number_setting(
                 self.hung_delay_days, HUNG_DELAY_VAR, DEFAULT_HUNG_DELAY_DAYS, 0
             ),
         )
