@@ -27,6 +27,7 @@ from tests.support.processes import free_port
 from tests.support.steps import run_step, step_failure
 from tests.support.transmission import download_resources
 from tests.support.webhook import Webhook
+from tests.support.webseed import write_payload
 
 
 def row(hash_char: str, status: PipelineStatus, **fields: object) -> MediaRow:
@@ -138,14 +139,34 @@ def freeze_one(postgres: PostgresResource, media: MediaTable, tmp_path: Path) ->
     return media.row("1" * 40)
 
 
-def test_a_step_that_freezes_rows_posts_exactly_one_message_naming_them(
-    postgres: PostgresResource,
-    media: MediaTable,
-    webhook: Webhook,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+def notified(webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> Webhook:
+    """The webhook, named by AT_NOTIFY_URLS for the runs of this test."""
     monkeypatch.setenv(NOTIFY_URLS_VAR, webhook.apprise_url)
+    return webhook
+
+
+def test_a_step_09_run_posts_exactly_one_library_message_with_title_and_destination(
+    postgres: PostgresResource, media: MediaTable, notified: Webhook, tmp_path: Path
+) -> None:
+    write_payload(tmp_path / "downloads/Blade.Runner.1982.1080p/br.mkv", 1000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Blade.Runner.1982.1080p",
+              original_title="Blade.Runner.1982.1080p", media_title="Blade Runner",
+              release_year=1982)  # fmt: skip
+
+    result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
+
+    assert result.success, step_failure(result)
+    assert media.row("a" * 40)["pipeline_status"] == "transferred"
+    assert notified.texts() == [
+        "Dagstributor: Blade Runner (1982) is in the library\n"
+        f"Blade Runner (1982) reached the library: {tmp_path / 'movies/Blade Runner (1982)'}"
+    ]
+
+
+def test_a_step_that_freezes_rows_posts_exactly_one_message_naming_them(
+    postgres: PostgresResource, media: MediaTable, notified: Webhook, tmp_path: Path
+) -> None:
     for n in (1, 2):  # step 09 freezes a downloaded row without original_path
         media.add(f"{n}" * 40, pipeline_status="downloaded", original_title=f"Lost.Movie.{n}")
     media.add("3" * 40, pipeline_status="parsed")  # not step 09's: no news
@@ -154,7 +175,7 @@ def test_a_step_that_freezes_rows_posts_exactly_one_message_naming_them(
 
     assert result.success, step_failure(result)
     assert [media.row(f"{n}" * 40)["error_status"] for n in (1, 2)] == [True, True]
-    [text] = webhook.texts()
+    [text] = notified.texts()
     assert text.startswith("Dagstributor: 2 items frozen in error\n")
     assert f"Lost.Movie.1 ({'1' * 12}): original_path is null" in text
     assert f"Lost.Movie.2 ({'2' * 12}): original_path is null" in text
