@@ -91,6 +91,7 @@ def seed(tmp_path: Path) -> Iterator[WebSeed]:
         yield server
 
 
+@pytest.fixture
 def webhook() -> Iterator[Webhook]:
     """A JSON webhook on 127.0.0.1; `webhook.apprise_url` is the AT_NOTIFY_URLS value for it."""
     with json_webhook() as hook:

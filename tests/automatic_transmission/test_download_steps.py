@@ -16,10 +16,16 @@ from typing import Any
 
 import pytest
 
+from automatic_transmission.clients.plex import PlexResource
+from automatic_transmission.model import HUNG_REASON
+from dagstributor_shared.notify import NOTIFY_URLS_VAR
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
-from tests.support.steps import run_step, step_failure
+from tests.support.plex import PLEX_TOKEN, fake_plex
+from tests.support.processes import free_port
+from tests.support.steps import run_step, step_failure, step_metadata
 from tests.support.transmission import Daemon, download_resources
+from tests.support.webhook import Webhook
 from tests.support.webseed import SeededTorrent, WebSeed, web_seed, write_payload
 
 pytestmark = pytest.mark.integration
@@ -317,16 +323,21 @@ def test_a_copy_killed_midway_leaves_no_partial_item_and_the_next_run_finishes_i
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
 
 
+def downloaded_episode(media: MediaTable, library: Path, n: int) -> None:
+    """Severance S02E0n finished under library/downloads, its row `downloaded` (hash n*40)."""
+    name = f"Severance.S02E0{n}.1080p.WEB.H264-Group.mkv"
+    write_payload(library / "downloads" / name, 1000, seed=n)
+    media.add(f"{n}" * 40, media_type="tv_show", pipeline_status="downloaded",
+              original_path=name, media_title="Severance", release_year=2022, season=2,
+              episode=n)  # fmt: skip
+
+
 def test_a_second_episode_lands_beside_the_first(
     postgres: PostgresResource, media: MediaTable, tmp_path: Path
 ) -> None:
     resources = download_resources(None, tmp_path / "lib")
     for n in (1, 2):
-        name = f"Severance.S02E0{n}.1080p.WEB.H264-Group.mkv"
-        write_payload(tmp_path / "lib/downloads" / name, 1000, seed=n)
-        media.add(f"{n}" * 40, media_type="tv_show", pipeline_status="downloaded",
-                  original_path=name, media_title="Severance", release_year=2022, season=2,
-                  episode=n)  # fmt: skip
+        downloaded_episode(media, tmp_path / "lib", n)
         assert run(9, postgres, resources).success
     season = tmp_path / "lib/tv/Severance (2022)/Season 02"
     assert sorted(p.name for p in season.iterdir()) == [
@@ -335,12 +346,74 @@ def test_a_second_episode_lands_beside_the_first(
     ]
 
 
+def downloaded_movie_and_episodes(media: MediaTable, library: Path) -> None:
+    """A finished movie and two finished episodes of one season under library/downloads."""
+    write_payload(library / "downloads/Heat.1995.1080p/Heat.1995.1080p.mkv", 1000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Heat.1995.1080p",
+              media_title="Heat", release_year=1995)  # fmt: skip
+    for n in (1, 2):
+        downloaded_episode(media, library, n)
+
+
+def test_plex_scans_just_the_folders_that_received_items_in_their_sections(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    resources = download_resources(None, library)
+    downloaded_movie_and_episodes(media, library)
+    sections = {
+        "1": ("movie", "Movies", [str(library / "movies")]),
+        "2": ("show", "TV Shows", [str(library / "tv")]),
+    }
+    with fake_plex(sections) as plex:
+        resources["plex"] = PlexResource(url=plex.url, token=PLEX_TOKEN, timeout_s=5.0)
+
+        result = run(9, postgres, resources)
+
+        assert result.success, step_failure(result)
+        assert sorted(plex.scans()) == [
+            ("1", str(library / "movies/Heat (1995)")),
+            ("2", str(library / "tv/Severance (2022)/Season 02")),  # once for both episodes
+        ]
+    assert step_metadata(result)["folders scanned by Plex"] == 2
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["plex-down", "token-refused"])
+def test_plex_down_or_refusing_is_logged_and_the_rows_are_still_transferred(
+    postgres: PostgresResource,
+    media: MediaTable,
+    tmp_path: Path,
+    refused: bool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    library = tmp_path / "lib"
+    resources = download_resources(None, library)
+    downloaded_movie_and_episodes(media, library)
+    with fake_plex({}) as plex:
+        url = plex.url if refused else f"http://127.0.0.1:{free_port()}"
+        resources["plex"] = PlexResource(url=url, token="wrong-token-456", timeout_s=2.0)
+
+        result = run(9, postgres, resources)
+
+    assert result.success, step_failure(result)
+    assert {media.row(h)["pipeline_status"] for h in media.hashes()} == {"transferred"}
+    log = capsys.readouterr().err  # the run's log, as Dagster's console logger writes it
+    assert log.count("not refreshed") == 1 and "wrong-token-456" not in log
+    assert step_metadata(result)["folders scanned by Plex"] == 0
+
+
 # --- 10 cleanup --------------------------------------------------------------------------------
 
 
 def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
-    postgres: PostgresResource, media: MediaTable, transmission: Daemon, tmp_path: Path
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    tmp_path: Path,
+    webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(NOTIFY_URLS_VAR, webhook.apprise_url)
     with web_seed(tmp_path / "gone") as gone, web_seed(tmp_path / "slow") as slow:
         stuck = movie_torrent(gone, "Stuck.Movie.2020.1080p")
         moving = movie_torrent(slow, "Slow.Movie.2020.1080p", size=3_000_000)
@@ -360,12 +433,12 @@ def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
 
     assert result.success, step_failure(result)
     hung = media.row(stuck.hash)
-    assert (hung["pipeline_status"], hung["rejection_reason"]) == (
-        "rejected",
-        "exceeded time limit",
-    )
+    assert (hung["pipeline_status"], hung["rejection_reason"]) == ("rejected", HUNG_REASON)
     assert media.row(moving.hash)["pipeline_status"] == "downloading"
     assert set(transmission.torrents()) == {moving.hash}
+    [text] = webhook.texts()  # the runner notified the hung item, once
+    assert text.startswith("Dagstributor: 1 item rejected as hung\n")
+    assert f"The Matrix (1999) ({stuck.hash[:12]}): {HUNG_REASON}" in text
 
 
 def test_negative_cleanup_delays_are_configuration_errors(

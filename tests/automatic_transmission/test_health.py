@@ -208,12 +208,24 @@ def test_the_asset_records_numbers_and_each_failed_check_posts_one_message(
         assert metadata["rows frozen in error"] == dg.IntMetadataValue(2)
         assert metadata["downloads in progress"] == dg.IntMetadataValue(2)
         assert metadata["rejected: resolution 720p is not in allowed_values"].value == 2
+        reasons = metadata["top rejection reasons"]  # a real table, sortable in the UI
+        assert isinstance(reasons, dg.TableMetadataValue)
+        assert {"rejection reason": "resolution 720p is not in allowed_values", "rows": 2} in [
+            dict(record.data) for record in reasons.records
+        ]
         oldest = metadata["oldest waiting hours ingested"]
         assert isinstance(oldest, dg.FloatMetadataValue) and oldest.value == pytest.approx(
             100, 0.01
         )
 
         verdicts = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        frozen_rows = next(
+            e.metadata["rows"]
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == "no_long_frozen_rows"
+        )
+        assert isinstance(frozen_rows, dg.TableMetadataValue)
+        assert [r.data["status"] for r in frozen_rows.records] == ["parsed"]
         assert verdicts == {
             "no_long_frozen_rows": False,
             "downloads_progress": False,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
+import pytest
 
 from automatic_transmission.model import (
+    HUNG_REASON,
     MediaRow,
     MediaType,
     Outcome,
@@ -12,14 +16,18 @@ from automatic_transmission.model import (
     RejectionStatus,
 )
 from automatic_transmission.notices import (
-    HUNG_REJECTION_REASON,
     item_label,
     notify_outcomes,
     outcome_messages,
 )
-from dagstributor_shared.notify import Notifier, NotifierResource
+from dagstributor_shared.notify import NOTIFY_URLS_VAR, Notifier, NotifierResource
+from dagstributor_shared.postgres import PostgresResource
+from tests.automatic_transmission.conftest import MediaTable
 from tests.support.processes import free_port
+from tests.support.steps import run_step, step_failure
+from tests.support.transmission import download_resources
 from tests.support.webhook import Webhook
+from tests.support.webseed import write_payload
 
 
 def row(hash_char: str, status: PipelineStatus, **fields: object) -> MediaRow:
@@ -82,7 +90,7 @@ def test_frozen_and_hung_rows_are_one_message_each_per_run() -> None:
     outcomes = [
         Outcome.freeze(MOVIE, "original_path is null"),
         Outcome.freeze(EPISODE, "library path escapes the root"),
-        Outcome.reject(stuck, HUNG_REJECTION_REASON),
+        Outcome.reject(stuck, HUNG_REASON),
         Outcome.reject(stuck, "resolution 720p is not in allowed_values"),  # not news
         Outcome.retry(stuck, "transmission timed out"),  # not news either
     ]
@@ -94,7 +102,7 @@ def test_frozen_and_hung_rows_are_one_message_each_per_run() -> None:
     frozen_body = messages[0][1]
     assert f"- Blade Runner (1982) ({'a' * 12}): original_path is null" in frozen_body
     assert "Severance S02E05" in frozen_body and "at_retry_errored_job" in frozen_body
-    assert f"Release.c.1080p.WEB ({'c' * 12}): {HUNG_REJECTION_REASON}" in messages[1][1]
+    assert f"Release.c.1080p.WEB ({'c' * 12}): {HUNG_REASON}" in messages[1][1]
 
 
 def test_outcomes_without_news_send_nothing(webhook: Webhook) -> None:
@@ -118,3 +126,77 @@ def test_a_step_whose_notification_cannot_be_delivered_still_succeeds() -> None:
     result = step.execute_in_process(resources={"notifier": NotifierResource(urls=dead)})
     assert result.success
     assert result.output_for_node("transfer") == 0
+
+
+# --- through the step runner: a real step run with AT_NOTIFY_URLS set ---------------------------
+
+
+def freeze_one(postgres: PostgresResource, media: MediaTable, tmp_path: Path) -> dict[str, object]:
+    """Run step 09 on a downloaded row without original_path (it freezes); the row afterwards."""
+    media.add("1" * 40, pipeline_status="downloaded", original_title="Lost.Movie")
+    result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
+    assert result.success, step_failure(result)
+    return media.row("1" * 40)
+
+
+@pytest.fixture
+def notified(webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> Webhook:
+    """The webhook, named by AT_NOTIFY_URLS for the runs of this test."""
+    monkeypatch.setenv(NOTIFY_URLS_VAR, webhook.apprise_url)
+    return webhook
+
+
+def test_a_step_09_run_posts_exactly_one_library_message_with_title_and_destination(
+    postgres: PostgresResource, media: MediaTable, notified: Webhook, tmp_path: Path
+) -> None:
+    write_payload(tmp_path / "downloads/Blade.Runner.1982.1080p/br.mkv", 1000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Blade.Runner.1982.1080p",
+              original_title="Blade.Runner.1982.1080p", media_title="Blade Runner",
+              release_year=1982)  # fmt: skip
+
+    result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
+
+    assert result.success, step_failure(result)
+    assert media.row("a" * 40)["pipeline_status"] == "transferred"
+    assert notified.texts() == [
+        "Dagstributor: Blade Runner (1982) is in the library\n"
+        f"Blade Runner (1982) reached the library: {tmp_path / 'movies/Blade Runner (1982)'}"
+    ]
+
+
+def test_a_step_that_freezes_rows_posts_exactly_one_message_naming_them(
+    postgres: PostgresResource, media: MediaTable, notified: Webhook, tmp_path: Path
+) -> None:
+    for n in (1, 2):  # step 09 freezes a downloaded row without original_path
+        media.add(f"{n}" * 40, pipeline_status="downloaded", original_title=f"Lost.Movie.{n}")
+    media.add("3" * 40, pipeline_status="parsed")  # not step 09's: no news
+
+    result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
+
+    assert result.success, step_failure(result)
+    assert [media.row(f"{n}" * 40)["error_status"] for n in (1, 2)] == [True, True]
+    [text] = notified.texts()
+    assert text.startswith("Dagstributor: 2 items frozen in error\n")
+    assert f"Lost.Movie.1 ({'1' * 12}): original_path is null" in text
+    assert f"Lost.Movie.2 ({'2' * 12}): original_path is null" in text
+
+
+@pytest.mark.parametrize(
+    "urls",
+    ["", "json://127.0.0.1:9/notify?cto=1&rto=1"],  # unset; a target where nothing listens
+    ids=["no-urls", "undeliverable"],
+)
+def test_a_step_records_its_rows_and_succeeds_when_notifications_are_off_or_undeliverable(
+    postgres: PostgresResource,
+    media: MediaTable,
+    webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    urls: str,
+) -> None:
+    monkeypatch.setenv(NOTIFY_URLS_VAR, urls)
+
+    row = freeze_one(postgres, media, tmp_path)
+
+    assert (row["error_status"], row["error_condition"]) == (True, "original_path is null")
+    assert webhook.messages() == []

@@ -9,8 +9,12 @@ import pytest
 
 from automatic_transmission.model import PipelineStatus
 from automatic_transmission.operator import operator_jobs
+from automatic_transmission.resources import TransmissionResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
+from tests.support.steps import step_metadata
+from tests.support.transmission import Daemon
+from tests.support.webseed import WebSeed, write_payload
 
 JOBS = {job.name: job for job in operator_jobs()}
 
@@ -50,25 +54,33 @@ def rows(media: MediaTable) -> MediaTable:
     return media
 
 
+# Where no Transmission listens: the reject job's torrent removal fails there.
+NO_TRANSMISSION = TransmissionResource(host="127.0.0.1", port=9, timeout_s=2.0)
+
+
 def run(
-    postgres: PostgresResource, job: str, op: str, config: dict[str, Any]
+    postgres: PostgresResource,
+    job: str,
+    op: str,
+    config: dict[str, Any],
+    transmission: TransmissionResource = NO_TRANSMISSION,
 ) -> dg.ExecuteInProcessResult:
     return JOBS[job].execute_in_process(
         run_config={"ops": {op: {"config": config}}},
-        resources={"postgres": postgres},
+        resources={"postgres": postgres, "transmission": transmission},
         raise_on_error=False,
     )
 
 
-def changed(result: dg.ExecuteInProcessResult, op: str) -> tuple[int, str]:
-    """(rows changed, the table) the op reported."""
-    [materialized] = [
-        event
-        for event in result.events_for_node(op)
-        if event.event_type == dg.DagsterEventType.STEP_OUTPUT
-    ]
-    metadata = materialized.step_output_data.metadata
-    return metadata["rows changed"].value, metadata["changed"].value  # type: ignore[return-value]
+def changed(result: dg.ExecuteInProcessResult) -> tuple[int, dict[str, dict[str, Any]]]:
+    """(rows changed, the rows of the `changed` table by hash) the op reported."""
+    metadata = step_metadata(result)
+    return metadata["rows changed"], {row["hash"]: row for row in metadata["changed"]}
+
+
+def left_alone(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    """Hash -> reason, from the op's `left alone` table."""
+    return {row["hash"]: row["reason"] for row in step_metadata(result)["left alone"]}
 
 
 def snapshot(media: MediaTable) -> dict[str, tuple[Any, ...]]:
@@ -82,8 +94,9 @@ def test_retry_by_hash_clears_the_freeze_and_the_error_text(
     before = snapshot(rows)
     result = run(postgres, "at_retry_errored_job", "retry_errored", {"hashes": [h(2).upper()]})
     assert result.success
-    count, table = changed(result, "retry_errored")
-    assert count == 1 and h(2) in table and "year is null" in table
+    count, table = changed(result)
+    assert count == 1 and table[h(2)]["detail"] == "year is null"
+    assert (table[h(2)]["status_before"], table[h(2)]["status_after"]) == ("parsed", "parsed")
     row = rows.row(h(2))
     assert (row["error_status"], row["error_condition"]) == (False, None)
     assert row["pipeline_status"] == PipelineStatus.PARSED  # step 03's output waits for step 04
@@ -96,7 +109,7 @@ def test_retry_by_error_text_takes_only_matching_live_frozen_rows(
 ) -> None:
     result = run(postgres, "at_retry_errored_job", "retry_errored", {"error_contains": "tmdb"})
     assert result.success
-    assert changed(result, "retry_errored")[0] == 1
+    assert changed(result)[0] == 1
     assert rows.row(h(3))["error_status"] is False
     assert rows.row(h(2))["error_status"] is True
 
@@ -105,8 +118,8 @@ def test_retry_all_takes_every_frozen_row_but_not_soft_deleted_ones(
     rows: MediaTable, postgres: PostgresResource
 ) -> None:
     result = run(postgres, "at_retry_errored_job", "retry_errored", {"all_errored": True})
-    count, table = changed(result, "retry_errored")
-    assert count == 2 and h(2) in table and h(3) in table
+    count, table = changed(result)
+    assert count == 2 and set(table) == {h(2), h(3)}
     assert rows.row(h(14))["error_status"] is True
 
 
@@ -114,7 +127,7 @@ def test_a_wildcard_in_the_error_text_is_taken_literally(
     rows: MediaTable, postgres: PostgresResource
 ) -> None:
     result = run(postgres, "at_retry_errored_job", "retry_errored", {"error_contains": "%"})
-    assert result.success and changed(result, "retry_errored")[0] == 0
+    assert result.success and changed(result)[0] == 0
 
 
 def test_retry_of_a_row_that_is_not_frozen_changes_nothing_and_says_so(
@@ -122,13 +135,9 @@ def test_retry_of_a_row_that_is_not_frozen_changes_nothing_and_says_so(
 ) -> None:
     before = snapshot(rows)
     result = run(postgres, "at_retry_errored_job", "retry_errored", {"hashes": [h(1), h(14)]})
-    assert result.success and changed(result, "retry_errored")[0] == 0
+    assert result.success and changed(result)[0] == 0
     assert snapshot(rows) == before
-    output = next(
-        e for e in result.events_for_node("retry_errored") if e.event_type_value == "STEP_OUTPUT"
-    )
-    left = output.step_output_data.metadata["left alone"].value
-    assert f"{h(1)} | not frozen in error" in str(left) and f"{h(14)} | soft-deleted" in str(left)
+    assert left_alone(result) == {h(1): "not frozen in error", h(14): "soft-deleted"}
 
 
 @pytest.mark.parametrize(
@@ -169,7 +178,7 @@ def test_a_malformed_hash_is_refused_by_the_config(
     with pytest.raises(Exception, match="not a torrent hash"):
         JOBS["at_reject_job"].execute_in_process(
             run_config={"ops": {"reject": {"config": {"hashes": ["blade runner"]}}}},
-            resources={"postgres": postgres},
+            resources={"postgres": postgres, "transmission": NO_TRANSMISSION},
         )
 
 
@@ -180,7 +189,7 @@ def test_override_restarts_a_rejected_item_and_marks_unjudged_ones(
     wanted = [h(n) for n in (1, 4, 5, 6, 7, 10, 11, 12, 13)]
     result = run(postgres, "at_override_job", "override", {"hashes": wanted})
     assert result.success
-    count = changed(result, "override")[0]
+    count = changed(result)[0]
     assert count == 4  # 1 ingested, 4 rejected, 5 metadata_collected, 11 paused
     rejected = rows.row(h(4))
     assert (rejected["pipeline_status"], rejected["rejection_status"]) == ("ingested", "override")
@@ -192,30 +201,94 @@ def test_override_restarts_a_rejected_item_and_marks_unjudged_ones(
     assert rows.row(h(11))["pipeline_status"] == "paused"
     after = snapshot(rows)
     assert {x for x in after if after[x] != before[x]} == {h(1), h(4), h(5), h(11)}
-    output = next(
-        e for e in result.events_for_node("override") if e.event_type_value == "STEP_OUTPUT"
-    )
-    left = str(output.step_output_data.metadata["left alone"].value)
-    for n, why in ((6, "already accepted (media_accepted)"), (7, "already accepted (downloading)"),
-                   (10, "already accepted (complete)"), (12, "soft-deleted"),
-                   (13, "already override")):  # fmt: skip
-        assert f"{h(n)} | {why}" in left
+    assert left_alone(result) == {
+        h(6): "already accepted (media_accepted)", h(7): "already accepted (downloading)",
+        h(10): "already accepted (complete)", h(12): "soft-deleted", h(13): "already override",
+    }  # fmt: skip
 
 
 def test_reject_soft_deletes_live_rows_in_any_status(
-    rows: MediaTable, postgres: PostgresResource
+    rows: MediaTable, postgres: PostgresResource, transmission: Daemon
 ) -> None:
     before = snapshot(rows)
     wanted = [h(n) for n in (1, 2, 6, 7, 9, 12)]
-    result = run(postgres, "at_reject_job", "reject", {"hashes": wanted})
+    result = run(postgres, "at_reject_job", "reject", {"hashes": wanted}, transmission.resource())
     assert result.success
-    count, table = changed(result, "reject")
+    count, table = changed(result)
     assert count == 5
     for n in (1, 2, 6, 7, 9):
         row = rows.row(h(n))
         assert row["deleted_at"] is not None
         assert (row["rejection_status"], row["rejection_reason"]) == ("rejected", "user deletion")
         assert row["pipeline_status"] == before[h(n)][0]  # how far it got stays visible
-    assert "user deletion" in table
+    assert {row["detail"] for row in table.values()} == {"user deletion"}
     after = snapshot(rows)
     assert {x for x in after if after[x] != before[x]} == {h(n) for n in (1, 2, 6, 7, 9)}
+
+
+# --- reject removes the torrent (a real transmission-daemon) ----------------------------------
+
+
+def seeded(seed: WebSeed, name: str) -> Any:
+    write_payload(seed.root / name / f"{name}.mkv", 50_000, seed=len(name))
+    return seed.make_torrent(seed.root / name)
+
+
+def test_reject_removes_the_items_torrent_with_its_data_and_leaves_others(
+    media: MediaTable, postgres: PostgresResource, transmission: Daemon, seed: WebSeed
+) -> None:
+    unwanted, other = seeded(seed, "Cats.2019.1080p"), seeded(seed, "Heat.1995.1080p")
+    for torrent in (unwanted, other):
+        transmission.rpc().add_torrent(torrent.url)
+        transmission.wait_until(torrent.hash, "seeding")
+        media.add(torrent.hash, pipeline_status="downloaded", original_title=torrent.name)
+    media.add(h(1), pipeline_status="parsed")  # never added to Transmission: nothing to remove
+
+    result = run(
+        postgres,
+        "at_reject_job",
+        "reject",
+        {"hashes": [unwanted.hash, h(1)]},
+        transmission.resource(),
+    )
+
+    assert result.success
+    transmission.wait_until(unwanted.hash, "gone")
+    assert set(transmission.torrents()) == {other.hash}
+    assert not (transmission.download_dir / unwanted.name).exists()
+    assert (transmission.download_dir / other.name).exists()
+    metadata = step_metadata(result)
+    assert metadata["torrents removed"] == 1
+    assert metadata["torrents"] == [
+        {"hash": unwanted.hash, "torrent": "removed with its data"},
+        {"hash": h(1), "torrent": "not in Transmission"},
+    ]
+    assert {media.row(x)["rejection_reason"] for x in (unwanted.hash, h(1))} == {"user deletion"}
+
+
+def test_with_transmission_down_the_rows_stay_rejected_and_a_rerun_removes_the_torrent(
+    media: MediaTable, postgres: PostgresResource, transmission: Daemon, seed: WebSeed
+) -> None:
+    unwanted = seeded(seed, "Cats.2019.1080p")
+    transmission.rpc().add_torrent(unwanted.url)
+    media.add(unwanted.hash, pipeline_status="downloading", original_title=unwanted.name)
+
+    down = run(postgres, "at_reject_job", "reject", {"hashes": [unwanted.hash]})
+
+    assert not down.success
+    failure = next(e for e in down.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.step_failure_data.error)
+    assert "1 row(s) soft-deleted, but their torrents were not removed" in message
+    assert "Transmission at 127.0.0.1:9 unreachable" in message
+    assert "at_reject_job again" in message
+    assert media.row(unwanted.hash)["deleted_at"] is not None  # the operator's verdict stands
+    assert set(transmission.torrents()) == {unwanted.hash}
+
+    again = run(
+        postgres, "at_reject_job", "reject", {"hashes": [unwanted.hash]}, transmission.resource()
+    )
+
+    assert again.success
+    assert changed(again)[0] == 0  # already soft-deleted: left alone
+    assert step_metadata(again)["torrents removed"] == 1
+    transmission.wait_until(unwanted.hash, "gone")

@@ -20,6 +20,7 @@ from automatic_transmission.parsing import ParsedRelease
 from automatic_transmission.resources import PipelineSettings
 from automatic_transmission.steps.parse import decide_parse, first_number, parse_ingested
 from automatic_transmission.store import MediaStore
+from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.feeds import info_hash as H
@@ -138,6 +139,7 @@ def _run(
         resources={
             "postgres": postgres,
             "pipeline_settings": PipelineSettings(batch_size=batch_size),
+            "notifier": NotifierResource(),
         },
         **kwargs,
     )

@@ -35,8 +35,13 @@ def test_changed_folders_are_the_files_folders_once_each() -> None:
         "/library/movies/Blade Runner (1982)/Blade Runner (1982).en.srt",
         "/library/tv/Severance (2022)/Season 02",
         "/library/tv/Severance (2022)/Season 02/",
+        "/library/movies/Dr. Strangelove (1964)",  # a dot in a folder's name is no extension
         "",
-    ]) == ["/library/movies/Blade Runner (1982)", "/library/tv/Severance (2022)/Season 02"]  # fmt: skip
+    ]) == [
+        "/library/movies/Blade Runner (1982)",
+        "/library/movies/Dr. Strangelove (1964)",
+        "/library/tv/Severance (2022)/Season 02",
+    ]  # fmt: skip
 
 
 def test_the_section_is_the_longest_location_holding_the_folder_path_wise() -> None:

@@ -30,6 +30,7 @@ from automatic_transmission.steps.rss_ingest import (
 )
 from automatic_transmission.steps.runner import Sources, StepResult
 from automatic_transmission.store import MediaStore, NewMedia
+from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.database import PgTestServer
@@ -467,7 +468,9 @@ def test_the_ingest_job_reports_counts_per_feed_and_a_table_of_inserted_items(
         sources="yts.mx,yts.lt", urls=f"{url},{http_server.url}/500", timeout_s=0.5, retries=0
     )
 
-    result = _job().execute_in_process(resources={"postgres": postgres, "feeds": feeds})
+    result = _job().execute_in_process(
+        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()}
+    )
 
     assert result.success
     metadata = _metadata(result)
@@ -494,7 +497,8 @@ def test_the_ingest_job_fails_when_every_feed_failed(
     )
 
     result = _job().execute_in_process(
-        resources={"postgres": postgres, "feeds": feeds}, raise_on_error=False
+        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()},
+        raise_on_error=False,
     )
 
     assert not result.success
@@ -509,7 +513,8 @@ def test_the_ingest_job_fails_on_a_configuration_error_naming_the_variables(
     feeds = FeedsResource(sources="yts.mx,yts.lt", urls="https://a/rss")
 
     result = _job().execute_in_process(
-        resources={"postgres": postgres, "feeds": feeds}, raise_on_error=False
+        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()},
+        raise_on_error=False,
     )
 
     assert not result.success

@@ -29,13 +29,14 @@ DEPLOYMENTS = {
     "wiring-schema-tics": "wiring_schema_tics",
 }
 # The design (deploy.md): what each location is given.
+# Both get the notification settings (each location's run-failure sensor notifies).
 CONFIGMAPS = {
-    "automatic-transmission": {"at-config", "environment", "transmission-config", "reel-driver-config", "wst-config", "rear-diff-config"},
-    "wiring-schema-tics": {"environment", "wst-config"},
+    "automatic-transmission": {"at-config", "environment", "transmission-config", "reel-driver-config", "wst-config", "rear-diff-config", "notify-config"},
+    "wiring-schema-tics": {"environment", "wst-config", "notify-config"},
 }  # fmt: skip
 SECRETS = {
-    "automatic-transmission": {"at-secrets", "transmission-secrets", "wst-secrets", "rear-diff-secrets"},
-    "wiring-schema-tics": {"wst-secrets"},
+    "automatic-transmission": {"at-secrets", "transmission-secrets", "wst-secrets", "rear-diff-secrets", "notify-secrets"},
+    "wiring-schema-tics": {"wst-secrets", "notify-secrets"},
 }  # fmt: skip
 
 

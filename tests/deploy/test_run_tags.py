@@ -19,10 +19,13 @@ def all_jobs(environment: Environment) -> list[dg.JobDefinition]:
     from automatic_transmission.definitions import build_definitions as build_at
     from wiring_schema_tics.definitions import build_definitions as build_wst
 
+    # Dagster's implicit `__ASSET_JOB` (materializing media_pipeline from its asset page, a
+    # short query) is no job of ours: it carries no tags.
     return [
         job
         for build in (build_at, build_wst)
         for job in build(environment).get_repository_def().get_all_jobs()
+        if not job.name.startswith("__")
     ]
 
 

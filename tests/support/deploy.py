@@ -40,11 +40,12 @@ SOURCES = {
 }
 # Variable names of this project: a string literal in the code spelled like one is a setting.
 SETTING_NAME = re.compile(
-    r"^(ENVIRONMENT|(AT|WST|TRANSMISSION|REEL_DRIVER|PLEX|DAGSTRIBUTOR)_[A-Z0-9_]+)$"
+    r"^(ENVIRONMENT|DAGSTER_WEBSERVER_URL|(AT|WST|TRANSMISSION|REEL_DRIVER|PLEX|DAGSTRIBUTOR)_[A-Z0-9_]+)$"
 )
 # A literal `<X>_PGSQL` is a PostgresResource prefix: the code reads `<X>_PGSQL_<suffix>`.
 PGSQL_PREFIX = re.compile(r"^[A-Z]+_PGSQL$")
-SECRET_NAME = re.compile(r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$")
+# AT_NOTIFY_URLS: Apprise URLs carry the targets' tokens in their paths.
+SECRET_NAME = re.compile(r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$")
 
 
 def tool(name: str) -> str:

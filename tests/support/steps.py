@@ -106,9 +106,10 @@ def step_resources(
     download: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The resources steps 04-06 need, pointed at a test database and fake services (plus
-    `feeds`, a FeedsResource, for jobs that start at step 01, and `download`, the resources of
-    steps 02 and 07-10 from `tests.support.transmission.download_resources`); retries do not
-    pause at all (back-off 0: a resource is Dagster configuration and takes no `sleep`; the
+    `feeds`, a FeedsResource, for jobs that start at step 01, `download`, the resources of
+    steps 02 and 07-10 from `tests.support.transmission.download_resources`, and the optional
+    `notifier` and `plex`, configured by the environment unless `download` names them); retries
+    do not pause at all (back-off 0: a resource is Dagster configuration and takes no `sleep`; the
     clients' tests check the pauses with a recording `Sleeps`)."""
     from automatic_transmission.resources import (
         FilterSettings,
@@ -116,11 +117,13 @@ def step_resources(
         PipelineSettings,
         ReelDriverResource,
         TmdbResource,
+        optional_resources,
     )
 
     host, port = reel_driver if reel_driver else ("", None)
     step01 = {"feeds": feeds} if feeds is not None else {}
     return {
+        **optional_resources(),  # AT_NOTIFY_URLS and PLEX_URL of the test's environment: unset
         **step01,
         **(download or {}),
         "postgres": postgres,

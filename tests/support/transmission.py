@@ -88,11 +88,13 @@ def download_resources(
 ) -> dict[str, Any]:
     """The resources of steps 02 and 07-10: the daemon (or, without one, an address where
     nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
-    delays in seconds."""
+    delays in seconds, and the optional `notifier` and `plex` (configured by the environment:
+    AT_NOTIFY_URLS, PLEX_URL)."""
     from automatic_transmission.resources import (
         CleanupSettings,
         LibrarySettings,
         TransmissionResource,
+        optional_resources,
     )
 
     day = 86400.0
@@ -100,6 +102,7 @@ def download_resources(
         (library_root / folder).mkdir(parents=True, exist_ok=True)
     download_dir = daemon.download_dir if daemon else library_root / "downloads"
     return {
+        **optional_resources(),
         "transmission": (
             daemon.resource(**transmission)
             if daemon

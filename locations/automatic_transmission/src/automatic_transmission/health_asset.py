@@ -6,7 +6,8 @@ materializations. The checks (thresholds from HealthSettings) run with each mate
 check that starts failing is notified once (not again while it keeps failing).
 """
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 import psycopg2.extensions
@@ -25,11 +26,13 @@ from automatic_transmission.health import (
     stuck_check,
 )
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.reporting import cell
-from automatic_transmission.resources import _number_setting
+from automatic_transmission.reporting import table
+from automatic_transmission.resources import number_setting
+from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.run_tags import max_runtime_tag
 from dagstributor_shared.schedules import ScheduleEntry, load_schedule_specs, schedule_file
 
 ASSET_KEY = dg.AssetKey("media_pipeline")
@@ -62,18 +65,18 @@ class HealthSettings(dg.ConfigurableResource):
     backup_max_age_hours: float | None = None
 
     def frozen_limit(self) -> float:
-        return _number_setting(self.frozen_hours, FROZEN_HOURS_VAR, DEFAULT_FROZEN_HOURS, 0)
+        return number_setting(self.frozen_hours, FROZEN_HOURS_VAR, DEFAULT_FROZEN_HOURS, 0)
 
     def download_stall_limit(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.download_stall_hours, DOWNLOAD_STALL_HOURS_VAR, DEFAULT_DOWNLOAD_STALL_HOURS, 0
         )
 
     def stuck_limit_factor(self) -> float:
-        return _number_setting(self.stuck_factor, STUCK_FACTOR_VAR, DEFAULT_STUCK_FACTOR, 1)
+        return number_setting(self.stuck_factor, STUCK_FACTOR_VAR, DEFAULT_STUCK_FACTOR, 1)
 
     def backup_limit(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.backup_max_age_hours, BACKUP_MAX_AGE_HOURS_VAR, DEFAULT_BACKUP_MAX_AGE_HOURS, 0
         )
 
@@ -129,9 +132,10 @@ def health_metadata(health: PipelineHealth) -> dict[str, dg.MetadataValue]:
         metadata[f"oldest waiting hours {status.value}"] = dg.MetadataValue.float(hours)
     for reason, count in health.rejection_reasons:
         metadata[reason_key(reason)] = dg.MetadataValue.int(count)
-    table = ["| rejection reason | rows |", "|---|---|"]
-    table += [f"| {cell(reason)} | {count} |" for reason, count in health.rejection_reasons]
-    metadata["top rejection reasons"] = dg.MetadataValue.md("\n".join(table))
+    metadata["top rejection reasons"] = table(
+        {"rejection reason": "string", "rows": "int"},
+        [{"rejection reason": r, "rows": n} for r, n in health.rejection_reasons],
+    )
     return metadata
 
 
@@ -153,13 +157,17 @@ def media_pipeline(postgres: PostgresResource) -> dg.MaterializeResult:
 # --- the checks --------------------------------------------------------------------------------
 
 
-def rows_table(rows: list[StaleRow] | tuple[StaleRow, ...]) -> str:
-    lines = ["| hash | title | status | hours | detail |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {r.hash[:12]} | {cell(r.title)} | {r.status} | {r.hours:g} | {cell(r.detail)} |"
-        for r in rows
-    ]
-    return "\n".join(lines)
+ROW_COLUMNS = {
+    "hash": "string",
+    "title": "string",
+    "status": "string",
+    "hours": "float",
+    "detail": "string",
+}  # the fields of health.StaleRow
+
+
+def rows_table(rows: Sequence[StaleRow]) -> dg.MetadataValue:
+    return table(ROW_COLUMNS, [dataclasses.asdict(row) for row in rows])
 
 
 def was_failing(context: dg.AssetCheckExecutionContext, check_key: dg.AssetCheckKey) -> bool:
@@ -191,7 +199,7 @@ def check_result(
     }
     metadata["summary"] = dg.MetadataValue.text(outcome.summary)
     if outcome.rows:
-        metadata["rows"] = dg.MetadataValue.md(rows_table(list(outcome.rows)))
+        metadata["rows"] = rows_table(outcome.rows)
     if not outcome.passed:
         key = dg.AssetCheckKey(ASSET_KEY, name)
         if was_failing(context, key):
@@ -279,15 +287,11 @@ health_job = dg.define_asset_job(
     HEALTH_JOB_NAME,
     selection=dg.AssetSelection.assets(ASSET_KEY),
     description="Materialize media_pipeline and run its checks.",
+    tags=max_runtime_tag(DEFAULT_MAX_RUNTIME_S),
 )
 
 
 def health_resources() -> dict[str, dg.ConfigurableResource]:
-    """The resources this module's checks use, plus `plex` for step 09 (optional, PLEX_URL)."""
-    from automatic_transmission.clients.plex import PlexResource
-
-    return {
-        "health_settings": HealthSettings(),
-        "notifier": NotifierResource(),
-        "plex": PlexResource(),
-    }
+    """The resource of this module's thresholds (the checks' `notifier` and `postgres` are the
+    pipeline's, resources.pipeline_resources)."""
+    return {"health_settings": HealthSettings()}

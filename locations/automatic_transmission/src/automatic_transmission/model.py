@@ -14,6 +14,9 @@ from typing import Any
 # atp.training; season, episode, tmdb_id, runtime and the vote counts are `integer`.
 MIN_YEAR, MAX_YEAR = 1850, 2100
 MAX_INTEGER = 2**31 - 1
+# Step 10's rejection reason for a download without progress for AT_HUNG_ITEM_CLEANUP_DELAY; the
+# notifications recognise a hung item by it.
+HUNG_REASON = "exceeded time limit"
 
 
 def valid_year(year: int | None) -> int | None:

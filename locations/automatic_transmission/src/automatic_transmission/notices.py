@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verdict
+from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, PipelineStatus, Verdict
 from dagstributor_shared.notify import Notifier
 
-# Step 10's reason for a torrent that made no progress for AT_HUNG_ITEM_CLEANUP_DELAY days.
-HUNG_REJECTION_REASON = "exceeded time limit"
 LISTED_ITEMS = 20  # a digest names this many rows, then counts the rest
 RETRY_HINT = "Fix the cause, then run at_retry_errored_job (by hash, by error text or all)."
 
@@ -68,7 +66,7 @@ def reached_library(outcome: Outcome) -> bool:
 
 
 def hung(outcome: Outcome) -> bool:
-    return outcome.verdict is Verdict.REJECTED and outcome.reason == HUNG_REJECTION_REASON
+    return outcome.verdict is Verdict.REJECTED and outcome.reason == HUNG_REASON
 
 
 def _digest(title: str, outcomes: Sequence[Outcome], rows: Mapping[str, MediaRow]) -> str:

@@ -3,14 +3,18 @@
 Their run config is a `dg.Config`, so the Launchpad shows and validates it (types at once, the
 rules below when the run starts). Each run reports exactly the rows it changed (count and table,
 with the status before and after) and the named rows it left alone; an unknown hash fails the run
-naming it, and then nothing changes.
+naming it, and then nothing changes. The reject job then removes the items' torrents with their
+data from Transmission (a torrent Transmission does not hold is fine); when Transmission is down
+the soft delete stands and the run is red, to be run again.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import dagster as dg
 from pydantic import Field, field_validator, model_validator
 
+from automatic_transmission.clients.transmission import TransmissionClient, TransmissionUnavailable
 from automatic_transmission.operator_store import (
     OperatorResult,
     normalise_hashes,
@@ -18,8 +22,11 @@ from automatic_transmission.operator_store import (
     reject,
     retry_errored,
 )
-from automatic_transmission.reporting import cell
+from automatic_transmission.reporting import cell, table
+from automatic_transmission.resources import SettingsError, TransmissionResource
+from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.run_tags import max_runtime_tag
 
 RETRY_JOB_NAME = "at_retry_errored_job"
 OVERRIDE_JOB_NAME = "at_override_job"
@@ -65,43 +72,65 @@ class ItemsConfig(_HashesConfig):
         return self
 
 
+@dataclass(frozen=True)
+class TorrentRemoval:
+    removed: Sequence[str]  # hashes whose torrent (with its data) left Transmission
+    absent: Sequence[str] = ()  # hashes Transmission does not hold: nothing to remove
+
+
+def remove_torrents(client: TransmissionClient, hashes: Sequence[str]) -> TorrentRemoval:
+    """Remove the torrents of these hashes with their data: ONE `torrent-get` (hashes only) and
+    ONE `torrent-remove` of those Transmission holds. TransmissionUnavailable when it is down."""
+    held = {torrent.hash for torrent in client.torrents(())}
+    removed = [h for h in hashes if h in held]
+    client.remove(removed)
+    return TorrentRemoval(removed, [h for h in hashes if h not in held])
+
+
+CHANGED_COLUMNS = {
+    "hash": "string",
+    "title": "string",
+    "status_before": "string",
+    "status_after": "string",
+    "detail": "string",
+}  # the fields of operator_store.ChangedRow
+
+
 def result_metadata(result: OperatorResult) -> dict[str, dg.MetadataValue]:
-    changed = ["| hash | title | before | after | detail |", "|---|---|---|---|---|"]
-    changed += [
-        f"| {r.hash} | {cell(r.title)} | {r.status_before} | {r.status_after} | {cell(r.detail)} |"
-        for r in result.changed
-    ]
     metadata: dict[str, dg.MetadataValue] = {
         "rows changed": dg.MetadataValue.int(len(result.changed)),
-        "changed": dg.MetadataValue.md("\n".join(changed)),
+        "changed": table(CHANGED_COLUMNS, [asdict(row) for row in result.changed]),
         "rows left alone": dg.MetadataValue.int(len(result.left_alone)),
     }
     if result.left_alone:
-        left = ["| hash | why |", "|---|---|"]
-        left += [f"| {row.hash} | {row.reason} |" for row in result.left_alone]
-        metadata["left alone"] = dg.MetadataValue.md("\n".join(left))
+        metadata["left alone"] = table(
+            {"hash": "string", "reason": "string"},
+            [asdict(row) for row in result.left_alone],
+        )
     return metadata
 
 
-def report(context: dg.OpExecutionContext, result: OperatorResult) -> None:
+def torrent_metadata(removal: TorrentRemoval) -> dict[str, dg.MetadataValue]:
+    return {
+        "torrents removed": dg.MetadataValue.int(len(removal.removed)),
+        "torrents": table(
+            {"hash": "string", "torrent": "string"},
+            [{"hash": h, "torrent": "removed with its data"} for h in removal.removed]
+            + [{"hash": h, "torrent": "not in Transmission"} for h in removal.absent],
+        ),
+    }
+
+
+def report(
+    context: dg.OpExecutionContext,
+    result: OperatorResult,
+    extra: Mapping[str, dg.MetadataValue] | None = None,
+) -> None:
     for row in result.changed:
         context.log.info(f"{row.hash} {row.title!r}: {row.status_before} -> {row.status_after}")
     for alone in result.left_alone:
         context.log.info(f"{alone.hash} left alone: {alone.reason}")
-    context.add_output_metadata(result_metadata(result))
-
-
-def remove_rejected_torrents(context: dg.OpExecutionContext, hashes: Sequence[str]) -> None:
-    """HOOK, not done yet: remove the torrents (and their data) of rows an operator rejected.
-
-    Needs step 10's Transmission client (branch i8); until it is wired here the torrents stay in
-    Transmission and step 10's cleanup of hung items or a person removes them.
-    """
-    if hashes:
-        context.log.warning(
-            f"{len(hashes)} rejected item(s) keep their torrent: removing it needs the "
-            "Transmission client of step 10, not wired into at_reject_job yet"
-        )
+    context.add_output_metadata({**result_metadata(result), **(extra or {})})
 
 
 @dg.op(name="retry_errored", description="Clear the freeze of frozen rows.")
@@ -127,20 +156,42 @@ def override_op(
     report(context, result)
 
 
-@dg.op(name="reject", description="Reject items: soft delete (deleted_at, `user deletion`).")
+@dg.op(
+    name="reject",
+    description="Reject items: soft delete (deleted_at, `user deletion`), then remove their "
+    "torrents with their data from Transmission.",
+)
 def reject_op(
-    context: dg.OpExecutionContext, config: ItemsConfig, postgres: PostgresResource
+    context: dg.OpExecutionContext,
+    config: ItemsConfig,
+    postgres: PostgresResource,
+    transmission: TransmissionResource,
 ) -> None:
+    """The soft delete is the operator's verdict and is committed first. Then the torrents of
+    every named hash leave Transmission, also of rows soft-deleted before: a run whose removal
+    failed (Transmission down) is red, keeps the soft delete, and is simply run again."""
     with postgres.connect() as connection:
         result = reject(connection, config.hashes, postgres.settings().schema)
-    report(context, result)
-    remove_rejected_torrents(context, [row.hash for row in result.changed])
+    try:
+        removal = remove_torrents(transmission.client(), config.hashes)
+    except (TransmissionUnavailable, SettingsError) as error:
+        raise dg.Failure(
+            description=(
+                f"{len(result.changed)} row(s) soft-deleted, but their torrents were not "
+                f"removed: {cell(error)}. Run {REJECT_JOB_NAME} again with the same hashes "
+                "to remove them."
+            ),
+            metadata=result_metadata(result),
+        ) from None
+    for hash_ in removal.removed:
+        context.log.info(f"{hash_}: torrent and its data removed from Transmission")
+    report(context, result, torrent_metadata(removal))
 
 
 def _operator_job(name: str, op: dg.OpDefinition, description: str) -> dg.JobDefinition:
     return dg.GraphDefinition(name=name, node_defs=[op]).to_job(
         executor_def=dg.in_process_executor,
-        tags={"dagstributor/kind": "operator"},
+        tags={**max_runtime_tag(DEFAULT_MAX_RUNTIME_S), "dagstributor/kind": "operator"},
         description=description,
     )
 
@@ -161,6 +212,7 @@ def operator_jobs() -> list[dg.JobDefinition]:
         _operator_job(
             REJECT_JOB_NAME,
             reject_op,
-            "Reject by hash: soft delete; every step skips the item from then on.",
+            "Reject by hash: soft delete (every step skips the item from then on), then its "
+            "torrent leaves Transmission with its data.",
         ),
     ]

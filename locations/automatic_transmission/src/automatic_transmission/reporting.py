@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from automatic_transmission.model import Outcome, Verdict
+from automatic_transmission.notices import notify_outcomes
 from automatic_transmission.scrub import scrub
 
 if TYPE_CHECKING:
@@ -41,10 +42,16 @@ def show_number(number: float) -> str:
 
 
 def table(columns: Mapping[str, str], rows: Sequence[Mapping[str, Cell]]) -> dg.MetadataValue:
-    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`)."""
+    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`).
+    Every text is a `cell` (scrubbed, one line, cut), so rows may come straight from data."""
+
+    def value(raw: Cell) -> Cell:
+        return cell(raw) if isinstance(raw, str) else raw
+
     schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
     records = [
-        dg.TableRecord({name: row.get(name) for name in columns}) for row in rows[:TABLE_LIMIT]
+        dg.TableRecord({name: value(row.get(name)) for name in columns})
+        for row in rows[:TABLE_LIMIT]
     ]
     return dg.MetadataValue.table(records=records, schema=schema)
 
@@ -100,15 +107,30 @@ def step_metadata(
     return metadata
 
 
+def notify_step(context: dg.OpExecutionContext, result: StepResult) -> None:
+    """Notify what the step's recorded outcomes call for through the `notifier` resource (every
+    `step_op` requires it). A notification that cannot be sent is logged; it never fails the
+    step."""
+    resource = getattr(context.resources, "notifier", None)
+    if resource is None:  # an op not made by step_op: it has no notifier
+        return
+    try:
+        notify_outcomes(resource.notifier(context.log), result.outcomes, result.rows)
+    except Exception as error:  # a notification must never fail the step or lose its rows
+        context.log.warning(f"notifications of this step not sent: {cell(error)}")
+
+
 def report_step(
     context: dg.OpExecutionContext,
     result: StepResult,
     extra: Mapping[str, dg.MetadataValue] | None = None,
 ) -> None:
-    """Attach counts, figures and the table of touched items to the step. Red (dg.Failure with
-    the same metadata) when a configuration error stopped it or every source failed; red when
+    """Attach counts, figures and the table of touched items to the step and notify its news.
+    Red (dg.Failure with the same metadata) when a configuration error stopped it or every source
+    failed; red when
     every row must retry."""
     metadata = step_metadata(result, extra)
+    notify_step(context, result)
     if result.stopped_by is not None:
         raise dg.Failure(
             description=f"configuration error, step stopped: {cell(result.stopped_by)}",

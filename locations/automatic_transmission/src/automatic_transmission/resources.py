@@ -11,11 +11,13 @@ from automatic_transmission.clients import omdb, tmdb, transmission
 from automatic_transmission.clients.feeds import FeedClient
 from automatic_transmission.clients.http import RetryPolicy
 from automatic_transmission.clients.omdb import OmdbClient
+from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.clients.reel_driver import ReelDriverClient
 from automatic_transmission.clients.tmdb import TmdbClient
 from automatic_transmission.clients.transmission import TransmissionClient
 from automatic_transmission.filters import RuleSet, load_file_rules, load_media_rules
 from automatic_transmission.library import Library, load_naming
+from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def _setting(explicit: object, var: str, default: object) -> object:
     return default if value in (None, "") else value
 
 
-def _number_setting(
+def number_setting(
     explicit: float | None,
     var: str,
     default: float,
@@ -89,7 +91,7 @@ class PipelineSettings(dg.ConfigurableResource):
 
     def rows_per_batch(self) -> int:
         return int(
-            _number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
+            number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
         )
 
 
@@ -123,7 +125,7 @@ class FilterSettings(dg.ConfigurableResource):
     stale_metadata_days: float | None = None
 
     def stale_after_days(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.stale_metadata_days, STALE_METADATA_VAR, DEFAULT_STALE_METADATA_DAYS, 0
         )
 
@@ -172,7 +174,7 @@ class TmdbResource(_ApiResource):
             ),
             timeout_s=self.timeout_s,
             retry=self._retry_policy(),
-            rate_limit_per_s=_number_setting(
+            rate_limit_per_s=number_setting(
                 self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, tmdb.DEFAULT_RATE_LIMIT_PER_S, 0
             ),
         )
@@ -212,7 +214,7 @@ class ReelDriverResource(dg.ConfigurableResource):
         return bool(_setting(self.host, REEL_DRIVER_HOST_VAR, ""))
 
     def resolved_threshold(self) -> float:
-        return _number_setting(
+        return number_setting(
             self.threshold, REEL_DRIVER_THRESHOLD_VAR, DEFAULT_REEL_DRIVER_THRESHOLD, 0, 1
         )
 
@@ -250,7 +252,15 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
         "omdb": OmdbResource(api_key=dg.EnvVar(OMDB_API_KEY_VAR)),
         "reel_driver": ReelDriverResource(),
         **transfer_resources(),
+        **optional_resources(),
     }
+
+
+def optional_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources that do nothing until configured: `notifier` (AT_NOTIFY_URLS; every step
+    op and health check requires it) and `plex` (PLEX_URL, PLEX_TOKEN; step 09), read when a run
+    starts."""
+    return {"notifier": NotifierResource(), "plex": PlexResource()}
 
 
 # --- steps 02 and 07-10: Transmission, the library, cleanup -----------------------------------
@@ -297,7 +307,7 @@ class TransmissionResource(dg.ConfigurableResource):
         """Connected (one session-get); TransmissionUnavailable names HOST:PORT when it fails."""
         host = _required_setting(self.host, TRANSMISSION_HOST_VAR)
         port = int(
-            _number_setting(
+            number_setting(
                 self.port, TRANSMISSION_PORT_VAR, transmission.DEFAULT_PORT, 1, 65535, whole=True
             )
         )
@@ -315,7 +325,7 @@ def _owner_id(explicit: int | None, var: str) -> int | None:
     """A numeric user or group id; None when not set (files keep the owner they get)."""
     if _setting(explicit, var, "") == "":
         return None
-    return int(_number_setting(explicit, var, 0, 0, 2**32 - 2, whole=True))
+    return int(number_setting(explicit, var, 0, 0, 2**32 - 2, whole=True))
 
 
 class LibrarySettings(dg.ConfigurableResource):
@@ -369,7 +379,7 @@ class CleanupSettings(dg.ConfigurableResource):
 
         return CleanupDelays(
             target_active_items=int(
-                _number_setting(
+                number_setting(
                     self.target_active_items,
                     TARGET_ACTIVE_ITEMS_VAR,
                     DEFAULT_TARGET_ACTIVE_ITEMS,
@@ -377,13 +387,13 @@ class CleanupSettings(dg.ConfigurableResource):
                     whole=True,
                 )
             ),
-            transferred_days=_number_setting(
+            transferred_days=number_setting(
                 self.transferred_delay_days,
                 TRANSFERRED_DELAY_VAR,
                 DEFAULT_TRANSFERRED_DELAY_DAYS,
                 0,
             ),
-            hung_days=_number_setting(
+            hung_days=number_setting(
                 self.hung_delay_days, HUNG_DELAY_VAR, DEFAULT_HUNG_DELAY_DAYS, 0
             ),
         )

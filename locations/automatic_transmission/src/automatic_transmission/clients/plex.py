@@ -6,8 +6,8 @@ folder is scanned by a partial refresh of the library section whose location hol
 refusing the token is logged and never raised: the rows stay `transferred` and Plex finds the
 files on its own next scan. The token is never logged.
 
-Step 09 calls `refresh_plex(paths)` (or `PlexResource.refresher()`) with the target paths of the
-rows it moved to `transferred`.
+Step 09 asks `PlexResource.refresher()` to `refresh_folders` the target folders of the rows it
+moved to `transferred` in its run (one partial scan per folder, after all batches).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from dagstributor_shared.notify import scrub
 PLEX_URL_VAR = "PLEX_URL"
 PLEX_TOKEN_VAR = "PLEX_TOKEN"
 DEFAULT_TIMEOUT_S = 10.0
+FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}")  # `.mkv`, `.srt`; not `. Strangelove (1964)`
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +47,14 @@ class RefreshReport:
 
 
 def changed_folders(paths: Iterable[str]) -> list[str]:
-    """The folders to scan: a file's folder, or the path itself when it has no extension (a
-    season or movie folder); each once, sorted."""
+    """The folders to scan: a file's folder, or the path itself when it has no file extension
+    (a season or movie folder, also `Dr. Strangelove (1964)`); each once, sorted."""
     folders = set()
     for path in paths:
         clean = posixpath.normpath(path.rstrip("/")) if path else ""
         if not clean or clean == ".":
             continue
-        is_file = posixpath.splitext(posixpath.basename(clean))[1] != ""
+        is_file = FILE_EXTENSION.fullmatch(posixpath.splitext(clean)[1]) is not None
         folders.add(posixpath.dirname(clean) if is_file else clean)
     return sorted(folders)
 
@@ -97,8 +99,11 @@ class PlexRefresher:
 
     def refresh(self, paths: Iterable[str]) -> RefreshReport:
         """Partial scans of the sections holding these paths' folders."""
+        return self.refresh_folders(changed_folders(paths))
+
+    def refresh_folders(self, folders: Sequence[str]) -> RefreshReport:
+        """Partial scans of the sections holding these folders (each scanned as given)."""
         report = RefreshReport()
-        folders = changed_folders(paths)
         if not folders:
             return report
         try:

@@ -21,7 +21,7 @@ from automatic_transmission.clients.transmission import (
     Torrent,
     TransmissionClient,
 )
-from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, PipelineStatus
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import (
     CleanupSettings,
@@ -31,8 +31,6 @@ from automatic_transmission.resources import (
 from automatic_transmission.steps import step_op
 from automatic_transmission.steps.runner import StepResult, open_store, run_batches
 from dagstributor_shared.postgres import PostgresResource
-
-HUNG_REASON = "exceeded time limit"
 
 
 @dataclass(frozen=True)

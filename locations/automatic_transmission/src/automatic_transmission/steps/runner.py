@@ -21,7 +21,10 @@ A step that works on rows of `atp.media` is, batch after batch:
    own named figures (`result.count("labels written", n)`).
 6. **report**: `report_step(context, result)` attaches the counts per verdict, the figures and
    the table of touched items as Dagster table metadata (`dg.MetadataValue.table` with a
-   `dg.TableSchema`); the run is red when every row had to retry or when a `StopStep` stopped it.
+   `dg.TableSchema`), and notifies what the recorded outcomes call for (an item in the library,
+   rows frozen in error, rows rejected as hung: `notices.notify_outcomes` through the `notifier`
+   resource every `step_op` requires; never failing the step); the run is red when every row
+   had to retry or when a `StopStep` stopped it.
 
 A new step therefore is a `handle(rows, result) -> outcomes` (decide, plus act when it calls
 out), and an op body of a few lines::
@@ -97,6 +100,7 @@ class StepResult:
     """What one run of a step did: every outcome as recorded, batches, the step's own figures."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    rows: dict[str, MediaRow] = field(default_factory=dict)  # the rows read, by hash
     batches: int = 0
     figures: Counter[str] = field(default_factory=Counter)
     stopped_by: Exception | None = None
@@ -142,6 +146,7 @@ def run_batches(
     result = result if result is not None else StepResult()
     for rows in store.batches(status, batch_size):
         result.batches += 1
+        result.rows.update((row.hash, row) for row in rows)
         try:
             decided = handle(rows, result)
         except StopStep as stop:

@@ -5,15 +5,18 @@ subtitle file from the naming template (`library.plan_placement`, pure); a hosti
 the row with nothing written · act: hardlink or copy through a temporary name and an atomic
 rename (`Library.place`) · record: `transferred` with `parent_path` (the library root) and
 `target_path` (the item's folder); a download not (yet) visible under AT_DOWNLOAD_DIR, or a
-filesystem error, is retried next run · report.
+filesystem error, is retried next run · Plex (PLEX_URL, optional): a partial scan of each folder
+that received an item; Plex down is logged, the rows stay `transferred` · report.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
+from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.library import Library, UnsafePath, list_download, plan_placement
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.notices import reached_library
 from automatic_transmission.reporting import report_step
 from automatic_transmission.resources import LibrarySettings, PipelineSettings
 from automatic_transmission.steps import step_op
@@ -53,11 +56,13 @@ def run_transfer(
     postgres: PostgresResource,
     pipeline_settings: PipelineSettings,
     library: LibrarySettings,
+    plex: PlexResource,
 ) -> None:
     shelves = library.library()
     result = StepResult()
     result.count("files placed", 0)
     result.count("files copied", 0)
+    result.count("folders scanned by Plex", 0)
     with open_store(postgres) as store:
         run_batches(
             store,
@@ -66,7 +71,18 @@ def run_transfer(
             lambda rows, result: [transfer(row, shelves, result) for row in rows],
             result,
         )
+    scan_in_plex(plex, result, context)
     report_step(context, result, {"naming": dg.MetadataValue.text(shelves.naming.preset)})
+
+
+def scan_in_plex(plex: PlexResource, result: StepResult, context: dg.OpExecutionContext) -> None:
+    """A partial Plex scan of each folder that received an item (never raises: Plex down is
+    logged by the refresher and the rows stay `transferred`)."""
+    refresher = plex.refresher(context.log)
+    if refresher is None:
+        return
+    folders = sorted({str(o.changes["target_path"]) for o in result.outcomes if reached_library(o)})
+    result.count("folders scanned by Plex", len(refresher.refresh_folders(folders).scanned))
 
 
 transfer_op = step_op("transfer", description="Step 09: finished downloads into the library.")(
