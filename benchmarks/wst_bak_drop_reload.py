@@ -35,7 +35,7 @@ import psycopg2.extensions  # noqa: E402
 
 from tests.support.database import PgTestServer, open_test_server  # noqa: E402
 from wiring_schema_tics import backups, schema  # noqa: E402
-from wiring_schema_tics.jobs import build_jobs  # noqa: E402
+from wiring_schema_tics.jobs import build_jobs, build_resources  # noqa: E402
 
 TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
 # What the job runs, in its order, as files psql can run on its own.
@@ -170,7 +170,7 @@ def main() -> None:
             )
             original = fingerprints(connection)
 
-            resources = {"postgres": server.resource(database)}
+            resources = build_resources(server.resource(database))
             jobs["test_db_connection_job"].execute_in_process(resources=resources)  # warm-up
             job_times: list[float] = []
             psql_times: list[float] = []
