@@ -23,6 +23,8 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
+from dagstributor_shared.pg_timeouts import patience
+
 # pg_advisory_lock(int4, int4): ('DGST', 1). The two-key form lives apart from single bigint keys.
 LOCK_CLASS = 0x44475354
 LOCK_OBJECT = 1
@@ -129,9 +131,10 @@ def acquire(
             cursor.execute("BEGIN")
             try:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
-                cursor.execute(
-                    f"SELECT pg_advisory_lock{suffix}(%s, %s)", (LOCK_CLASS, LOCK_OBJECT)
-                )
+                with patience(connection, wait_seconds):
+                    cursor.execute(
+                        f"SELECT pg_advisory_lock{suffix}(%s, %s)", (LOCK_CLASS, LOCK_OBJECT)
+                    )
                 cursor.execute("COMMIT")
             except psycopg2.errors.LockNotAvailable:
                 cursor.execute("ROLLBACK")

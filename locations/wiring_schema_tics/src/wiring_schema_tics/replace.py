@@ -31,8 +31,8 @@ from dagstributor_shared.sql import (
 from wiring_schema_tics import backups, schema
 
 # How long the drop waits for other sessions' locks on the tables (a long write, an idle open
-# transaction) before it fails; it then changes nothing.
-TABLE_LOCK_TIMEOUT = "60s"
+# transaction) before it fails; it then changes nothing. Below the default statement timeout.
+TABLE_LOCK_TIMEOUT = "30s"
 LOCK_SOURCE = "lock atp tables"
 REFRESH_SOURCE = "refresh stale backups"
 
