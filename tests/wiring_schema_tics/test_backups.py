@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import psycopg2.errors
 import psycopg2.extensions
 import pytest
 
@@ -350,3 +351,34 @@ def test_a_failure_after_the_drop_rolls_the_drop_back_and_leaves_atp_as_it_was(
     assert query(seeded, "SELECT pg_typeof(pipeline_status)::text FROM atp.media LIMIT 1") == [
         ("atp.pipeline_status",)
     ]
+
+
+def _indexes_and_constraints(connection: Connection) -> list[tuple[str, str, str]]:
+    return query(
+        connection,
+        "SELECT c.relname, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+        " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'atp'"
+        " UNION ALL SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
+        " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'atp' ORDER BY 1, 2",
+    )
+
+
+def test_the_reload_builds_every_index_and_key_after_the_load_exactly_as_the_ddl_defines_them(
+    run_job: RunJob, seeded: Connection
+) -> None:
+    defined = _indexes_and_constraints(seeded)
+    assert any(name.endswith("media_step_queue") for _, name, _ in defined)
+    assert run_job("wst_atp_bak_drop_reload_job").success
+    assert _indexes_and_constraints(seeded) == defined
+    assert run_job("wst_atp_reload_job", TRUNCATE).success
+    assert _indexes_and_constraints(seeded) == defined
+    # The rebuilt keys hold: a duplicate is still refused.
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        execute(
+            seeded,
+            "INSERT INTO atp.media (hash, media_type, original_title)"
+            " VALUES (repeat('a', 40), 'movie', 'dup')",
+        )
+    seeded.rollback()

@@ -137,6 +137,9 @@ def _guard_parts(connection: psycopg2.extensions.connection, tables: Sequence[st
         Part.inline(
             LOCK_SOURCE,
             f"SET LOCAL lock_timeout = '{TABLE_LOCK_TIMEOUT}'",
+            # Safe without waiting for the flush: the transaction is all or nothing, so a crash
+            # right after the commit can only bring back atp as it was before the drop.
+            "SET LOCAL synchronous_commit = off",
             lock.as_string(connection),
         ),
         Part.inline(REFRESH_SOURCE, *refresh),

@@ -265,11 +265,20 @@ DECLARE
     rebuild text[] := '{}';
     teardown text[] := '{}';
     statement text;
+    metadata_rows bigint;
 BEGIN
-    SELECT * INTO newest FROM bak.newest_backup(target_schema, target_table);
+    -- The newest backup and its metadata, without recounting its rows: the INSERT below reads
+    -- every one of them, and its row count is checked against the metadata.
+    SELECT l.backup_table INTO newest FROM bak.list_backups(target_schema, target_table) AS l LIMIT 1;
     IF newest.backup_table IS NULL THEN
         RAISE EXCEPTION 'no backup of %.% in schema bak', target_schema, target_table;
     END IF;
+    IF to_regclass(format('bak.%I', newest.backup_table || '_metadata')) IS NULL THEN
+        RAISE EXCEPTION 'backup bak.% has no metadata table bak.%_metadata',
+            newest.backup_table, newest.backup_table;
+    END IF;
+    EXECUTE format('SELECT row_count FROM bak.%I', newest.backup_table || '_metadata')
+        INTO metadata_rows;
     backup := format('bak.%I', newest.backup_table)::regclass;
 
     SELECT string_agg(format('%I', t.attname), ', ' ORDER BY t.attnum),
@@ -347,18 +356,24 @@ BEGIN
     FOREACH statement IN ARRAY teardown LOOP
         EXECUTE statement;
     END LOOP;
+    -- Sort each index in memory where the server's default would spill to disk (this
+    -- transaction only; never lowered).
+    IF pg_catalog.pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024 THEN
+        PERFORM set_config('maintenance_work_mem', '256MB', true);
+    END IF;
 
     EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', target, insert_list, select_list, backup);
     GET DIAGNOSTICS n_restored = ROW_COUNT;
     FOREACH statement IN ARRAY rebuild LOOP
         EXECUTE statement;
     END LOOP;
-    IF n_restored <> newest.backup_count OR n_restored <> newest.metadata_row_count THEN
-        RAISE EXCEPTION 'reload of % from % restored % rows; backup has %, its metadata says %',
-            target, backup, n_restored, newest.backup_count, newest.metadata_row_count;
+    IF n_restored <> metadata_rows THEN
+        RAISE EXCEPTION 'reload of % from % restored % rows; its metadata says %',
+            target, backup, n_restored, metadata_rows;
     END IF;
 
-    RETURN QUERY SELECT newest.backup_table, newest.backup_count, newest.metadata_row_count,
+    -- backup_count: the rows read from the backup table, every one of them.
+    RETURN QUERY SELECT newest.backup_table::text, n_restored, metadata_rows,
         n_restored, coalesce(not_empty AND truncate_first, false), restored, defaulted, skipped;
 END;
 $$;
