@@ -1,10 +1,14 @@
-"""Time wst_atp_bak_drop_reload_job against the same SQL files run straight through psql.
+"""Time wst_atp_bak_drop_reload_job against psql running its SQL files and against pg_dump/pg_restore.
 
 Fills atp.media with --rows synthetic rows (default 1,000,000) and atp.training / atp.prediction
 with a tenth of that each, runs the job in process, checks every row came back identical (an md5
 over the ordered rows, computed server-side, before and after), then runs the job's SQL files in
-the same order through `psql -v ON_ERROR_STOP=1 -f` and checks again. Prints both times and the
-ratio (target: job <= 1.2 x psql). Before each timed run the tables are vacuumed and a checkpoint
+the same order through `psql -v ON_ERROR_STOP=1 -f` and checks again, then does what a DBA would:
+`pg_dump -Fc -n atp` to a file, `DROP SCHEMA atp CASCADE`, `pg_restore` of that file, and checks
+again. Prints the three times and the ratios (targets: job <= 1.2 x psql, job <= 0.8 x
+pg_dump/pg_restore). The client binaries are pgserver's own (its wheel ships PostgreSQL 16's
+psql, pg_dump and pg_restore in pginstall/bin; Debian's pg_dump 15 refuses a 16 server), else
+the ones on PATH. Before each timed run the tables are vacuumed and a checkpoint
 is taken, so neither run pays for background work left by the fill or the other run. The two
 paths alternate for --rounds rounds (default 3) and the medians are compared, since one run of
 each on a shared machine swings by more than the margin. Dagster's one-time in-process warm-up
@@ -24,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +38,10 @@ if str(REPO_ROOT) not in sys.path:
 
 import psycopg2.extensions  # noqa: E402
 
+from tests.support.atp import fill_atp  # noqa: E402
 from tests.support.database import PgTestServer, open_test_server  # noqa: E402
 from wiring_schema_tics import backups, schema  # noqa: E402
-from wiring_schema_tics.jobs import build_jobs  # noqa: E402
+from wiring_schema_tics.jobs import build_jobs, build_resources  # noqa: E402
 
 TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
 # What the job runs, in its order, as files psql can run on its own.
@@ -47,60 +53,17 @@ PSQL_FILES: list[Path] = [
     *(backups.reload_file(t) for t in schema.TABLES),
 ]
 
-FILL_SQL = """
-INSERT INTO atp.media (hash, media_type, media_title, season, episode, release_year,
-    pipeline_status, error_status, error_condition, rejection_status, rejection_reason,
-    parent_path, target_path, original_title, original_path, original_link, rss_source, uploader,
-    imdb_id, tmdb_id, resolution, video_codec, audio_codec, upload_type, created_at, updated_at,
-    deleted_at)
-SELECT md5(i::text) || left(md5((-i)::text), 8),
-       (enum_range(NULL::atp.media_type))[1 + i % 5],
-       'Title ' || i, nullif(i % 7, 0), nullif(i % 13, 0), 1900 + i % 120,
-       (enum_range(NULL::atp.pipeline_status))[1 + i % 11],
-       i % 17 = 0, CASE WHEN i % 17 = 0 THEN 'error ' || i END,
-       (enum_range(NULL::atp.rejection_status))[1 + i % 4],
-       CASE WHEN i % 4 = 2 THEN 'reason ' || i END,
-       '/library/' || i % 50, '/library/' || i % 50 || '/Title ' || i,
-       'Title.' || i || '.1080p.WEB.x264-GRP', 'Title.' || i || '.mkv',
-       'magnet:?xt=urn:btih:' || md5(i::text),
-       (enum_range(NULL::atp.rss_source))[1 + i % 3], 'GRP' || i % 100,
-       'tt' || lpad(i::text, 8, '0'), i, '1080p', 'x264', 'aac', 'web',
-       timestamptz '2020-01-01 00:00:00+00' + i * interval '1.5 second',
-       timestamptz '2020-01-01 00:00:00+00' + i * interval '2.25 second',
-       CASE WHEN i % 101 = 0 THEN timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' END
-FROM generate_series(1, :media_rows) AS i;
-INSERT INTO atp.training (imdb_id, tmdb_id, label, human_labeled, anomalous, reviewed, media_type,
-    media_title, season, episode, release_year, budget, revenue, runtime, origin_country,
-    production_companies, production_countries, production_status, original_language,
-    spoken_languages, genre, original_media_title, tagline, overview, tmdb_rating, tmdb_votes,
-    rt_score, metascore, imdb_rating, imdb_votes, created_at, updated_at)
-SELECT 'tt' || lpad(i::text, 8, '0'), i, (enum_range(NULL::atp.label_type))[1 + i % 2],
-       i % 2 = 0, i % 31 = 0, i % 3 = 0, (enum_range(NULL::atp.media_type))[1 + i % 5],
-       'Title ' || i, (i % 5)::smallint, (i % 9)::smallint, (1900 + i % 120)::smallint,
-       i * 1000, i * 3000, 80 + i % 100, '{US,GB}', ARRAY['Studio ' || i % 40, 'Other, Inc.'],
-       '{US}', 'Released', 'en', '{en,fr}', '{Drama,Comedy}', 'Original ' || i, 'Tagline ' || i,
-       repeat('Overview text. ', 10), (i % 10001) / 1000.0, i % 50000, i % 101, (i * 7) % 101,
-       (i % 1001) / 10.0, i % 90000,
-       timestamptz '2021-01-01 00:00:00+00' + i * interval '1 second',
-       timestamptz '2022-01-01 00:00:00+00' + i * interval '1 second'
-FROM generate_series(1, :small_rows) AS i;
-INSERT INTO atp.prediction (imdb_id, prediction, probability, cm_value, created_at)
-SELECT 'tt' || lpad(i::text, 8, '0'), i % 2, (i % 1000) / 999.0,
-       (ARRAY['tp', 'tn', 'fp', 'fn'])[1 + i % 4],
-       timestamptz '2023-01-01 00:00:00+00' + i * interval '1 second'
-FROM generate_series(1, :small_rows) AS i;
-"""
 
-
-def psql_binary() -> str:
+def client_binary(name: str) -> str:
+    """pgserver's own client (same major version as the embedded server), else the one on PATH."""
     import pgserver
 
-    shipped = Path(pgserver.__file__).resolve().parent / "pginstall" / "bin" / "psql"
+    shipped = Path(pgserver.__file__).resolve().parent / "pginstall" / "bin" / name
     if shipped.is_file():
         return str(shipped)
-    found = shutil.which("psql")
+    found = shutil.which(name)
     if found is None:
-        raise SystemExit("no psql binary found (pgserver's or on PATH)")
+        raise SystemExit(f"no {name} binary found (pgserver's or on PATH)")
     return found
 
 
@@ -128,18 +91,45 @@ def settle(connection: psycopg2.extensions.connection) -> None:
     connection.autocommit = False
 
 
-def run_psql(server: PgTestServer, database: str) -> float:
+def _client(server: PgTestServer, database: str) -> tuple[list[str], dict[str, str]]:
+    """Connection arguments and environment for the PostgreSQL client binaries."""
     settings = server.connection_settings(database)
     env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
     if settings.password:
         env["PGPASSWORD"] = settings.password
-    command = [psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", settings.host]
-    command += ["-p", str(settings.port), "-U", settings.username, "-d", database]
+    arguments = ["-h", settings.host, "-p", str(settings.port), "-U", settings.username]
+    return [*arguments, "-d", database], env
+
+
+def run_psql(server: PgTestServer, database: str) -> float:
+    connection, env = _client(server, database)
+    command = [client_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *connection]
     for path in PSQL_FILES:
         command += ["-f", str(path)]
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def run_pg_dump_restore(server: PgTestServer, database: str, dump: Path) -> float:
+    """pg_dump -Fc -n atp, DROP SCHEMA atp CASCADE, pg_restore: the DBA's way, timed as a whole."""
+    connection, env = _client(server, database)
+    drop = [client_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *connection]
+    started = time.perf_counter()
+    subprocess.run(
+        [client_binary("pg_dump"), "-Fc", "-n", schema.SCHEMA, "-f", str(dump), *connection],
+        check=True,
+        env=env,
+    )
+    subprocess.run([*drop, "-c", f"DROP SCHEMA {schema.SCHEMA} CASCADE"], check=True, env=env)
+    subprocess.run(
+        [client_binary("pg_restore"), "--exit-on-error", *connection, str(dump)],
+        check=True,
+        env=env,
+    )
+    elapsed = time.perf_counter() - started
+    dump.unlink()
+    return elapsed
 
 
 def main() -> None:
@@ -156,24 +146,19 @@ def main() -> None:
         try:
             schema.instantiate(connection)
             started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    FILL_SQL.replace(":media_rows", str(int(rows["media"]))).replace(
-                        ":small_rows", str(int(rows["small"]))
-                    )
-                )
-                cursor.execute("ANALYZE")
-            connection.commit()
+            fill_atp(connection, rows["media"], rows["small"])
             print(
                 f"filled media={rows['media']:,} training={rows['small']:,} "
                 f"prediction={rows['small']:,} rows in {time.perf_counter() - started:.1f} s"
             )
             original = fingerprints(connection)
 
-            resources = {"postgres": server.resource(database)}
+            resources = build_resources(server.resource(database))
             jobs["test_db_connection_job"].execute_in_process(resources=resources)  # warm-up
             job_times: list[float] = []
             psql_times: list[float] = []
+            dump_times: list[float] = []
+            dump = Path(tempfile.mkdtemp(prefix="wst-bench-")) / "atp.dump"
             for _ in range(args.rounds):
                 settle(connection)
                 started = time.perf_counter()
@@ -189,19 +174,37 @@ def main() -> None:
                 after_psql = fingerprints(connection)
                 if after_psql != original:
                     raise SystemExit(f"psql run changed rows: {original} != {after_psql}")
+
+                settle(connection)
+                dump_times.append(run_pg_dump_restore(server, database, dump))
+                after_dump = fingerprints(connection)
+                if after_dump != original:
+                    raise SystemExit(f"pg_dump/pg_restore changed rows: {original} != {after_dump}")
+            dump.parent.rmdir()
         finally:
             connection.close()
 
     counts = ", ".join(f"{table}={count:,}" for table, (count, _) in original.items())
-    print(f"rows identical after both runs: {counts}")
+    print(f"rows identical (md5) after every run: {counts}")
     job_s, psql_s = statistics.median(job_times), statistics.median(psql_times)
+    dump_s = statistics.median(dump_times)
     print(
         f"wst_atp_bak_drop_reload_job (execute_in_process): median {job_s:.2f} s  {_all(job_times)}"
     )
     print(
         f"same SQL files through psql:                      median {psql_s:.2f} s  {_all(psql_times)}"
     )
+    print(
+        f"pg_dump -Fc -n atp + DROP SCHEMA + pg_restore:    median {dump_s:.2f} s  {_all(dump_times)}"
+    )
+    print(f"client binaries: {client_binary('pg_dump')} ({_version('pg_dump')})")
     print(f"ratio job / psql: {job_s / psql_s:.2f} (target <= 1.20)")
+    print(f"ratio job / pg_dump+pg_restore: {job_s / dump_s:.2f} (target <= 0.80)")
+
+
+def _version(name: str) -> str:
+    result = subprocess.run([client_binary(name), "--version"], capture_output=True, text=True)
+    return result.stdout.strip()
 
 
 def _all(times: list[float]) -> str:

@@ -32,9 +32,10 @@ from tests.support.steps import (
 )
 from tests.support.tmdb import FakeTmdb
 
-# What psycopg2 says when the server ended the session (not "connection already closed").
+# What psycopg2 says when the server ended the session (not "connection already closed"); with
+# the interruptible waits (pg_timeouts.py) it also quotes the server's FATAL message.
 DATABASE_WENT_AWAY = re.compile(
-    r"OperationalError: (server closed the connection unexpectedly|terminating connection)"
+    r"OperationalError: (FATAL: +)?(server closed the connection unexpectedly|terminating connection)"
 )
 
 

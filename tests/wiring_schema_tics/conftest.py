@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.database import PgTestServer
 from tests.wiring_schema_tics.support import SEED_SQL, execute
-from wiring_schema_tics.jobs import build_jobs
+from wiring_schema_tics.jobs import build_jobs, build_resources
 
 JOBS = build_jobs()
 
@@ -33,7 +33,7 @@ def run_job(pg_server: PgTestServer, atp_database: str) -> RunJob:
     def run(name: str, run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
         return JOBS[name].execute_in_process(
             run_config=run_config or {},
-            resources={"postgres": pg_server.resource(atp_database)},
+            resources=build_resources(pg_server.resource(atp_database)),
             raise_on_error=False,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import psycopg2.errors
 import psycopg2.extensions
 import pytest
 
@@ -131,10 +132,15 @@ def test_bak_drop_reload_loses_no_row_and_keeps_enums_and_timestamps(
     result = run_job("wst_atp_bak_drop_reload_job")
     assert result.success
     assert snapshot(seeded) == before
-    counts = step_metadata(result, "verify_counts")
-    assert (counts["media_rows"], counts["training_rows"], counts["prediction_rows"]) == (4, 2, 2)
-    reloads = step_metadata(result, "reload_atp")["reloads"]
+    replaced = step_metadata(result, "replace_atp")
+    assert (replaced["media_rows"], replaced["training_rows"], replaced["prediction_rows"]) == (
+        4,
+        2,
+        2,
+    )
+    reloads = replaced["reloads"]
     assert [r["restored_count"] for r in reloads] == [4, 2, 2]
+    assert replaced["backed_up_again"] == []  # nothing changed between backup and drop
     assert query(seeded, "SELECT pg_typeof(pipeline_status)::text FROM atp.media LIMIT 1") == [
         ("atp.pipeline_status",)
     ]
@@ -328,7 +334,7 @@ def test_a_refused_drop_guard_stops_the_job_before_the_drop(
     assert snapshot(seeded) == before
 
 
-def test_a_failure_after_the_drop_stops_the_rest_and_the_backup_restores_everything(
+def test_a_failure_after_the_drop_rolls_the_drop_back_and_leaves_atp_as_it_was(
     run_job: RunJob, seeded: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(seeded)
@@ -338,10 +344,41 @@ def test_a_failure_after_the_drop_stops_the_rest_and_the_backup_restores_everyth
     monkeypatch.setattr(schema, "INSTANTIATE_FILES", (files[0], broken, *files[2:]))
     result = run_job("wst_atp_bak_drop_reload_job")
     assert not result.success
-    assert "02_instantiate_training.sql: statement 1" in failure_message(result, "instantiate_atp")
-    assert executed_steps(result) == {"backup_atp", "check_backups", "drop_atp", "instantiate_atp"}
-    monkeypatch.undo()
-    execute(seeded, "DROP SCHEMA atp CASCADE")  # what 01 left behind
-    assert run_job("wst_atp_instantiate_job").success
-    assert run_job("wst_atp_reload_job").success
+    assert "02_instantiate_training.sql: statement 1" in failure_message(result, "replace_atp")
+    assert executed_steps(result) == {"backup_atp", "check_backups", "replace_atp"}
+    # Drop, instantiate and reload are one transaction: the old schema and rows are untouched.
     assert snapshot(seeded) == before
+    assert query(seeded, "SELECT pg_typeof(pipeline_status)::text FROM atp.media LIMIT 1") == [
+        ("atp.pipeline_status",)
+    ]
+
+
+def _indexes_and_constraints(connection: Connection) -> list[tuple[str, str, str]]:
+    return query(
+        connection,
+        "SELECT c.relname, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+        " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'atp'"
+        " UNION ALL SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
+        " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'atp' ORDER BY 1, 2",
+    )
+
+
+def test_the_reload_builds_every_index_and_key_after_the_load_exactly_as_the_ddl_defines_them(
+    run_job: RunJob, seeded: Connection
+) -> None:
+    defined = _indexes_and_constraints(seeded)
+    assert any(name.endswith("media_step_queue") for _, name, _ in defined)
+    assert run_job("wst_atp_bak_drop_reload_job").success
+    assert _indexes_and_constraints(seeded) == defined
+    assert run_job("wst_atp_reload_job", TRUNCATE).success
+    assert _indexes_and_constraints(seeded) == defined
+    # The rebuilt keys hold: a duplicate is still refused.
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        execute(
+            seeded,
+            "INSERT INTO atp.media (hash, media_type, original_title)"
+            " VALUES (repeat('a', 40), 'movie', 'dup')",
+        )
+    seeded.rollback()

@@ -13,15 +13,10 @@ from dagstributor_shared.schedules import schedule_file
 from tests.wiring_schema_tics.support import WST_JOB_NAMES
 from wiring_schema_tics.definitions import build_definitions
 from wiring_schema_tics.jobs import SCHEMA_POOL, SCHEMA_RUN_TAG
+from wiring_schema_tics.maintenance import MAINTENANCE_TAG
 
-STRICT_ORDER = [
-    "backup_atp",
-    "check_backups",
-    "drop_atp",
-    "instantiate_atp",
-    "reload_atp",
-    "verify_counts",
-]
+# drop -> instantiate -> reload -> verify counts are one op, one transaction (replace_atp).
+STRICT_ORDER = ["backup_atp", "check_backups", "replace_atp"]
 
 
 def _jobs(environment: Environment) -> dict[str, dg.JobDefinition]:
@@ -72,3 +67,17 @@ def test_bak_drop_reload_job_chains_its_steps_strictly_in_order() -> None:
     assert _upstream(job, STRICT_ORDER[0]) == set()
     for before, after in itertools.pairwise(STRICT_ORDER):
         assert _upstream(job, after) == {before}
+
+
+def test_the_jobs_that_change_atp_hold_the_maintenance_lock_and_the_others_do_not() -> None:
+    holding = {
+        name
+        for name, job in _jobs(Environment.DEV).items()
+        if job.run_tags.items() >= MAINTENANCE_TAG.items()
+    }
+    assert holding == {
+        "wst_atp_drop_job",
+        "wst_atp_instantiate_job",
+        "wst_atp_reload_job",
+        "wst_atp_bak_drop_reload_job",
+    }

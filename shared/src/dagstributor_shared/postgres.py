@@ -16,6 +16,11 @@ import psycopg2.extensions
 from pydantic import Field, PrivateAttr
 
 from dagstributor_shared.environment import in_kubernetes
+from dagstributor_shared.pg_timeouts import (
+    GuardedConnection,
+    install_interruptible_wait,
+    timeout_settings,
+)
 
 EMBEDDED_PGDATA_VAR = "DAGSTRIBUTOR_PGDATA"
 EMBEDDED_DATABASE = "postgres"
@@ -203,6 +208,9 @@ class PostgresResource(dg.ConfigurableResource):
     password: str | None = Field(default=None, repr=False)
     db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
     connect_timeout: int = 10
+    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT, else the defaults (pg_timeouts.py).
+    statement_timeout: float | None = Field(default=None, description="seconds, 0 = none")
+    tcp_timeout: int | None = Field(default=None, description="seconds to notice a dead peer")
 
     _settings: ConnectionSettings | None = PrivateAttr(default=None)
 
@@ -221,8 +229,20 @@ class PostgresResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg2.extensions.connection]:
-        """A fresh connection, closed afterwards; the caller commits (the SQL executor does)."""
-        connection = psycopg2.connect(**self.settings().connect_kwargs(self.connect_timeout))
+        """A fresh connection, closed afterwards; the caller commits (the SQL executor does).
+
+        Every wait on it is bounded and interruptible (pg_timeouts.py)."""
+        timeouts = timeout_settings(
+            self.env_prefix,
+            {"statement_timeout": self.statement_timeout, "tcp_timeout": self.tcp_timeout},
+        )
+        install_interruptible_wait()
+        connection = psycopg2.connect(
+            **self.settings().connect_kwargs(self.connect_timeout),
+            **timeouts.connect_kwargs(),
+            connection_factory=GuardedConnection,
+        )
+        connection.reply_timeout = timeouts.reply_timeout
         try:
             yield connection
         finally:

@@ -227,7 +227,11 @@ def reload_table(
 ) -> ReloadResult:
     """Restore one table from its newest backup with `reload_<t>.sql` (one transaction)."""
     _set_truncate(connection, truncate)
-    result = run_sql_file(connection, reload_file(table))
+    return reload_result(table, run_sql_file(connection, reload_file(table)))
+
+
+def reload_result(table: str, result: SqlFileResult) -> ReloadResult:
+    """What `reload_<t>.sql` returned, checked: restored = backup = metadata row count."""
     row = result.rows[0]
     if not row["restored_count"] == row["backup_count"] == row["metadata_row_count"]:
         raise ReloadVerificationError(

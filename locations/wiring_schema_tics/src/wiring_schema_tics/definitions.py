@@ -8,7 +8,7 @@ from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.schedules import build_schedules
-from wiring_schema_tics.jobs import RESOURCE_KEY, SCHEDULE_KEY, build_jobs
+from wiring_schema_tics.jobs import SCHEDULE_KEY, build_jobs, build_resources
 
 SCHEDULED_JOB = "wst_atp_bak_job"
 
@@ -23,7 +23,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=[run_failure_sensor("wiring_schema_tics")],
-        resources={RESOURCE_KEY: PostgresResource(env_prefix="WST_PGSQL")},
+        resources=build_resources(PostgresResource(env_prefix="WST_PGSQL")),
     )
 
 

@@ -1,9 +1,10 @@
-"""The six schema jobs: thin ops over `schema` and `backups`, chained strictly in order.
+"""The six schema jobs: thin ops over `schema`, `backups` and `replace`, chained strictly in order.
 
 Every op is in one Dagster pool and every run carries one tag, so with the instance limits set
 (see SCHEMA_POOL / SCHEMA_RUN_TAG) no two schema operations ever interleave. Each op depends on the
 previous one through a Nothing input: when a step fails, everything after it is skipped, so
-nothing is dropped without a verified backup.
+nothing is dropped without a verified backup. The jobs that change `atp` also hold the database's
+maintenance lock for their whole run (`maintenance`), which keeps pipeline steps out.
 """
 
 import datetime as dt
@@ -18,7 +19,8 @@ from pydantic import Field
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.run_tags import max_runtime_tag
 from dagstributor_shared.sql import run_sql_file
-from wiring_schema_tics import backups, schema
+from wiring_schema_tics import backups, replace, schema
+from wiring_schema_tics.maintenance import MAINTENANCE_TAG, SchemaMaintenanceResource
 
 # Instance configuration the lead puts in dagster.yaml / Helm values:
 #   dagster instance concurrency set wst_atp_schema 1        (op level, the pool)
@@ -29,6 +31,7 @@ SCHEMA_POOL = "wst_atp_schema"
 SCHEMA_RUN_TAG_KEY = "dagstributor/schema_lock"
 SCHEMA_RUN_TAG: dict[str, str] = {SCHEMA_RUN_TAG_KEY: "atp"}
 RESOURCE_KEY = "postgres"
+MAINTENANCE_KEY = "maintenance"
 SCHEDULE_KEY = "wst_atp_bak"
 # dagster/max_runtime per job: one schema operation takes minutes; the full chain copies every
 # table twice (backup, reload), so it gets longer.
@@ -107,8 +110,12 @@ def test_db_connection(context: dg.OpExecutionContext, postgres: PostgresResourc
 
 @_schema_op(description="Back up media, training, prediction into schema bak; verify; prune.")
 def backup_atp(
-    context: dg.OpExecutionContext, config: BackupConfig, postgres: PostgresResource
+    context: dg.OpExecutionContext,
+    config: BackupConfig,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
 ) -> None:
+    maintenance.ensure_held()
     with postgres.connect() as connection:
         results = backups.backup_all(connection, keep=config.keep)
     context.add_output_metadata(
@@ -136,15 +143,62 @@ def check_backups(
     )
 
 
-@_schema_op(description="Drop schema atp (00_drop_schema.sql); backups in bak stay.")
-def drop_atp(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+def _refreshed_metadata(
+    context: dg.OpExecutionContext, refreshed: Sequence[replace.RefreshedBackup]
+) -> dict[str, Any]:
+    for r in refreshed:
+        context.log.warning(f"backed up again before the drop: {r.changes}")
+    return {"backed_up_again": _json(replace.describe_refreshed(refreshed))}
+
+
+@_schema_op(
+    description="Lock the tables, back up again what changed since the backup, drop schema atp "
+    "(00_drop_schema.sql), in one transaction; backups in bak stay."
+)
+def drop_atp(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
+) -> None:
+    maintenance.ensure_held()
     with postgres.connect() as connection:
-        result = schema.drop(connection)
-    context.add_output_metadata({"statements": _json({result.source: result.summary()})})
+        result = replace.drop_checked(connection)
+    metadata = _refreshed_metadata(context, result.refreshed)
+    metadata["statements"] = _json({r.source: r.summary() for r in result.files})
+    context.add_output_metadata(metadata)
+
+
+@_schema_op(
+    description="Lock the tables, back up again what changed since the backup, drop -> "
+    "instantiate -> reload every table and check its count, all in one transaction."
+)
+def replace_atp(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
+) -> None:
+    maintenance.ensure_held()
+    with postgres.connect() as connection:
+        result = replace.replace_atp(connection)
+    for reload in result.reloads:
+        for notice in reload.notices:
+            context.log.info(f"{reload.table}: {notice}")
+    metadata = _per_table_metadata(
+        result.reloads, "reloads", {r.table: r.restored_count for r in result.reloads}
+    )
+    metadata.update(_refreshed_metadata(context, result.refreshed))
+    metadata["files"] = [r.source.rsplit("/", 1)[-1] for r in result.files]
+    metadata["file_statements"] = _json({r.source: r.summary() for r in result.files})
+    context.add_output_metadata(metadata)
 
 
 @_schema_op(description="Create schema atp: 01 -> 02 -> 03 -> 10; refuses if it exists.")
-def instantiate_atp(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+def instantiate_atp(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
+) -> None:
+    maintenance.ensure_held()
     with postgres.connect() as connection:
         results = schema.instantiate(connection)
     context.add_output_metadata(
@@ -157,8 +211,12 @@ def instantiate_atp(context: dg.OpExecutionContext, postgres: PostgresResource) 
 
 @_schema_op(description="Restore each table from its newest backup, one transaction per table.")
 def reload_atp(
-    context: dg.OpExecutionContext, config: ReloadConfig, postgres: PostgresResource
+    context: dg.OpExecutionContext,
+    config: ReloadConfig,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
 ) -> None:
+    maintenance.ensure_held()
     with postgres.connect() as connection:
         results = backups.reload_all(connection, truncate=config.truncate)
     for result in results:
@@ -170,7 +228,12 @@ def reload_atp(
 
 
 @_schema_op(description="Each table holds as many rows as its newest backup.")
-def verify_counts(context: dg.OpExecutionContext, postgres: PostgresResource) -> None:
+def verify_counts(
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    maintenance: SchemaMaintenanceResource,
+) -> None:
+    maintenance.ensure_held()
     with postgres.connect() as connection:
         counts = backups.verify_restored(connection)
     metadata: dict[str, Any] = {f"{c.table}_rows": c.rows for c in counts}
@@ -192,16 +255,30 @@ JOB_STEPS: dict[str, tuple[str, Sequence[dg.OpDefinition]]] = {
         (reload_atp, verify_counts),
     ),
     "wst_atp_bak_drop_reload_job": (
-        "Backup -> verify -> drop -> instantiate -> reload -> verify counts, strictly in order.",
-        (backup_atp, check_backups, drop_atp, instantiate_atp, reload_atp, verify_counts),
+        "Backup -> verify -> drop -> instantiate -> reload -> verify counts, strictly in order; "
+        "drop to verify counts in one transaction under a table lock.",
+        (backup_atp, check_backups, replace_atp),
     ),
 }
+# Jobs that change atp hold the maintenance lock for their whole run.
+MAINTENANCE_JOBS = frozenset(
+    {
+        "wst_atp_drop_job",
+        "wst_atp_instantiate_job",
+        "wst_atp_reload_job",
+        "wst_atp_bak_drop_reload_job",
+    }
+)
 
 
 def chain_job(name: str, description: str, steps: Sequence[dg.OpDefinition]) -> dg.JobDefinition:
     """A job running `steps` one after another in one process; a failure skips the rest."""
 
-    tags = {**SCHEMA_RUN_TAG, **max_runtime_tag(JOB_MAX_RUNTIME_S.get(name, DEFAULT_MAX_RUNTIME_S))}
+    tags = {
+        **SCHEMA_RUN_TAG,
+        **(MAINTENANCE_TAG if name in MAINTENANCE_JOBS else {}),
+        **max_runtime_tag(JOB_MAX_RUNTIME_S.get(name, DEFAULT_MAX_RUNTIME_S)),
+    }
 
     @dg.job(
         name=name,
@@ -220,3 +297,8 @@ def chain_job(name: str, description: str, steps: Sequence[dg.OpDefinition]) -> 
 
 def build_jobs() -> dict[str, dg.JobDefinition]:
     return {name: chain_job(name, d, steps) for name, (d, steps) in JOB_STEPS.items()}
+
+
+def build_resources(postgres: PostgresResource) -> dict[str, Any]:
+    """The resources every job here needs, around one PostgreSQL resource."""
+    return {RESOURCE_KEY: postgres, MAINTENANCE_KEY: SchemaMaintenanceResource(postgres=postgres)}

@@ -5,7 +5,9 @@
 -- A backup of <schema>.<t> on UTC day D is three tables:
 --   bak.<schema>_<t>_<D>                 the rows (CREATE TABLE AS; enum columns as text)
 --   bak.<schema>_<t>_<D>_metadata        backup_date, source_schema, source_table, backup_table,
---                                        created_at, row_count
+--                                        created_at, row_count, source_snapshot (the copy's
+--                                        pg_snapshot: what the drop checks changes against;
+--                                        older backups lack it)
 --   bak.<schema>_<t>_<D>_column_mapping  source_column, backup_column, source_type, backup_type,
 --                                        enum_type_name
 -- A second backup the same day replaces the first.
@@ -71,9 +73,9 @@ BEGIN
     EXECUTE format(
         'CREATE TABLE bak.%I (backup_date date NOT NULL, source_schema text NOT NULL, '
         'source_table text NOT NULL, backup_table text NOT NULL, created_at timestamptz NOT NULL, '
-        'row_count bigint NOT NULL)', base || '_metadata');
-    EXECUTE format('INSERT INTO bak.%I VALUES ($1, $2, $3, $4, now(), $5)', base || '_metadata')
-        USING day, source_schema, source_table, base, copied;
+        'row_count bigint NOT NULL, source_snapshot text)', base || '_metadata');
+    EXECUTE format('INSERT INTO bak.%I VALUES ($1, $2, $3, $4, now(), $5, $6)', base || '_metadata')
+        USING day, source_schema, source_table, base, copied, pg_current_snapshot()::text;
 
     EXECUTE format(
         'CREATE TABLE bak.%I (source_column text NOT NULL, backup_column text NOT NULL, '
@@ -133,6 +135,82 @@ BEGIN
 END;
 $$;
 
+-- Why <schema>.<table> may hold rows its newest backup lacks, or NULL when it provably holds
+-- exactly the backup's rows. Call it with the table locked against writers (the drop does), so
+-- the answer stays true until the lock goes. Sound, and cheap (one scan, no comparison of rows):
+-- a row whose version was written by a transaction the backup's snapshot could not see has an
+-- xmin at or after that snapshot's xmin (checked conservatively: a transaction running at backup
+-- time counts as "after"); with no such row, every row here was in the backup, so equal counts
+-- mean equal contents (a delete lowers the count). A backup without a recorded snapshot (made by
+-- an older version) cannot be checked and counts as changed.
+CREATE OR REPLACE FUNCTION bak.changes_since_backup(source_schema text, source_table text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    source regclass := format('%I.%I', source_schema, source_table)::regclass;
+    newest text;
+    metadata regclass;
+    snapshot_text text;
+    recorded bigint;
+    -- Full 64-bit ids: the first id not yet assigned, and the backup snapshot's oldest unseen one.
+    next_xid bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+    oldest_unseen bigint;
+    n_live bigint;
+    n_newer bigint;
+BEGIN
+    SELECT l.backup_table INTO newest FROM bak.list_backups(source_schema, source_table) AS l LIMIT 1;
+    IF newest IS NULL THEN
+        RETURN format('%s has no backup', source);
+    END IF;
+    metadata := to_regclass(format('bak.%I', newest || '_metadata'));
+    IF metadata IS NULL OR NOT EXISTS (
+        SELECT FROM pg_catalog.pg_attribute
+        WHERE attrelid = metadata AND attname = 'source_snapshot' AND NOT attisdropped
+    ) THEN
+        RETURN format('backup bak.%s records no snapshot to compare with', newest);
+    END IF;
+    EXECUTE format('SELECT source_snapshot, row_count FROM %s', metadata) INTO snapshot_text, recorded;
+    IF snapshot_text IS NULL THEN
+        RETURN format('backup bak.%s records no snapshot to compare with', newest);
+    END IF;
+    oldest_unseen := pg_snapshot_xmin(snapshot_text::pg_snapshot)::text::bigint;
+    -- xmin is the low 32 bits of the writer's id: its distance back from next_xid, modulo 2^32,
+    -- says whether it is at or after oldest_unseen (rows are never 2^31 ids old unfrozen; a
+    -- frozen row older than 2^32 ids may look new, which only costs a second backup).
+    EXECUTE format(
+        'SELECT count(*), count(*) FILTER (WHERE (($1 - xmin::text::bigint) %% 4294967296 '
+        '+ 4294967296) %% 4294967296 <= $1 - $2) FROM %s', source)
+        INTO n_live, n_newer USING next_xid, oldest_unseen;
+    IF n_newer > 0 THEN
+        RETURN format('%s rows of %s were written after backup bak.%s', n_newer, source, newest);
+    END IF;
+    IF n_live <> recorded THEN
+        RETURN format('%s holds %s rows, backup bak.%s %s', source, n_live, newest, recorded);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- With the table locked against writers: back it up again, in the caller's transaction, when it
+-- may hold rows its newest backup lacks (bak.changes_since_backup). One row: the table, why it
+-- was backed up again (NULL: the newest backup holds exactly its rows) and the new backup.
+-- Needs a REPEATABLE READ transaction, like bak.backup_table.
+CREATE OR REPLACE FUNCTION bak.refresh_backup(source_schema text, source_table text)
+RETURNS TABLE (table_name text, changes text, new_backup text, new_backup_rows bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    why text := bak.changes_since_backup(source_schema, source_table);
+    fresh record;
+BEGIN
+    IF why IS NULL THEN
+        RETURN QUERY SELECT source_table, NULL::text, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+    SELECT * INTO fresh FROM bak.backup_table(source_schema, source_table) AS b;
+    RETURN QUERY SELECT source_table, why, fresh.backup_table, fresh.backup_count;
+END;
+$$;
+
 -- Keep the newest `keep` backups of a table; drop the older ones with their metadata and mapping.
 CREATE OR REPLACE FUNCTION bak.apply_retention(source_schema text, source_table text, keep integer)
 RETURNS TABLE (dropped_table text)
@@ -184,11 +262,23 @@ DECLARE
     column_name text;
     not_empty boolean;
     n_restored bigint;
+    rebuild text[] := '{}';
+    teardown text[] := '{}';
+    statement text;
+    metadata_rows bigint;
 BEGIN
-    SELECT * INTO newest FROM bak.newest_backup(target_schema, target_table);
+    -- The newest backup and its metadata, without recounting its rows: the INSERT below reads
+    -- every one of them, and its row count is checked against the metadata.
+    SELECT l.backup_table INTO newest FROM bak.list_backups(target_schema, target_table) AS l LIMIT 1;
     IF newest.backup_table IS NULL THEN
         RAISE EXCEPTION 'no backup of %.% in schema bak', target_schema, target_table;
     END IF;
+    IF to_regclass(format('bak.%I', newest.backup_table || '_metadata')) IS NULL THEN
+        RAISE EXCEPTION 'backup bak.% has no metadata table bak.%_metadata',
+            newest.backup_table, newest.backup_table;
+    END IF;
+    EXECUTE format('SELECT row_count FROM bak.%I', newest.backup_table || '_metadata')
+        INTO metadata_rows;
     backup := format('bak.%I', newest.backup_table)::regclass;
 
     SELECT string_agg(format('%I', t.attname), ', ' ORDER BY t.attnum),
@@ -240,14 +330,50 @@ BEGIN
         EXECUTE format('TRUNCATE %s', target);
     END IF;
 
-    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', target, insert_list, select_list, backup);
-    GET DIAGNOSTICS n_restored = ROW_COUNT;
-    IF n_restored <> newest.backup_count OR n_restored <> newest.metadata_row_count THEN
-        RAISE EXCEPTION 'reload of % from % restored % rows; backup has %, its metadata says %',
-            target, backup, n_restored, newest.backup_count, newest.metadata_row_count;
+    -- Like pg_restore: load first, build the indexes after (one sort each instead of a million
+    -- inserts into each b-tree). Index-backed constraints (primary key, unique, exclusion) and
+    -- plain indexes are recreated from their own definitions under their own names, in this
+    -- transaction; nobody sees the table without them. Skipped when a foreign key refers to the
+    -- table (its key could not be dropped). CHECK and NOT NULL constraints stay and check each row.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint WHERE confrelid = target) THEN
+        SELECT coalesce(array_agg(format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, c.conname,
+                                         pg_catalog.pg_get_constraintdef(c.oid))
+                                  ORDER BY c.conname), '{}'),
+               coalesce(array_agg(format('ALTER TABLE %s DROP CONSTRAINT %I', target, c.conname)
+                                  ORDER BY c.conname), '{}')
+        INTO rebuild, teardown
+        FROM pg_catalog.pg_constraint AS c
+        WHERE c.conrelid = target AND c.contype IN ('p', 'u', 'x');
+        SELECT rebuild || coalesce(array_agg(pg_catalog.pg_get_indexdef(i.indexrelid)
+                                             ORDER BY i.indexrelid), '{}'),
+               teardown || coalesce(array_agg(format('DROP INDEX %s', i.indexrelid::regclass)
+                                              ORDER BY i.indexrelid), '{}')
+        INTO rebuild, teardown
+        FROM pg_catalog.pg_index AS i
+        WHERE i.indrelid = target
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint AS c WHERE c.conindid = i.indexrelid);
+    END IF;
+    FOREACH statement IN ARRAY teardown LOOP
+        EXECUTE statement;
+    END LOOP;
+    -- Sort each index in memory where the server's default would spill to disk (this
+    -- transaction only; never lowered).
+    IF pg_catalog.pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024 THEN
+        PERFORM set_config('maintenance_work_mem', '256MB', true);
     END IF;
 
-    RETURN QUERY SELECT newest.backup_table, newest.backup_count, newest.metadata_row_count,
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', target, insert_list, select_list, backup);
+    GET DIAGNOSTICS n_restored = ROW_COUNT;
+    FOREACH statement IN ARRAY rebuild LOOP
+        EXECUTE statement;
+    END LOOP;
+    IF n_restored <> metadata_rows THEN
+        RAISE EXCEPTION 'reload of % from % restored % rows; its metadata says %',
+            target, backup, n_restored, metadata_rows;
+    END IF;
+
+    -- backup_count: the rows read from the backup table, every one of them.
+    RETURN QUERY SELECT newest.backup_table::text, n_restored, metadata_rows,
         n_restored, coalesce(not_empty AND truncate_first, false), restored, defaulted, skipped;
 END;
 $$;
