@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
+import psycopg2.extensions
 import pytest
 from psycopg2 import sql
 
 from automatic_transmission.store import MediaStore
+from dagstributor_shared.maintenance import maintenance_exclusive
 from tests.support.database import PgTestServer
 from tests.support.roundtrips import CountingConnection, connect_counting
 
@@ -82,3 +84,18 @@ def media(pg_server: PgTestServer, atp_database: str) -> Iterator[MediaTable]:
     """Direct access to `atp.media` on a connection of its own (not counted with the store's)."""
     with closing(connect_counting(pg_server.connection_settings(atp_database))) as connection:
         yield MediaTable(connection)
+
+
+# How long a step or operator job waits for the schema job in the tests that hold the lock.
+SHORT_MAINTENANCE_WAIT = 0.3
+
+
+@pytest.fixture
+def schema_job(
+    monkeypatch: pytest.MonkeyPatch, pg_server: PgTestServer, atp_database: str
+) -> Iterator[psycopg2.extensions.connection]:
+    """The session of a schema job, holding the maintenance lock exclusively during the test;
+    steps and operator jobs wait SHORT_MAINTENANCE_WAIT seconds for it (AT_MAINTENANCE_WAIT)."""
+    monkeypatch.setenv("AT_MAINTENANCE_WAIT", str(SHORT_MAINTENANCE_WAIT))
+    with pg_server.connection(atp_database) as job, maintenance_exclusive(job, wait_seconds=5):
+        yield job

@@ -6,13 +6,14 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from psycopg2.extensions import connection as Connection
 
 from automatic_transmission.model import PipelineStatus
 from automatic_transmission.operator import operator_jobs
 from automatic_transmission.resources import TransmissionResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
-from tests.support.steps import step_metadata
+from tests.support.steps import step_failure, step_metadata
 from tests.support.transmission import Daemon
 from tests.support.webseed import WebSeed, write_payload
 
@@ -169,6 +170,23 @@ def test_an_unknown_hash_fails_the_run_naming_it_and_changes_nothing(
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert f"no row in atp.media with hash {unknown}" in str(failure.step_failure_data.error)
+    assert snapshot(rows) == before
+
+
+@pytest.mark.parametrize(
+    ("job", "op"),
+    [("at_retry_errored_job", "retry_errored"), ("at_override_job", "override"),
+     ("at_reject_job", "reject")],
+)  # fmt: skip
+def test_during_maintenance_an_operator_job_fails_naming_the_schema_job_and_changes_nothing(
+    rows: MediaTable, postgres: PostgresResource, schema_job: Connection, job: str, op: str
+) -> None:
+    before = snapshot(rows)
+    result = run(postgres, job, op, {"hashes": [h(2), h(4)]})
+    assert not result.success
+    failure = step_failure(result)
+    assert failure.startswith("nothing changed: database maintenance")
+    assert f"exclusive by backend {schema_job.info.backend_pid}" in failure
     assert snapshot(rows) == before
 
 

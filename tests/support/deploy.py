@@ -14,7 +14,11 @@ from typing import Any
 
 import yaml
 
+from dagstributor_shared.pg_timeouts import STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX
 from dagstributor_shared.postgres import HOST_SUFFIXES, SETTING_SUFFIXES
+
+# Optional per-prefix settings with defaults (pg_timeouts.py): read, never required.
+TIMEOUT_SUFFIXES = (STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
@@ -90,7 +94,9 @@ class CodeSettings:
     def read(self) -> set[str]:
         """Every variable the code may read (each host spelling, every suffix)."""
         return set(self.names) | {
-            f"{p}_{s}" for p in self.pgsql_prefixes for s in (*HOST_SUFFIXES, *SETTING_SUFFIXES)
+            f"{p}_{s}"
+            for p in self.pgsql_prefixes
+            for s in (*HOST_SUFFIXES, *SETTING_SUFFIXES, *TIMEOUT_SUFFIXES)
         }
 
     def required_in(self, keys: set[str]) -> set[str]:

@@ -6,15 +6,22 @@ with the status before and after) and the named rows it left alone; an unknown h
 naming it, and then nothing changes. The reject job then removes the items' torrents with their
 data from Transmission (a torrent Transmission does not hold is fine); when Transmission is down
 the soft delete stands and the run is red, to be run again.
+
+Each change is made holding the database's maintenance lock shared, like a pipeline step: during
+a schema job the run waits at most AT_MAINTENANCE_WAIT seconds, then fails without a change,
+naming the job that holds the lock.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import dagster as dg
+import psycopg2.extensions
 from pydantic import Field, field_validator, model_validator
 
 from automatic_transmission.clients.transmission import TransmissionClient, TransmissionUnavailable
+from automatic_transmission.maintenance_hold import shared_maintenance_lock
 from automatic_transmission.operator_store import (
     OperatorResult,
     normalise_hashes,
@@ -25,6 +32,7 @@ from automatic_transmission.operator_store import (
 from automatic_transmission.reporting import cell, table
 from automatic_transmission.resources import SettingsError, TransmissionResource
 from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
+from dagstributor_shared.maintenance import MaintenanceLockTimeout
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.run_tags import max_runtime_tag
 
@@ -133,11 +141,24 @@ def report(
     context.add_output_metadata({**result_metadata(result), **(extra or {})})
 
 
+@contextmanager
+def operator_connection(postgres: PostgresResource) -> Iterator[psycopg2.extensions.connection]:
+    """A connection for an operator's change, made under the maintenance lock held shared;
+    during a schema job that keeps it past AT_MAINTENANCE_WAIT, a red run and no change."""
+    try:
+        with shared_maintenance_lock(postgres), postgres.connect() as connection:
+            yield connection
+    except MaintenanceLockTimeout as error:
+        raise dg.Failure(
+            description=f"nothing changed: {error}. Run the job again when the schema job is done."
+        ) from None
+
+
 @dg.op(name="retry_errored", description="Clear the freeze of frozen rows.")
 def retry_errored_op(
     context: dg.OpExecutionContext, config: RetryErroredConfig, postgres: PostgresResource
 ) -> None:
-    with postgres.connect() as connection:
+    with operator_connection(postgres) as connection:
         result = retry_errored(
             connection,
             hashes=config.hashes,
@@ -151,7 +172,7 @@ def retry_errored_op(
 def override_op(
     context: dg.OpExecutionContext, config: ItemsConfig, postgres: PostgresResource
 ) -> None:
-    with postgres.connect() as connection:
+    with operator_connection(postgres) as connection:
         result = override(connection, config.hashes, postgres.settings().schema)
     report(context, result)
 
@@ -170,7 +191,7 @@ def reject_op(
     """The soft delete is the operator's verdict and is committed first. Then the torrents of
     every named hash leave Transmission, also of rows soft-deleted before: a run whose removal
     failed (Transmission down) is red, keeps the soft delete, and is simply run again."""
-    with postgres.connect() as connection:
+    with operator_connection(postgres) as connection:
         result = reject(connection, config.hashes, postgres.settings().schema)
     try:
         removal = remove_torrents(transmission.client(), config.hashes)

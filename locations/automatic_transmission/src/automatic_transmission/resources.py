@@ -28,6 +28,8 @@ RSS_SOURCES_VAR = "AT_RSS_SOURCES"
 RSS_URLS_VAR = "AT_RSS_URLS"
 BATCH_SIZE_VAR = "AT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = 50
+MAINTENANCE_WAIT_VAR = "AT_MAINTENANCE_WAIT"  # seconds a step waits for a schema job
+DEFAULT_MAINTENANCE_WAIT_SECONDS = 30.0
 
 
 class SettingsError(ValueError):
@@ -93,6 +95,14 @@ class PipelineSettings(dg.ConfigurableResource):
         return int(
             number_setting(self.batch_size, BATCH_SIZE_VAR, DEFAULT_BATCH_SIZE, 1, whole=True)
         )
+
+
+def maintenance_wait_seconds() -> float:
+    """AT_MAINTENANCE_WAIT (seconds, default 30, 0 = do not wait): how long a step waits for a
+    schema job that holds the maintenance lock before it skips this run; read when it starts."""
+    return number_setting(
+        None, MAINTENANCE_WAIT_VAR, DEFAULT_MAINTENANCE_WAIT_SECONDS, 0, 24 * 3600
+    )
 
 
 # --- steps 04-06: rule files, TMDB, OMDb, reel-driver --------------------------------------------

@@ -4,13 +4,25 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import dagster as dg
 
+from automatic_transmission.maintenance_hold import shared_maintenance_lock
+from dagstributor_shared.maintenance import MaintenanceLockTimeout
 from dagstributor_shared.notify import NotifierResource
+from dagstributor_shared.postgres import PostgresResource
 
 NOTIFIER_KEY = "notifier"
+POSTGRES_KEY = "postgres"
+SKIPPED_KEY = "skipped"
+
+
+def skip_step(context: dg.OpExecutionContext, error: MaintenanceLockTimeout) -> None:
+    """A step that could not take the maintenance lock: green, no row touched, and said so."""
+    context.log.warning(f"skipped: {error}; no row changed, the next run does them")
+    context.add_output_metadata({SKIPPED_KEY: dg.MetadataValue.text(str(error))})
 
 
 def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
@@ -19,6 +31,12 @@ def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDe
     Every step op also requires the `notifier` resource, without the step function taking it:
     `report_step` finds it in `context.resources` and notifies what the recorded outcomes call
     for (reporting.notify_step), so no step handles notifications itself.
+
+    And every step runs holding the database's maintenance lock shared (maintenance_hold.py),
+    taken before the step opens its own connections and given back after its last commit. When
+    a schema job keeps the lock longer than AT_MAINTENANCE_WAIT, the step skips this run: green,
+    no row changed, a warning and a `skipped` metadata entry naming the holder. In the full
+    pipeline the later steps then each wait and skip the same way.
     """
 
     def decorate(run: Callable[..., None]) -> dg.OpDefinition:
@@ -28,16 +46,32 @@ def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDe
             p.replace(annotation=hints.get(p.name, p.annotation))
             for p in signature.parameters.values()
         ]
+        added = [NOTIFIER_KEY]
         parameters.append(
             inspect.Parameter(
                 NOTIFIER_KEY, inspect.Parameter.KEYWORD_ONLY, annotation=NotifierResource
             )
         )
+        if POSTGRES_KEY not in signature.parameters:
+            added.append(POSTGRES_KEY)
+            parameters.append(
+                inspect.Parameter(
+                    POSTGRES_KEY, inspect.Parameter.KEYWORD_ONLY, annotation=PostgresResource
+                )
+            )
 
         @functools.wraps(run)
-        def body(*args: Any, **values: Any) -> None:
-            values.pop(NOTIFIER_KEY)
-            run(*args, **values)
+        def body(context: dg.OpExecutionContext, *args: Any, **values: Any) -> None:
+            postgres: PostgresResource = values[POSTGRES_KEY]
+            for key in added:
+                values.pop(key)
+            with ExitStack() as hold:
+                try:
+                    hold.enter_context(shared_maintenance_lock(postgres))
+                except MaintenanceLockTimeout as error:
+                    skip_step(context, error)
+                    return
+                run(context, *args, **values)
 
         body.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         return dg.op(
