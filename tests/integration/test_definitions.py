@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Set
 
 import dagster as dg
 import pytest
@@ -35,7 +36,7 @@ def _schedules(defs: dg.Definitions) -> dict[str, dg.ScheduleDefinition]:
 
 
 def _assert_loads(
-    defs: dg.Definitions, environment: Environment, jobs: set[str], schedules: set[str]
+    defs: dg.Definitions, environment: Environment, jobs: Set[str], schedules: Set[str]
 ) -> None:
     """Exactly these jobs and schedules; each schedule runs `<key>_job` on the cron string of
     its entry in the environment's schedule file."""
