@@ -20,11 +20,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.support.release_names import (  # noqa: E402
-    DEV_SET,
-    EXTRA_SET,
+    DATA_SETS,
     FIELDS,
-    HELDOUT_SET,
-    ROUND2_SET,
     Case,
     Parser,
     guessit_adapter,
@@ -34,13 +31,7 @@ from tests.support.release_names import (  # noqa: E402
     score,
 )
 
-DATA_SETS = {
-    "dev": [DEV_SET],
-    "extra": [EXTRA_SET],
-    "heldout": [HELDOUT_SET],
-    "round2": [ROUND2_SET],
-    "all": [DEV_SET, EXTRA_SET, HELDOUT_SET, ROUND2_SET],
-}
+CHOICES = {name: [path] for name, path in DATA_SETS.items()} | {"all": [*DATA_SETS.values()]}
 
 PARSERS: dict[str, Parser] = {"ours": ours, "guessit": guessit_adapter, "parsett": parsett_adapter}
 
@@ -92,7 +83,7 @@ def main() -> int:
     )
     cli.add_argument("--failures", type=int, default=0, help="list up to N of our misses per field")
     options = cli.parse_args()
-    paths = DATA_SETS.get(options.data) or [Path(options.data)]
+    paths = CHOICES.get(options.data) or [Path(options.data)]
     print("title = exact match, title_ci = case-insensitive")
     print("media_type: movie vs tv (tv_show/tv_season/tv_episode_pack); from the row's")
     print("media_type key, else derived from the expected season/episode\n")

@@ -56,7 +56,7 @@ from scripts.processes import (
     stop_groups,
     workspace_entries,
 )
-from scripts.transmission_daemon import INSTALL_HINT, DaemonConfig, binary, new_password
+from scripts.transmission_daemon import INSTALL_HINT, binary, new_password, private_config
 
 if TYPE_CHECKING:
     from dagstributor_shared.postgres import ConnectionSettings
@@ -310,22 +310,9 @@ def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
         password_file.parent.mkdir(parents=True, exist_ok=True)
         password_file.write_text(new_password())
         password_file.chmod(0o600)
-    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]
-    for probe in probes:
-        probe.bind((LOOPBACK, 0))
-    rpc_port, peer_port = (probe.getsockname()[1] for probe in probes)
-    for probe in probes:
-        probe.close()
-    config = DaemonConfig(
-        config_dir=local / "transmission",
-        download_dir=local / "downloads",
-        incomplete_dir=local / "incomplete",
-        rpc_port=rpc_port,
-        peer_port=peer_port,
-        username="dagstributor",
-        password=password_file.read_text().strip(),
+    config = private_config(
+        local, username="dagstributor", password=password_file.read_text().strip()
     )
-    config.prepare()
     env.update(
         TRANSMISSION_HOST=config.host,
         TRANSMISSION_PORT=str(config.rpc_port),

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -171,6 +172,21 @@ def stop_groups(
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace if reap_timeout is None else reap_timeout)
     return stopped
+
+
+# --- ports -----------------------------------------------------------------------------------
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """`count` distinct free ports (held open together while choosing, so no duplicates)."""
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((host, 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 # --- readiness -------------------------------------------------------------------------------

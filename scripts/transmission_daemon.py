@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.processes import free_ports
+
 BINARY = "transmission-daemon"
 INSTALL_HINT = (
     "install Debian's transmission-daemon (apt-get install transmission-daemon) "
@@ -87,3 +89,21 @@ class DaemonConfig:
     def command(self, executable: str) -> list[str]:
         """Foreground (-f), config dir (-g); logs go to stderr."""
         return [executable, "-f", "-g", str(self.config_dir)]
+
+
+def private_config(base: Path, username: str, password: str) -> DaemonConfig:
+    """The one layout of a private daemon: settings in `base/transmission`, downloads in
+    `base/downloads`, unfinished files in `base/incomplete`, RPC and peers on free loopback
+    ports; its folders and settings file written, ready to start."""
+    rpc_port, peer_port = free_ports(2)
+    config = DaemonConfig(
+        config_dir=base / "transmission",
+        download_dir=base / "downloads",
+        incomplete_dir=base / "incomplete",
+        rpc_port=rpc_port,
+        peer_port=peer_port,
+        username=username,
+        password=password,
+    )
+    config.prepare()
+    return config

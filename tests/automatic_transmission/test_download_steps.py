@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,43 @@ def run(job: int, postgres: PostgresResource, resources: dict[str, Any]) -> Any:
     return run_step(JOBS[job], postgres, download=resources)
 
 
+def run_ok(job: int, postgres: PostgresResource, resources: dict[str, Any]) -> Any:
+    """Run step `job`; it must succeed (else the step's failure is shown)."""
+    result = run(job, postgres, resources)
+    assert result.success, step_failure(result)
+    return result
+
+
+@dataclass
+class Rig:
+    """The database, a transmission-daemon, a web seed and the library under tmp_path/lib, with
+    the steps' resources pointed at them."""
+
+    postgres: PostgresResource
+    media: MediaTable
+    transmission: Daemon
+    seed: WebSeed
+    library: Path
+    resources: dict[str, Any]
+
+    def run(self, job: int) -> Any:
+        """Run step `job`; it must succeed."""
+        return run_ok(job, self.postgres, self.resources)
+
+
+@pytest.fixture
+def rig(
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    seed: WebSeed,
+    tmp_path: Path,
+) -> Rig:
+    library = tmp_path / "lib"
+    resources = download_resources(transmission, library)
+    return Rig(postgres, media, transmission, seed, library, resources)
+
+
 def matrix_row(media: MediaTable, torrent: SeededTorrent, status: str, **columns: Any) -> None:
     media.add(
         torrent.hash,
@@ -66,15 +104,12 @@ def matrix_row(media: MediaTable, torrent: SeededTorrent, status: str, **columns
     )
 
 
-def settle_download(
-    postgres: PostgresResource, resources: dict[str, Any], media: MediaTable, hash: str
-) -> None:
+def settle_download(rig: Rig, hash: str) -> None:
     """Run step 08 until the row is `downloaded` (each check must leave a complete file)."""
     deadline = time.monotonic() + 60
-    while media.row(hash)["pipeline_status"] != "downloaded":
+    while rig.media.row(hash)["pipeline_status"] != "downloaded":
         assert time.monotonic() < deadline, "download did not finish"
-        result = run(8, postgres, resources)
-        assert result.success, step_failure(result)
+        rig.run(8)
         time.sleep(0.05)
 
 
@@ -82,136 +117,103 @@ def settle_download(
 
 
 def test_a_torrent_added_by_hand_is_collected_as_override_and_a_rejected_one_comes_back(
-    postgres: PostgresResource,
-    media: MediaTable,
-    transmission: Daemon,
-    seed: WebSeed,
-    tmp_path: Path,
+    rig: Rig,
 ) -> None:
-    by_hand = movie_torrent(seed, "Heat.1995.1080p.BluRay")
-    rejected = movie_torrent(seed, "Cats.2019.1080p.WEBRip")
-    media.add(rejected.hash, pipeline_status="rejected", rejection_status="rejected",
-              rejection_reason="probability 0.1 below threshold 0.35")  # fmt: skip
-    rpc = transmission.rpc()
+    by_hand = movie_torrent(rig.seed, "Heat.1995.1080p.BluRay")
+    rejected = movie_torrent(rig.seed, "Cats.2019.1080p.WEBRip")
+    rig.media.add(rejected.hash, pipeline_status="rejected", rejection_status="rejected",
+                  rejection_reason="probability 0.1 below threshold 0.35")  # fmt: skip
+    rpc = rig.transmission.rpc()
     rpc.add_torrent(by_hand.url)
     rpc.add_torrent(rejected.url)
     rpc.add_torrent(f"magnet:?xt=urn:btih:{'c' * 40}")  # no metadata will ever arrive
 
-    result = run(2, postgres, download_resources(transmission, tmp_path / "lib"))
+    rig.run(2)
 
-    assert result.success, step_failure(result)
-    collected = media.row(by_hand.hash)
+    collected = rig.media.row(by_hand.hash)
     assert (collected["pipeline_status"], collected["rejection_status"]) == ("ingested", "override")
     assert (collected["media_type"], collected["original_title"]) == ("movie", by_hand.name)
-    back = media.row(rejected.hash)
+    back = rig.media.row(rejected.hash)
     assert (back["pipeline_status"], back["rejection_status"], back["rejection_reason"]) == (
         "ingested", "override", None,
     )  # fmt: skip
-    assert sorted(media.hashes()) == sorted([by_hand.hash, rejected.hash])  # magnet waits
+    assert sorted(rig.media.hashes()) == sorted([by_hand.hash, rejected.hash])  # magnet waits
 
 
 # --- 07, 08, 09, 10 in turn --------------------------------------------------------------------
 
 
-def test_an_accepted_movie_is_downloaded_filed_byte_identical_and_cleaned_up(
-    postgres: PostgresResource,
-    media: MediaTable,
-    transmission: Daemon,
-    seed: WebSeed,
-    tmp_path: Path,
-) -> None:
-    torrent = movie_torrent(seed)
-    matrix_row(media, torrent, "media_accepted")
-    resources = download_resources(transmission, tmp_path / "lib")
+def test_an_accepted_movie_is_downloaded_filed_byte_identical_and_cleaned_up(rig: Rig) -> None:
+    torrent = movie_torrent(rig.seed)
+    matrix_row(rig.media, torrent, "media_accepted")
 
-    assert run(7, postgres, resources).success
-    assert media.row(torrent.hash)["pipeline_status"] == "downloading"
-    assert run(7, postgres, resources).success  # nothing left to add; adding again is harmless
-    settle_download(postgres, resources, media, torrent.hash)
-    assert media.row(torrent.hash)["original_path"] == torrent.name
+    rig.run(7)
+    assert rig.media.row(torrent.hash)["pipeline_status"] == "downloading"
+    rig.run(7)  # nothing left to add; adding again is harmless
+    settle_download(rig, torrent.hash)
+    assert rig.media.row(torrent.hash)["original_path"] == torrent.name
 
-    result = run(9, postgres, resources)
-    assert result.success, step_failure(result)
-    row = media.row(torrent.hash)
-    placed = tmp_path / "lib/movies/The Matrix (1999)/The Matrix (1999).mkv"
+    rig.run(9)
+    row = rig.media.row(torrent.hash)
+    placed = rig.library / "movies/The Matrix (1999)/The Matrix (1999).mkv"
     assert placed.read_bytes() == (torrent.path / f"{torrent.name}.mkv").read_bytes()
     assert sorted(p.name for p in placed.parent.iterdir()) == [placed.name]  # no .nfo
     assert (row["pipeline_status"], row["parent_path"], row["target_path"]) == (
-        "transferred", str(tmp_path / "lib/movies"), str(placed.parent),
+        "transferred", str(rig.library / "movies"), str(placed.parent),
     )  # fmt: skip
 
-    result = run(10, postgres, resources)
-    assert result.success, step_failure(result)
-    assert media.row(torrent.hash)["pipeline_status"] == "complete"
-    assert transmission.torrents() == {}
-    transmission.wait_until(torrent.hash, "gone")
-    assert not (transmission.download_dir / torrent.name).exists()
+    rig.run(10)
+    assert rig.media.row(torrent.hash)["pipeline_status"] == "complete"
+    assert rig.transmission.torrents() == {}
+    rig.transmission.wait_until(torrent.hash, "gone")
+    assert not (rig.transmission.download_dir / torrent.name).exists()
     assert placed.read_bytes() == (torrent.path / f"{torrent.name}.mkv").read_bytes()
 
 
-def test_a_torrent_transmission_already_has_counts_as_added(
-    postgres: PostgresResource,
-    media: MediaTable,
-    transmission: Daemon,
-    seed: WebSeed,
-    tmp_path: Path,
-) -> None:
-    torrent = movie_torrent(seed)
-    transmission.rpc().add_torrent(torrent.url)
-    matrix_row(media, torrent, "media_accepted")
+def test_a_torrent_transmission_already_has_counts_as_added(rig: Rig) -> None:
+    torrent = movie_torrent(rig.seed)
+    rig.transmission.rpc().add_torrent(torrent.url)
+    matrix_row(rig.media, torrent, "media_accepted")
 
-    result = run(7, postgres, download_resources(transmission, tmp_path / "lib"))
+    rig.run(7)
 
-    assert result.success, step_failure(result)
-    assert media.row(torrent.hash)["pipeline_status"] == "downloading"
-    assert set(transmission.torrents()) == {torrent.hash}
+    assert rig.media.row(torrent.hash)["pipeline_status"] == "downloading"
+    assert set(rig.transmission.torrents()) == {torrent.hash}
 
 
-def test_a_torrent_removed_behind_the_pipelines_back_is_re_ingested(
-    postgres: PostgresResource,
-    media: MediaTable,
-    transmission: Daemon,
-    seed: WebSeed,
-    tmp_path: Path,
-) -> None:
-    torrent = movie_torrent(seed)
-    media.add(torrent.hash, pipeline_status="downloading", rejection_status="override",
-              original_title=torrent.name)  # fmt: skip
-    other = movie_torrent(seed, "Unrelated.2001.1080p")
-    transmission.rpc().add_torrent(other.url)  # unknown to the database: never touched
+def test_a_torrent_removed_behind_the_pipelines_back_is_re_ingested(rig: Rig) -> None:
+    torrent = movie_torrent(rig.seed)
+    rig.media.add(torrent.hash, pipeline_status="downloading", rejection_status="override",
+                  original_title=torrent.name)  # fmt: skip
+    other = movie_torrent(rig.seed, "Unrelated.2001.1080p")
+    rig.transmission.rpc().add_torrent(other.url)  # unknown to the database: never touched
 
-    result = run(8, postgres, download_resources(transmission, tmp_path / "lib"))
+    rig.run(8)
 
-    assert result.success, step_failure(result)
-    row = media.row(torrent.hash)
+    row = rig.media.row(torrent.hash)
     assert (row["pipeline_status"], row["rejection_status"]) == ("ingested", "override")
-    assert set(transmission.torrents()) == {other.hash}
-    assert media.hashes() == [torrent.hash]
+    assert set(rig.transmission.torrents()) == {other.hash}
+    assert rig.media.hashes() == [torrent.hash]
 
 
 def test_the_full_percent_window_before_seeding_never_produces_a_partial_transfer(
-    postgres: PostgresResource,
-    media: MediaTable,
-    transmission: Daemon,
-    seed: WebSeed,
-    tmp_path: Path,
+    rig: Rig,
 ) -> None:
-    torrent = movie_torrent(seed, size=2_000_000)
-    matrix_row(media, torrent, "media_accepted")
-    resources = download_resources(transmission, tmp_path / "lib")
-    assert run(7, postgres, resources).success
+    torrent = movie_torrent(rig.seed, size=2_000_000)
+    matrix_row(rig.media, torrent, "media_accepted")
+    rig.run(7)
     full = (torrent.path / f"{torrent.name}.mkv").read_bytes()
     deadline = time.monotonic() + 60
     while True:  # step 08 and 09 back to back, as often as they go, through the whole download
         assert time.monotonic() < deadline, "download did not finish"
-        assert run(8, postgres, resources).success
-        if media.row(torrent.hash)["pipeline_status"] == "downloaded":
+        rig.run(8)
+        if rig.media.row(torrent.hash)["pipeline_status"] == "downloaded":
             # at the moment 08 said done, the file sat complete under its final name
-            done = transmission.download_dir / torrent.name / f"{torrent.name}.mkv"
+            done = rig.transmission.download_dir / torrent.name / f"{torrent.name}.mkv"
             assert done.read_bytes() == full
             break
-    assert run(9, postgres, resources).success
-    assert (tmp_path / "lib/movies/The Matrix (1999)/The Matrix (1999).mkv").read_bytes() == full
+    rig.run(9)
+    assert (rig.library / "movies/The Matrix (1999)/The Matrix (1999).mkv").read_bytes() == full
 
 
 # --- 09 transfer -------------------------------------------------------------------------------
@@ -236,9 +238,8 @@ def test_hostile_names_are_refused_with_nothing_written_outside(
     values = {"original_path": "Movie.2020", "media_title": "Movie", column: value}
     media.add("d" * 40, pipeline_status="downloaded", release_year=2020, **values)
 
-    result = run(9, postgres, resources)
+    run_ok(9, postgres, resources)
 
-    assert result.success, step_failure(result)
     row = media.row("d" * 40)
     assert (row["pipeline_status"], row["error_status"]) == ("downloaded", True)
     assert "refused" in row["error_condition"] or "unsafe" in row["error_condition"]
@@ -256,7 +257,7 @@ def test_a_library_folder_linking_outside_is_refused_with_nothing_written(
     media.add("d" * 40, pipeline_status="downloaded", original_path="Movie.2020",
               media_title="Movie", release_year=2020)  # fmt: skip
 
-    assert run(9, postgres, resources).success
+    run_ok(9, postgres, resources)
 
     assert media.row("d" * 40)["error_condition"].startswith("unsafe path")
     assert list(outside.iterdir()) == []
@@ -316,8 +317,7 @@ def test_a_copy_killed_midway_leaves_no_partial_item_and_the_next_run_finishes_i
     assert not target.exists()  # no half-written item under its real name
     assert media.row("e" * 40)["pipeline_status"] == "downloaded"
 
-    result = run(9, postgres, resources)
-    assert result.success, step_failure(result)
+    run_ok(9, postgres, resources)
     assert media.row("e" * 40)["pipeline_status"] == "transferred"
     assert target.read_bytes() == source.read_bytes()
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
@@ -338,7 +338,7 @@ def test_a_second_episode_lands_beside_the_first(
     resources = download_resources(None, tmp_path / "lib")
     for n in (1, 2):
         downloaded_episode(media, tmp_path / "lib", n)
-        assert run(9, postgres, resources).success
+        run_ok(9, postgres, resources)
     season = tmp_path / "lib/tv/Severance (2022)/Season 02"
     assert sorted(p.name for p in season.iterdir()) == [
         "Severance (2022) - s02e01.mkv",
@@ -368,9 +368,8 @@ def test_plex_scans_just_the_folders_that_received_items_in_their_sections(
     with fake_plex(sections) as plex:
         resources["plex"] = PlexResource(url=plex.url, token=PLEX_TOKEN, timeout_s=5.0)
 
-        result = run(9, postgres, resources)
+        result = run_ok(9, postgres, resources)
 
-        assert result.success, step_failure(result)
         assert sorted(plex.scans()) == [
             ("1", str(library / "movies/Heat (1995)")),
             ("2", str(library / "tv/Severance (2022)/Season 02")),  # once for both episodes
@@ -393,9 +392,8 @@ def test_plex_down_or_refusing_is_logged_and_the_rows_are_still_transferred(
         url = plex.url if refused else f"http://127.0.0.1:{free_port()}"
         resources["plex"] = PlexResource(url=url, token="wrong-token-456", timeout_s=2.0)
 
-        result = run(9, postgres, resources)
+        result = run_ok(9, postgres, resources)
 
-    assert result.success, step_failure(result)
     assert {media.row(h)["pipeline_status"] for h in media.hashes()} == {"transferred"}
     log = capsys.readouterr().err  # the run's log, as Dagster's console logger writes it
     assert log.count("not refreshed") == 1 and "wrong-token-456" not in log
@@ -425,13 +423,12 @@ def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
         resources = download_resources(
             transmission, tmp_path / "lib", hung_delay_s=4.0, target_active_items=2
         )
-        assert run(7, postgres, resources).success
+        run_ok(7, postgres, resources)
         time.sleep(6)
         assert slow.requests > 0
 
-        result = run(10, postgres, resources)
+        run_ok(10, postgres, resources)
 
-    assert result.success, step_failure(result)
     hung = media.row(stuck.hash)
     assert (hung["pipeline_status"], hung["rejection_reason"]) == ("rejected", HUNG_REASON)
     assert media.row(moving.hash)["pipeline_status"] == "downloading"

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tests.support.release_names import (  # noqa: E402
+from tests.support.release_names import (
     DEV_SET,
     EXTRA_SET,
     FIELDS,
     HELDOUT_SET,
     ROUND2_SET,
     Score,
-    load_cases,
-    ours,
-    score,
+    scored,
 )
 
 # Issue 9 (numbering rules): episode 0.9972 -> 0.9930 on purpose: three parsett rows read
@@ -44,9 +35,7 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def dev_score() -> Score:
-    cases = load_cases(DEV_SET)
-    assert len(cases) > 800
-    return score(ours, cases)
+    return scored(DEV_SET, at_least=801, typed=False)
 
 
 def test_every_scored_field_has_a_floor() -> None:
@@ -96,10 +85,7 @@ EXTRA_FLOORS = {
 
 @pytest.fixture(scope="module")
 def extra_score() -> Score:
-    cases = load_cases(EXTRA_SET)
-    assert len(cases) >= 150
-    assert all("media_type" in case.expected for case in cases)
-    return score(ours, cases)
+    return scored(EXTRA_SET, at_least=150)
 
 
 def test_every_scored_field_has_an_extra_floor() -> None:
@@ -122,10 +108,7 @@ HELDOUT_FLOORS = dict.fromkeys(FIELDS, 0.98)
 
 @pytest.fixture(scope="module")
 def heldout_score() -> Score:
-    cases = load_cases(HELDOUT_SET)
-    assert len(cases) >= 150
-    assert all("media_type" in case.expected for case in cases)
-    return score(ours, cases)
+    return scored(HELDOUT_SET, at_least=150)
 
 
 def test_every_scored_field_has_a_heldout_floor() -> None:
@@ -153,10 +136,7 @@ ROUND2_FLOORS = dict.fromkeys(FIELDS, 0.99)
 
 @pytest.fixture(scope="module")
 def round2_score() -> Score:
-    cases = load_cases(ROUND2_SET)
-    assert len(cases) >= 200
-    assert all("media_type" in case.expected for case in cases)
-    return score(ours, cases)
+    return scored(ROUND2_SET, at_least=200)
 
 
 def test_every_scored_field_has_a_round2_floor() -> None:

@@ -448,8 +448,20 @@ def test_two_runs_at_the_same_time_insert_each_hash_once(
 # --- the job -----------------------------------------------------------------------------------
 
 
-def _job() -> dg.JobDefinition:
-    return pipeline_jobs()["at_01_rss_ingest"]
+def _run_job(
+    postgres: PostgresResource, feeds: FeedsResource, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
+    job = pipeline_jobs()["at_01_rss_ingest"]
+    resources = {"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()}
+    return job.execute_in_process(resources=resources, raise_on_error=raise_on_error)
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    """The description of the `dg.Failure` the job stopped with (not an unexpected error)."""
+    assert not result.success
+    failure = result.failure_data_for_node("rss_ingest")
+    assert failure is not None and failure.user_failure_data is not None
+    return str(failure.user_failure_data.description)
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
@@ -468,9 +480,7 @@ def test_the_ingest_job_reports_counts_per_feed_and_a_table_of_inserted_items(
         sources="yts.mx,yts.lt", urls=f"{url},{http_server.url}/500", timeout_s=0.5, retries=0
     )
 
-    result = _job().execute_in_process(
-        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()}
-    )
+    result = _run_job(postgres, feeds)
 
     assert result.success
     metadata = _metadata(result)
@@ -496,15 +506,9 @@ def test_the_ingest_job_fails_when_every_feed_failed(
         retries=0,
     )
 
-    result = _job().execute_in_process(
-        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()},
-        raise_on_error=False,
-    )
+    result = _run_job(postgres, feeds, raise_on_error=False)
 
-    assert not result.success
-    failure = result.failure_data_for_node("rss_ingest")
-    assert failure is not None and failure.user_failure_data is not None
-    assert "all 2 feeds failed" in str(failure.user_failure_data.description)
+    assert "all 2 feeds failed" in _failure(result)
 
 
 def test_the_ingest_job_fails_on_a_configuration_error_naming_the_variables(
@@ -512,14 +516,6 @@ def test_the_ingest_job_fails_on_a_configuration_error_naming_the_variables(
 ) -> None:
     feeds = FeedsResource(sources="yts.mx,yts.lt", urls="https://a/rss")
 
-    result = _job().execute_in_process(
-        resources={"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()},
-        raise_on_error=False,
-    )
+    result = _run_job(postgres, feeds, raise_on_error=False)
 
-    assert not result.success
-    failure = result.failure_data_for_node("rss_ingest")
-    assert failure is not None and failure.user_failure_data is not None
-    assert "AT_RSS_SOURCES has 2 labels but AT_RSS_URLS has 1" in str(
-        failure.user_failure_data.description
-    )
+    assert "AT_RSS_SOURCES has 2 labels but AT_RSS_URLS has 1" in _failure(result)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Set
 
 import dagster as dg
 import pytest
@@ -34,19 +35,25 @@ def _schedules(defs: dg.Definitions) -> dict[str, dg.ScheduleDefinition]:
     return {s.name: s for s in repository.schedule_defs}
 
 
+def _assert_loads(
+    defs: dg.Definitions, environment: Environment, jobs: Set[str], schedules: Set[str]
+) -> None:
+    """Exactly these jobs and schedules; each schedule runs `<key>_job` on the cron string of
+    its entry in the environment's schedule file."""
+    assert _jobs(defs) == jobs
+    config = _config(environment)
+    found = _schedules(defs)
+    assert set(found) == schedules
+    for key, schedule in found.items():
+        assert schedule.cron_schedule == config[key]["cron_schedule"]
+        assert schedule.job_name == f"{key}_job"
+
+
 @pytest.mark.parametrize("environment", list(Environment), ids=lambda e: e.value)
 def test_wiring_schema_tics_loads_with_six_jobs_and_the_backup_schedule(
     environment: Environment,
 ) -> None:
-    defs = build_wst(environment)
-    assert _jobs(defs) == WST_JOB_NAMES
-    schedules = _schedules(defs)
-    assert set(schedules) == {"wst_atp_bak"}
-    assert (
-        schedules["wst_atp_bak"].cron_schedule
-        == _config(environment)["wst_atp_bak"]["cron_schedule"]
-    )
-    assert schedules["wst_atp_bak"].job_name == "wst_atp_bak_job"
+    _assert_loads(build_wst(environment), environment, WST_JOB_NAMES, {"wst_atp_bak"})
 
 
 # Written out, not built from `STEPS`: a step added or renamed must show up here on purpose.
@@ -75,14 +82,7 @@ AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {
 def test_automatic_transmission_loads_a_job_and_schedule_per_implemented_step(
     environment: Environment,
 ) -> None:
-    defs = build_at(environment)
-    assert _jobs(defs) == AT_JOB_NAMES
-    config = _config(environment)
-    schedules = _schedules(defs)
-    assert set(schedules) == AT_SCHEDULES
-    for key, schedule in schedules.items():
-        assert schedule.cron_schedule == config[key]["cron_schedule"]
-        assert schedule.job_name == f"{key}_job"
+    _assert_loads(build_at(environment), environment, AT_JOB_NAMES, AT_SCHEDULES)
 
 
 @pytest.mark.parametrize("environment", list(Environment), ids=lambda e: e.value)

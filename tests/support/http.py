@@ -11,10 +11,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -60,14 +60,12 @@ class Reply:
 Responder = Callable[[Request], Reply]
 
 
-class FakeHttpServer:
-    def __init__(self) -> None:
-        self._routes: dict[tuple[str, str], Responder] = {}
-        self._queues: dict[tuple[str, str], deque[Reply]] = {}
-        self._hooks: dict[tuple[str, str], Callable[[Request], None]] = {}
-        self.requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+class LocalHttpServer:
+    """A threading HTTP server on 127.0.0.1 (a free port) served from a daemon thread; a
+    subclass gives the request handler."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -79,6 +77,37 @@ class FakeHttpServer:
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+S = TypeVar("S", bound=LocalHttpServer)
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """Start `server`, yield it, stop it."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class FakeHttpServer(LocalHttpServer):
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Responder] = {}
+        self._queues: dict[tuple[str, str], deque[Reply]] = {}
+        self._hooks: dict[tuple[str, str], Callable[[Request], None]] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        super().__init__(self._handler_class())
 
     def route(self, method: str, path: str, reply: Reply | Responder) -> None:
         """Answer every request to `path` with `reply` (or what the function returns)."""
@@ -178,22 +207,9 @@ class FakeHttpServer:
 
         return Handler
 
-    def start(self) -> FakeHttpServer:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@contextmanager
-def fake_http_server() -> Iterator[FakeHttpServer]:
-    server = FakeHttpServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fake_http_server() -> AbstractContextManager[FakeHttpServer]:
+    return serving(FakeHttpServer())
 
 
 class Sleeps:

@@ -25,6 +25,7 @@ from scripts.processes import (
     LOOPBACK,
     REPO_ROOT,
     console_script,
+    free_ports,
     graphql,
     grpc_serving,
     live_group_members,
@@ -64,18 +65,6 @@ def free_port(host: str = LOOPBACK) -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """`count` distinct free ports (held open together while choosing, so no duplicates)."""
-    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind((host, 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def wait_for(

@@ -21,6 +21,13 @@ HELDOUT_SET = Path(__file__).parents[1] / "data" / "release_names_heldout.jsonl"
 # foreign numbering, paths, site prefixes, odd separators, editions, resolution spellings);
 # written and scored before any rule was changed for them.
 ROUND2_SET = Path(__file__).parents[1] / "data" / "release_names_round2.jsonl"
+# Each set by the name the bench's --data takes, in report order.
+DATA_SETS: dict[str, Path] = {
+    "dev": DEV_SET,
+    "extra": EXTRA_SET,
+    "heldout": HELDOUT_SET,
+    "round2": ROUND2_SET,
+}
 
 # The fields scored, in report order. ``title_ci`` is the title compared case-insensitively.
 FIELDS = ("title", "title_ci", "year", "season", "episode", "resolution", "media_type")
@@ -147,6 +154,16 @@ def score(parser: Parser, cases: Iterable[Case]) -> Score:
                     want = expected_media_kind(case.expected)
                 result.failures[name].append((case.name, want, got))
     return result
+
+
+def scored(path: Path, at_least: int, typed: bool = True) -> Score:
+    """Our parser's score on the set in ``path``, after checking the set is whole (``at_least``
+    rows) and, when ``typed``, that every row asserts its ``media_type``."""
+    cases = load_cases(path)
+    assert len(cases) >= at_least, f"{path.name}: {len(cases)} rows, want at least {at_least}"
+    if typed:
+        assert all("media_type" in case.expected for case in cases), path.name
+    return score(ours, cases)
 
 
 # --- adapters: each returns a dict with the scored keys --------------------------------------

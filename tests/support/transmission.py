@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.transmission_daemon import DaemonConfig, binary, new_password
-from tests.support.processes import Started, free_ports, start, stop_all, wait_for
+from scripts.transmission_daemon import DaemonConfig, binary, new_password, private_config
+from tests.support.processes import Started, start, stop_all, wait_for
 
 START_TIMEOUT_S = 20.0
 
@@ -128,17 +128,7 @@ def transmission_daemon(base: Path) -> Iterator[Daemon]:
     executable = binary()
     if executable is None:
         raise RuntimeError("transmission-daemon is not installed (.ci/run installs it)")
-    rpc_port, peer_port = free_ports(2)
-    config = DaemonConfig(
-        config_dir=base / "transmission",
-        download_dir=base / "downloads",
-        incomplete_dir=base / "incomplete",
-        rpc_port=rpc_port,
-        peer_port=peer_port,
-        username="pipeline",
-        password=new_password(),
-    )
-    config.prepare()
+    config = private_config(base, username="pipeline", password=new_password())
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(config.config_dir)}
     process = start("transmission-daemon", config.command(executable), env, base)
     daemon = Daemon(config, process)

@@ -9,14 +9,14 @@ a download that moves slowly or not at all.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from tests.support.http import LocalHttpServer, serving
 
 SEED_PREFIX = "/seed/"
 TORRENT_PREFIX = "/torrents/"
@@ -34,7 +34,7 @@ class SeededTorrent:
     path: Path  # the seeded file or folder
 
 
-class WebSeed:
+class WebSeed(LocalHttpServer):
     """Serves `root` under /seed/ (byte ranges) and `.torrent` files under /torrents/."""
 
     def __init__(self, root: Path) -> None:
@@ -45,22 +45,7 @@ class WebSeed:
         self.rate: float | None = None  # bytes per second; None = as fast as it goes
         self.gone = False  # True: every seed request fails (the seed vanished)
         self.requests = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> WebSeed:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler_class())
 
     def make_torrent(self, path: Path, piece_size: int = 16 * 1024) -> SeededTorrent:
         """A torrent of `path` (a file or a folder under `root`) seeded from here: no trackers,
@@ -153,13 +138,8 @@ class WebSeed:
         return Handler
 
 
-@contextmanager
-def web_seed(root: Path) -> Iterator[WebSeed]:
-    seed = WebSeed(root).start()
-    try:
-        yield seed
-    finally:
-        seed.stop()
+def web_seed(root: Path) -> AbstractContextManager[WebSeed]:
+    return serving(WebSeed(root))
 
 
 def write_payload(path: Path, size: int, seed: int = 0) -> Path:
