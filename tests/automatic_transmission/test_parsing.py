@@ -738,6 +738,27 @@ BATCH_AND_OVA: list[Row] = [
 ]
 
 
+# --- issue 9 round three: title-hard shapes (every name invented here) -----------------------
+
+PATH_TITLES: list[Row] = [
+    # A file name that opens with its episode code has no title: the show folder names it.
+    ("Shows/Marsh Lights/Season 02/02x11 - The Lamp.mkv", {"title": "Marsh Lights", "episode": 11}),
+    ("TV/Pike Street/Season 3/S03E02.mkv", {"title": "Pike Street", "season": 3, "episode": 2}),
+    ("TV\\Pike Street\\S03E04 - Return.avi", {"title": "Pike Street", "episode": 4}),
+    # A lower-case file name takes the spelling of a folder with the same words.
+    (
+        "Films/Amber Vale (2003)/amber.vale.2003.720p.bluray.mkv",
+        {"title": "Amber Vale", "year": 2003, "media_type": "movie"},
+    ),
+    ("D:\\Films\\Tin.Harp.1998.DVDRip\\tin.harp.1998.dvdrip.avi", {"title": "Tin Harp"}),
+    # A folder with other words, or a file already capitalised, changes nothing.
+    ("Films/Other Film (2003)/amber.vale.2003.mkv", {"title": "amber vale"}),
+    ("films/amber vale/Amber.Vale.2003.mkv", {"title": "Amber Vale"}),
+    # A title before the code stays the file's own.
+    ("TV/Pike Street/Season 3/Pike.Street.S03E05.mkv", {"title": "Pike Street"}),
+]
+
+
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
     "number_before_a_year_is_a_film_title_number": FILM_TITLE_NUMBERS,
@@ -752,6 +773,7 @@ FAMILIES = {
     "markers_joined_by_ampersand_or_plus_are_multi_episode": MARKERS_JOINED_BY_AMPERSAND,
     "a_3d_tag_is_no_episode_number": THREE_D_IS_NO_EPISODE,
     "batch_label_is_not_title_and_ova_number_is_the_episode": BATCH_AND_OVA,
+    "a_file_named_by_its_code_or_in_lower_case_takes_the_folder_title": PATH_TITLES,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -726,17 +726,20 @@ def _parse(name: object) -> ParsedRelease:
         name = "" if name is None else str(name)
     folders, file_name = split_path(_CONTROL.sub(" ", name[: MAX_INPUT * 4])[:MAX_INPUT])
     parsed = _parse_name(file_name)
-    return _fill_from_folders(parsed, folders) if folders else parsed
+    return _fill_from_folders(parsed, folders, file_name) if folders else parsed
 
 
-def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelease:
+def _fill_from_folders(parsed: ParsedRelease, folders: list[str], file_name: str) -> ParsedRelease:
     """A file's reading completed from its folders, nearest first: the title when the file
     name has none, the season of a "Season 2" folder, the year and resolution of a folder
-    named for the same title ("Film (2014)/Film - 1080p.mkv")."""
+    named for the same title ("Film (2014)/Film - 1080p.mkv"), and that folder's spelling of
+    a title the file name writes all in lower case ("Film (2014)/film.2014.mkv")."""
     title, year, season = parsed.title, parsed.year, parsed.season
     resolution = parsed.resolution
     if title and _NUMBER_TITLE.fullmatch(title) and parsed.episode is not None:
         title = None  # "Season 1/03.mkv", "Сезон 5/Серия 11.mkv": the file is only a number
+    if parsed.episode is not None and _CODE_FIRST.match(file_name):
+        title = None  # "Season 4/04x07 - The Tide.mkv": words after the code are the episode's
     for folder in reversed(folders):
         found = _parse_name(folder)
         season_folder = found.season is not None and found.episode is None
@@ -747,6 +750,8 @@ def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelea
         if title is None and not season_folder:
             title = found.title
         if _same_title(found.title, title):
+            if title and title.islower() and not found.title.islower():
+                title = found.title
             year = year if year is not None else found.year
             resolution = resolution or found.resolution
     if (title, year, season, resolution) == (
@@ -772,6 +777,10 @@ _NUMBER_TITLE = re.compile(
     r"\d{1,4}",
     re.I,
 )
+
+
+# A file name that opens with its episode code: "S01E06.mkv", "04x07 - Name.mkv".
+_CODE_FIRST = re.compile(r"\s*[\[(]?(?:S\d{1,3}[ ._]?E\d{1,4}|\d{1,2}x\d{1,4})(?![0-9])", re.I)
 
 
 def _same_title(a: str | None, b: str | None) -> bool:
