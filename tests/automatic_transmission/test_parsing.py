@@ -758,6 +758,15 @@ PATH_TITLES: list[Row] = [
     ("TV/Pike Street/Season 3/Pike.Street.S03E05.mkv", {"title": "Pike Street"}),
 ]
 
+LEADING_TAGS: list[Row] = [
+    # A site in curly braces and a one-word tag in parentheses before the name are no title.
+    ("{www.FilmBox.ph} Le.Phare.Noir.2017.720p", {"title": "Le Phare Noir", "year": 2017}),
+    ("(Hi10)_Kumo_no_Ue_-_04_(720p)_(Grp)_(0A1B2C3D).mkv", {"title": "Kumo no Ue", "episode": 4}),
+    ("(HEVC) Tall Pines S02E03 1080p", {"title": "Tall Pines", "season": 2}),
+    # A number in parentheses is title or year, never a tag.
+    ("(300) Nights.2011.720p.BluRay", {"title": "300 Nights", "year": 2011}),
+]
+
 
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
@@ -774,6 +783,7 @@ FAMILIES = {
     "a_3d_tag_is_no_episode_number": THREE_D_IS_NO_EPISODE,
     "batch_label_is_not_title_and_ova_number_is_the_episode": BATCH_AND_OVA,
     "a_file_named_by_its_code_or_in_lower_case_takes_the_folder_title": PATH_TITLES,
+    "a_braced_site_or_parenthesised_tag_before_the_name_is_no_title": LEADING_TAGS,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -144,10 +144,13 @@ _TLD = (
     r"(?:com|org|net|info|to|cd|me|tv|in|ws|io|cc|xyz|world|art|party|club|biz|co|uk|eu|se"
     r"|nl|ru|pw|li|si|lol|mx|vip|top|site|online|one|gs|am|re)"
 )
-# "[ www.Speed.cd ] -", "[www.arabp2p.net]_-_"
+# "[ www.Speed.cd ] -", "[www.arabp2p.net]_-_", "{www.Site.ph} "
 _PREFIX_BRACKET = re.compile(
-    r"^\s*[\[(【]\s*(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,10}\s*[\])】]\s*[-_:.\s]*", re.I
+    r"^\s*[\[(【{]\s*(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,10}\s*[\])】}]\s*[-_:.\s]*", re.I
 )
+# A one-word tag in parentheses before the name: "(Hi10)_Title_-_06", "(HEVC) Title"; never
+# a number ("(500) Days", "(2000) Title").
+_PREFIX_TAG = re.compile(r"^\s*\((?=[^()\s]*[A-Za-z])[^()\s]{2,12}\)[ _.]*(?=\w)")
 # "www.Torrenting.com - ", "www.1TamilMV.world - ", "Crazy4TV.com - "
 _PREFIX_WWW = re.compile(r"^\s*www\.[\w-]+(?:\.[\w-]+)+\s*[-_:|]+\s*", re.I)
 _PREFIX_DOMAIN = re.compile(rf"^\s*[\w-]+\.{_TLD}\s+[-_:|]+\s*", re.I)
@@ -337,6 +340,7 @@ def _clean_input(name: object) -> str:
     for _ in range(2):
         stripped = _PREFIX_SAMPLE.sub("", text, count=1)
         stripped = _PREFIX_BRACKET.sub("", stripped, count=1)
+        stripped = _PREFIX_TAG.sub("", stripped, count=1)
         stripped = _PREFIX_WWW.sub("", stripped, count=1)
         stripped = _PREFIX_DOMAIN.sub("", stripped, count=1)
         if stripped == text:
