@@ -767,6 +767,16 @@ LEADING_TAGS: list[Row] = [
     ("(300) Nights.2011.720p.BluRay", {"title": "300 Nights", "year": 2011}),
 ]
 
+TITLE_ENDS_AT_A_BRACKET: list[Row] = [
+    # Words inside a bracket or after a "|" that opens after the title are not title.
+    ("[Grp] Hoshi Michi [ BD 1280x720 x264 AAC ]", {"title": "Hoshi Michi"}),
+    ("[Grp] Kawa no Oto | River Sound (BD 1080p x265).mkv", {"title": "Kawa no Oto"}),
+    ("Long Acre {BD Remux} 2010 1080p", {"title": "Long Acre", "year": 2010}),
+    # A bracket or bar before the title, or none at all, changes nothing.
+    ("[Grp] Sora to Umi - 02 [720p]", {"title": "Sora to Umi", "episode": 2}),
+    ("Up/Down 2019 1080p WEB", {"title": "Up/Down"}),
+]
+
 
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
@@ -784,6 +794,7 @@ FAMILIES = {
     "batch_label_is_not_title_and_ova_number_is_the_episode": BATCH_AND_OVA,
     "a_file_named_by_its_code_or_in_lower_case_takes_the_folder_title": PATH_TITLES,
     "a_braced_site_or_parenthesised_tag_before_the_name_is_no_title": LEADING_TAGS,
+    "the_title_ends_where_a_bracket_or_bar_opens": TITLE_ENDS_AT_A_BRACKET,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -462,6 +462,24 @@ def _tidy_title(text: str, title: str) -> str:
     return title.rstrip(" -")
 
 
+def _cut_at_bracket(text: str, title: str) -> str:
+    """End the title where the name opens a bracket or a "|" between two of its words:
+    "Title [ BD 1080p ]" is not "Title BD", "Title | Other Title (...)" is "Title"."""
+    words = title.split(" ")
+    for index, word in enumerate(words[1:], start=1):
+        if word == "|":
+            return " ".join(words[:index])
+    if len(words) < 2:
+        return title
+    found = re.search(r"([\W_]+)".join(re.escape(word) for word in words), text)
+    if not found:
+        return title
+    for index in range(1, len(words)):
+        if re.search(r"[\[{|]", found.group(index)):
+            return " ".join(words[:index])
+    return title
+
+
 def _restore_punctuation(text: str, title: str) -> str:
     """Keep an ellipsis ("What If...", "tick tick...BOOM") and an abbreviation's final dot
     ("Samrat & Co.", "Monsters, Inc.") that parsett dropped."""
@@ -828,6 +846,7 @@ def _parse_name(name: str) -> ParsedRelease:
         title = _tidy_title(text, title)
         title = _restore_acronyms(text, title)
         title = _restore_punctuation(text, title)
+        title = _cut_at_bracket(text, title)
 
     seasons = [s for s in raw.get("seasons") or [] if isinstance(s, int)]
     episodes = [e for e in raw.get("episodes") or [] if isinstance(e, int)]
