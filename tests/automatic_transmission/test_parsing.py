@@ -777,6 +777,14 @@ TITLE_ENDS_AT_A_BRACKET: list[Row] = [
     ("Up/Down 2019 1080p WEB", {"title": "Up/Down"}),
 ]
 
+CJK_NUMBERING: list[Row] = [
+    # "第N話/话/集/回" is the episode, "第N季/期" the season: an episode, not a film.
+    ("[Grp] Yoru no Kane \u7b2c07\u8a71 (720p).mp4", {"episode": 7, "media_type": "tv_show"}),
+    ("Shan He \u7b2c2\u5b63 \u7b2c12\u96c6 1080p", {"season": 2, "episode": 12}),
+    # A marker already read is kept.
+    ("Yoru.no.Kane.S01E03.\u7b2c9\u8a71.720p", {"season": 1, "episode": 3}),
+]
+
 
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
@@ -795,6 +803,7 @@ FAMILIES = {
     "a_file_named_by_its_code_or_in_lower_case_takes_the_folder_title": PATH_TITLES,
     "a_braced_site_or_parenthesised_tag_before_the_name_is_no_title": LEADING_TAGS,
     "the_title_ends_where_a_bracket_or_bar_opens": TITLE_ENDS_AT_A_BRACKET,
+    "chinese_and_japanese_episode_and_season_markers_are_numbering": CJK_NUMBERING,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -8,7 +8,8 @@ cleaned name and the reading so far and returns the corrected reading.
    name after it. A resolution-shaped ``1080``/``2160`` stays a resolution, a year-shaped number
    stays a year/title, and a number followed by a year is part of a film's title
    ("Agent 327 2019 720p").
-2. Spanish "Cap.205" (S02E05, "Cap.301_310" a range); Dutch "Se.3 afl.3"; "S 01" with a space.
+2. Spanish "Cap.205" (S02E05, "Cap.301_310" a range); Dutch "Se.3 afl.3"; "S 01" with a space;
+   Chinese/Japanese "第05話" / "第12集" (episode) and "第2季" (season).
 3. Repeated episode markers are a multi-episode release ("S03E01.S03E02", "5x03_04",
    "S06E01-S06E02", "S15E4101-E4104").
 4. A year as the season ("2012x07", "S2019"): the season, not the release year.
@@ -75,6 +76,9 @@ _AFL = re.compile(
     re.I,
 )
 _SPACED_SEASON = re.compile(r"(?<=[ ._])S (\d{1,2})(?: E (\d{1,3}))?(?![0-9A-Za-z])")
+# "第05話", "第5话", "第12集", "第3回" (episode); "第2季", "第2期" (season).
+_CJK_EPISODE = re.compile(r"\u7b2c\s*(\d{1,4})\s*[\u8a71\u8bdd\u96c6\u56de]")
+_CJK_SEASON = re.compile(r"\u7b2c\s*(\d{1,2})\s*[\u5b63\u671f]")
 
 # --- 5. dates --------------------------------------------------------------------------------
 _DATE = re.compile(
@@ -185,7 +189,12 @@ def _year_as_season(text: str, reading: Reading, season: int, episodes: list[int
 
 
 def _foreign(text: str, reading: Reading) -> Reading:
-    """Rule 2: "Cap.205" (S02E05), "Se.3 afl.3", "S 01 E 05"."""
+    """Rule 2: "Cap.205" (S02E05), "Se.3 afl.3", "S 01 E 05", "第05話", "第2季"."""
+    cjk_episode, cjk_season = _CJK_EPISODE.search(text), _CJK_SEASON.search(text)
+    if cjk_episode and not reading.episodes:
+        reading = replace(reading, episodes=[int(cjk_episode.group(1))])
+    if cjk_season and not reading.seasons:
+        reading = replace(reading, seasons=[int(cjk_season.group(1))])
     cap = _CAP.search(text)
     if cap:
         season, first = int(cap.group(1)), int(cap.group(2))
