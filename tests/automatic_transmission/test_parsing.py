@@ -785,6 +785,16 @@ CJK_NUMBERING: list[Row] = [
     ("Yoru.no.Kane.S01E03.\u7b2c9\u8a71.720p", {"season": 1, "episode": 3}),
 ]
 
+YEAR_IN_EPISODE_TITLE: list[Row] = [
+    # A year among the episode title's words after the marker is no release year.
+    ("Oak Hollow 3x02 The 1987 Flood HDTV", {"title": "Oak Hollow", "year": None, "episode": 2}),
+    ("Oak.Hollow.S01E09.1984.Revisited.720p.WEB", {"year": None, "season": 1}),
+    # A year before the marker, bracketed, or among release tags is the year.
+    ("Oak.Hollow.2015.S01E04.The.Well.720p", {"year": 2015}),
+    ("Oak.Hollow.S02E01.2016.720p.HDTV.x264", {"year": 2016}),
+    ("Oak Hollow S02E02 Home (2016) 720p", {"year": 2016}),
+]
+
 
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
@@ -804,6 +814,7 @@ FAMILIES = {
     "a_braced_site_or_parenthesised_tag_before_the_name_is_no_title": LEADING_TAGS,
     "the_title_ends_where_a_bracket_or_bar_opens": TITLE_ENDS_AT_A_BRACKET,
     "chinese_and_japanese_episode_and_season_markers_are_numbering": CJK_NUMBERING,
+    "a_year_in_the_episode_title_is_no_release_year": YEAR_IN_EPISODE_TITLE,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -18,6 +18,8 @@ cleaned name and the reading so far and returns the corrected reading.
 6. Anime absolute numbering: after a "[Group]" prefix, the number after the title is the
    episode ("[Group] Show Title 187", "[Group]Show 01 Episode Name [CRC]"); "Show #812" too.
 7. Extras and bonus discs ("S02.Extras.03.Bloopers") carry no episode number.
+8. A year inside the episode title after the marker ("Show 2x08 The 1999 Reunion",
+   "Show.S03E05.2001.A.Space.Oddity") is no release year.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ _MORE = re.compile(
     r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-]|x)(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
     re.I,
 )
+# Rule 8: episode-title words next to a year ("The 1999 Reunion", "2001.A.Space").
+_TITLE_WORD_BEFORE = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")
+_TITLE_WORD_AFTER = re.compile(r"[A-Z][a-z]*")
 _YEAR_SEASON = re.compile(r"(?<![A-Za-z0-9])S((?:19|20)\d\d)(?![A-Za-z0-9])", re.I)
 
 # --- 2. foreign numbering --------------------------------------------------------------------
@@ -129,6 +134,8 @@ def _markers(text: str, reading: Reading) -> Reading:
     mark = _MARK.search(text)
     if mark:
         reading = _title_left_of_marker(text, mark.start(), reading)
+        if reading.year is not None and _year_in_episode_title(text, mark.end(), reading.year):
+            reading = replace(reading, year=None)
     if not mark:
         year_season = _YEAR_SEASON.search(text)
         if year_season:
@@ -162,6 +169,18 @@ def _markers(text: str, reading: Reading) -> Reading:
     if multi and set(reading.episodes) <= set(episodes):
         return replace(reading, seasons=[season], episodes=sorted(set(episodes)))
     return reading
+
+
+def _year_in_episode_title(text: str, end: int, year: int) -> bool:
+    """Rule 8: the year stands only after the marker, unbracketed, next to a plain word of
+    the episode title: a lower-case word before it ("The 1999 Reunion") or a capitalised
+    word after it ("2001.A.Space"); release tags ("HDTV", "WEBRip", "720p") are no such word."""
+    found = list(re.finditer(rf"(?<![0-9]){year}(?![0-9])", text))
+    if len(found) != 1 or found[0].start() < end or text[found[0].start() - 1] in "([":
+        return False
+    before = _SEP.split(text[end : found[0].start()].strip(" ._"))[-1]
+    after = _SEP.split(text[found[0].end() :].strip(" ._") + " ")[0]
+    return bool(_TITLE_WORD_BEFORE.fullmatch(before) or _TITLE_WORD_AFTER.fullmatch(after))
 
 
 def _title_left_of_marker(text: str, at: int, reading: Reading) -> Reading:
