@@ -177,15 +177,10 @@ def test_round2_set_accuracy_stays_above_floor(round2_score: Score, field: str) 
 # (ours / guessit / parsett): title 0.9619 / 0.9237 / 0.8220, title_ci 0.9703 / 0.9280 /
 # 0.8220, year 0.9915 / 0.9958 / 0.9915, season 1.0 / 0.9915 / 1.0, episode 0.9958 / 1.0 /
 # 0.9703, resolution 1.0 / 0.9958 / 1.0, media_type 0.9958 / 0.9958 / 0.9788.
-ROUND3_FLOORS = {
-    "title": 0.96,
-    "title_ci": 0.97,
-    "year": 0.99,
-    "season": 0.99,
-    "episode": 0.99,
-    "resolution": 0.99,
-    "media_type": 0.99,
-}
+# After the folder-title, leading-tag, bracket/bar, CJK-marker and episode-title-year rules:
+# title 0.9958, 1.0 on the rest (the one miss: "Copper.Dawn.Trilogy.2019-2021", which
+# guessit and parsett miss too). Those after-figures are no longer held-out.
+ROUND3_FLOORS = dict.fromkeys(FIELDS, 0.99)
 
 
 @pytest.fixture(scope="module")

@@ -462,6 +462,9 @@ def _tidy_title(text: str, title: str) -> str:
     return title.rstrip(" -")
 
 
+_OPENERS = re.compile(r"[\[{|]")
+
+
 def _cut_at_bracket(text: str, title: str) -> str:
     """End the title where the name opens a bracket or a "|" between two of its words:
     "Title [ BD 1080p ]" is not "Title BD", "Title | Other Title (...)" is "Title"."""
@@ -469,13 +472,13 @@ def _cut_at_bracket(text: str, title: str) -> str:
     for index, word in enumerate(words[1:], start=1):
         if word == "|":
             return " ".join(words[:index])
-    if len(words) < 2:
+    if len(words) < 2 or not _OPENERS.search(text):
         return title
     found = re.search(r"([\W_]+)".join(re.escape(word) for word in words), text)
     if not found:
         return title
     for index in range(1, len(words)):
-        if re.search(r"[\[{|]", found.group(index)):
+        if _OPENERS.search(found.group(index)):
             return " ".join(words[:index])
     return title
 
