@@ -4,7 +4,8 @@ Run from the repo root: ``uv run python benchmarks/parse_bench.py [--repeat N] [
 ``--data`` is ``all`` (the default: every set scored separately, speed on the dev set),
 ``dev`` (the 885-name dev set), ``extra`` (the hand-written set), ``heldout`` (the issue-9
 families, written before their rules), ``round2`` (issue 9 round two: broad invented shapes,
-written before their rules) or a path to a jsonl file.
+written before their rules), ``round3`` (issue 9 round three: title-hard shapes, written
+before their rules) or a path to a jsonl file.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def main() -> int:
     cli.add_argument(
         "--data",
         default="all",
-        help="all | dev | extra | heldout | round2 | path to a jsonl file (default: all)",
+        help="all | dev | extra | heldout | round2 | round3 | path to a jsonl file (default: all)",
     )
     cli.add_argument("--failures", type=int, default=0, help="list up to N of our misses per field")
     options = cli.parse_args()

@@ -10,6 +10,7 @@ from tests.support.release_names import (
     FIELDS,
     HELDOUT_SET,
     ROUND2_SET,
+    ROUND3_SET,
     Score,
     scored,
 )
@@ -146,3 +147,31 @@ def test_every_scored_field_has_a_round2_floor() -> None:
 @pytest.mark.parametrize("field", FIELDS)
 def test_round2_set_accuracy_stays_above_floor(round2_score: Score, field: str) -> None:
     _assert_above_floor(round2_score, field, ROUND2_FLOORS[field])
+
+
+# Issue 9 round three: 236 invented names in the shapes that make titles hard (paths with
+# show/season folders, Windows paths, dashes, apostrophes, ampersands, numbers and roman
+# numerals, dotted acronyms, non-English and native-script titles, fansub brackets, site
+# prefixes, AKA, episode titles after the code, dashed group suffixes, lowercase scene names,
+# release tags, trailing site tags). Written and scored before any rule was changed for them
+# (ours / guessit / parsett): title 0.9619 / 0.9237 / 0.8220, title_ci 0.9703 / 0.9280 /
+# 0.8220, year 0.9915 / 0.9958 / 0.9915, season 1.0 / 0.9915 / 1.0, episode 0.9958 / 1.0 /
+# 0.9703, resolution 1.0 / 0.9958 / 1.0, media_type 0.9958 / 0.9958 / 0.9788.
+# After the folder-title, leading-tag, bracket/bar, CJK-marker and episode-title-year rules:
+# title 0.9958, 1.0 on the rest (the one miss: "Copper.Dawn.Trilogy.2019-2021", which
+# guessit and parsett miss too). Those after-figures are no longer held-out.
+ROUND3_FLOORS = dict.fromkeys(FIELDS, 0.99)
+
+
+@pytest.fixture(scope="module")
+def round3_score() -> Score:
+    return scored(ROUND3_SET, at_least=200)
+
+
+def test_every_scored_field_has_a_round3_floor() -> None:
+    assert set(ROUND3_FLOORS) == set(FIELDS)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_round3_set_accuracy_stays_above_floor(round3_score: Score, field: str) -> None:
+    _assert_above_floor(round3_score, field, ROUND3_FLOORS[field])

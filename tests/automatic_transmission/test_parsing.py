@@ -738,6 +738,64 @@ BATCH_AND_OVA: list[Row] = [
 ]
 
 
+# --- issue 9 round three: title-hard shapes (every name invented here) -----------------------
+
+PATH_TITLES: list[Row] = [
+    # A file name that opens with its episode code has no title: the show folder names it.
+    ("Shows/Marsh Lights/Season 02/02x11 - The Lamp.mkv", {"title": "Marsh Lights", "episode": 11}),
+    ("TV/Pike Street/Season 3/S03E02.mkv", {"title": "Pike Street", "season": 3, "episode": 2}),
+    ("TV\\Pike Street\\S03E04 - Return.avi", {"title": "Pike Street", "episode": 4}),
+    # A lower-case file name takes the spelling of a folder with the same words.
+    (
+        "Films/Amber Vale (2003)/amber.vale.2003.720p.bluray.mkv",
+        {"title": "Amber Vale", "year": 2003, "media_type": "movie"},
+    ),
+    ("D:\\Films\\Tin.Harp.1998.DVDRip\\tin.harp.1998.dvdrip.avi", {"title": "Tin Harp"}),
+    # A folder with other words, or a file already capitalised, changes nothing.
+    ("Films/Other Film (2003)/amber.vale.2003.mkv", {"title": "amber vale"}),
+    ("films/amber vale/Amber.Vale.2003.mkv", {"title": "Amber Vale"}),
+    # A title before the code stays the file's own.
+    ("TV/Pike Street/Season 3/Pike.Street.S03E05.mkv", {"title": "Pike Street"}),
+]
+
+LEADING_TAGS: list[Row] = [
+    # A site in curly braces and a one-word tag in parentheses before the name are no title.
+    ("{www.FilmBox.ph} Le.Phare.Noir.2017.720p", {"title": "Le Phare Noir", "year": 2017}),
+    ("(Hi10)_Kumo_no_Ue_-_04_(720p)_(Grp)_(0A1B2C3D).mkv", {"title": "Kumo no Ue", "episode": 4}),
+    ("(HEVC) Tall Pines S02E03 1080p", {"title": "Tall Pines", "season": 2}),
+    # A number in parentheses is title or year, never a tag.
+    ("(300) Nights.2011.720p.BluRay", {"title": "300 Nights", "year": 2011}),
+]
+
+TITLE_ENDS_AT_A_BRACKET: list[Row] = [
+    # Words inside a bracket or after a "|" that opens after the title are not title.
+    ("[Grp] Hoshi Michi [ BD 1280x720 x264 AAC ]", {"title": "Hoshi Michi"}),
+    ("[Grp] Kawa no Oto | River Sound (BD 1080p x265).mkv", {"title": "Kawa no Oto"}),
+    ("Long Acre {BD Remux} 2010 1080p", {"title": "Long Acre", "year": 2010}),
+    # A bracket or bar before the title, or none at all, changes nothing.
+    ("[Grp] Sora to Umi - 02 [720p]", {"title": "Sora to Umi", "episode": 2}),
+    ("Up/Down 2019 1080p WEB", {"title": "Up/Down"}),
+]
+
+CJK_NUMBERING: list[Row] = [
+    # "第N話/话/集/回" is the episode, "第N季/期" the season: an episode, not a film.
+    ("[Grp] Yoru no Kane \u7b2c07\u8a71 (720p).mp4", {"episode": 7, "media_type": "tv_show"}),
+    ("Shan He \u7b2c2\u5b63 \u7b2c12\u96c6 1080p", {"season": 2, "episode": 12}),
+    # A marker already read is kept.
+    ("Yoru.no.Kane.S01E03.\u7b2c9\u8a71.720p", {"season": 1, "episode": 3}),
+]
+
+YEAR_IN_EPISODE_TITLE: list[Row] = [
+    # A year among the episode title's words after the marker is no release year.
+    ("Oak Hollow 3x02 The 1987 Flood HDTV", {"title": "Oak Hollow", "year": None, "episode": 2}),
+    ("Oak.Hollow.S01E09.1984.Revisited.720p.WEB", {"year": None, "season": 1}),
+    # A year before the marker, bracketed, or among release tags is the year.
+    ("Oak.Hollow.2015.S01E04.The.Well.720p", {"year": 2015}),
+    ("Oak.Hollow.S02E01.2016.720p.HDTV.x264", {"year": 2016}),
+    ("Oak Hollow S02E02 Home (2016) 720p", {"year": 2016}),
+]
+
+
 FAMILIES = {
     "bare_episode_code_is_season_and_episode_when_the_name_says_tv": BARE_EPISODE_CODES,
     "number_before_a_year_is_a_film_title_number": FILM_TITLE_NUMBERS,
@@ -752,6 +810,11 @@ FAMILIES = {
     "markers_joined_by_ampersand_or_plus_are_multi_episode": MARKERS_JOINED_BY_AMPERSAND,
     "a_3d_tag_is_no_episode_number": THREE_D_IS_NO_EPISODE,
     "batch_label_is_not_title_and_ova_number_is_the_episode": BATCH_AND_OVA,
+    "a_file_named_by_its_code_or_in_lower_case_takes_the_folder_title": PATH_TITLES,
+    "a_braced_site_or_parenthesised_tag_before_the_name_is_no_title": LEADING_TAGS,
+    "the_title_ends_where_a_bracket_or_bar_opens": TITLE_ENDS_AT_A_BRACKET,
+    "chinese_and_japanese_episode_and_season_markers_are_numbering": CJK_NUMBERING,
+    "a_year_in_the_episode_title_is_no_release_year": YEAR_IN_EPISODE_TITLE,
 }
 FAMILY_ROWS = [(family, *row) for family, rows in FAMILIES.items() for row in rows]
 

@@ -21,12 +21,19 @@ HELDOUT_SET = Path(__file__).parents[1] / "data" / "release_names_heldout.jsonl"
 # foreign numbering, paths, site prefixes, odd separators, editions, resolution spellings);
 # written and scored before any rule was changed for them.
 ROUND2_SET = Path(__file__).parents[1] / "data" / "release_names_round2.jsonl"
+# Round three of issue 9: invented names in the shapes that make titles hard (full paths with
+# show/season folders, dashes, apostrophes, ampersands, numbers and roman numerals, dotted
+# acronyms, non-English titles, fansub brackets, site prefixes, AKA, episode titles, dashed
+# group suffixes, lowercase scene names, release tags, trailing site tags); written and scored
+# before any rule was changed for them.
+ROUND3_SET = Path(__file__).parents[1] / "data" / "release_names_round3.jsonl"
 # Each set by the name the bench's --data takes, in report order.
 DATA_SETS: dict[str, Path] = {
     "dev": DEV_SET,
     "extra": EXTRA_SET,
     "heldout": HELDOUT_SET,
     "round2": ROUND2_SET,
+    "round3": ROUND3_SET,
 }
 
 # The fields scored, in report order. ``title_ci`` is the title compared case-insensitively.

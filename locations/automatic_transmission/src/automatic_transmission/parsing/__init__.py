@@ -144,10 +144,13 @@ _TLD = (
     r"(?:com|org|net|info|to|cd|me|tv|in|ws|io|cc|xyz|world|art|party|club|biz|co|uk|eu|se"
     r"|nl|ru|pw|li|si|lol|mx|vip|top|site|online|one|gs|am|re)"
 )
-# "[ www.Speed.cd ] -", "[www.arabp2p.net]_-_"
+# "[ www.Speed.cd ] -", "[www.arabp2p.net]_-_", "{www.Site.ph} "
 _PREFIX_BRACKET = re.compile(
-    r"^\s*[\[(【]\s*(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,10}\s*[\])】]\s*[-_:.\s]*", re.I
+    r"^\s*[\[(【{]\s*(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,10}\s*[\])】}]\s*[-_:.\s]*", re.I
 )
+# A one-word tag in parentheses before the name: "(Hi10)_Title_-_06", "(HEVC) Title"; never
+# a number ("(500) Days", "(2000) Title").
+_PREFIX_TAG = re.compile(r"^\s*\((?=[^()\s]*[A-Za-z])[^()\s]{2,12}\)[ _.]*(?=\w)")
 # "www.Torrenting.com - ", "www.1TamilMV.world - ", "Crazy4TV.com - "
 _PREFIX_WWW = re.compile(r"^\s*www\.[\w-]+(?:\.[\w-]+)+\s*[-_:|]+\s*", re.I)
 _PREFIX_DOMAIN = re.compile(rf"^\s*[\w-]+\.{_TLD}\s+[-_:|]+\s*", re.I)
@@ -337,6 +340,7 @@ def _clean_input(name: object) -> str:
     for _ in range(2):
         stripped = _PREFIX_SAMPLE.sub("", text, count=1)
         stripped = _PREFIX_BRACKET.sub("", stripped, count=1)
+        stripped = _PREFIX_TAG.sub("", stripped, count=1)
         stripped = _PREFIX_WWW.sub("", stripped, count=1)
         stripped = _PREFIX_DOMAIN.sub("", stripped, count=1)
         if stripped == text:
@@ -456,6 +460,27 @@ def _tidy_title(text: str, title: str) -> str:
         if title == before:
             break
     return title.rstrip(" -")
+
+
+_OPENERS = re.compile(r"[\[{|]")
+
+
+def _cut_at_bracket(text: str, title: str) -> str:
+    """End the title where the name opens a bracket or a "|" between two of its words:
+    "Title [ BD 1080p ]" is not "Title BD", "Title | Other Title (...)" is "Title"."""
+    words = title.split(" ")
+    for index, word in enumerate(words[1:], start=1):
+        if word == "|":
+            return " ".join(words[:index])
+    if len(words) < 2 or not _OPENERS.search(text):
+        return title
+    found = re.search(r"([\W_]+)".join(re.escape(word) for word in words), text)
+    if not found:
+        return title
+    for index in range(1, len(words)):
+        if _OPENERS.search(found.group(index)):
+            return " ".join(words[:index])
+    return title
 
 
 def _restore_punctuation(text: str, title: str) -> str:
@@ -726,17 +751,20 @@ def _parse(name: object) -> ParsedRelease:
         name = "" if name is None else str(name)
     folders, file_name = split_path(_CONTROL.sub(" ", name[: MAX_INPUT * 4])[:MAX_INPUT])
     parsed = _parse_name(file_name)
-    return _fill_from_folders(parsed, folders) if folders else parsed
+    return _fill_from_folders(parsed, folders, file_name) if folders else parsed
 
 
-def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelease:
+def _fill_from_folders(parsed: ParsedRelease, folders: list[str], file_name: str) -> ParsedRelease:
     """A file's reading completed from its folders, nearest first: the title when the file
     name has none, the season of a "Season 2" folder, the year and resolution of a folder
-    named for the same title ("Film (2014)/Film - 1080p.mkv")."""
+    named for the same title ("Film (2014)/Film - 1080p.mkv"), and that folder's spelling of
+    a title the file name writes all in lower case ("Film (2014)/film.2014.mkv")."""
     title, year, season = parsed.title, parsed.year, parsed.season
     resolution = parsed.resolution
     if title and _NUMBER_TITLE.fullmatch(title) and parsed.episode is not None:
         title = None  # "Season 1/03.mkv", "Сезон 5/Серия 11.mkv": the file is only a number
+    if parsed.episode is not None and _CODE_FIRST.match(file_name):
+        title = None  # "Season 4/04x07 - The Tide.mkv": words after the code are the episode's
     for folder in reversed(folders):
         found = _parse_name(folder)
         season_folder = found.season is not None and found.episode is None
@@ -747,6 +775,8 @@ def _fill_from_folders(parsed: ParsedRelease, folders: list[str]) -> ParsedRelea
         if title is None and not season_folder:
             title = found.title
         if _same_title(found.title, title):
+            if title and title.islower() and not found.title.islower():
+                title = found.title
             year = year if year is not None else found.year
             resolution = resolution or found.resolution
     if (title, year, season, resolution) == (
@@ -772,6 +802,10 @@ _NUMBER_TITLE = re.compile(
     r"\d{1,4}",
     re.I,
 )
+
+
+# A file name that opens with its episode code: "S01E06.mkv", "04x07 - Name.mkv".
+_CODE_FIRST = re.compile(r"\s*[\[(]?(?:S\d{1,3}[ ._]?E\d{1,4}|\d{1,2}x\d{1,4})(?![0-9])", re.I)
 
 
 def _same_title(a: str | None, b: str | None) -> bool:
@@ -815,6 +849,7 @@ def _parse_name(name: str) -> ParsedRelease:
         title = _tidy_title(text, title)
         title = _restore_acronyms(text, title)
         title = _restore_punctuation(text, title)
+        title = _cut_at_bracket(text, title)
 
     seasons = [s for s in raw.get("seasons") or [] if isinstance(s, int)]
     episodes = [e for e in raw.get("episodes") or [] if isinstance(e, int)]

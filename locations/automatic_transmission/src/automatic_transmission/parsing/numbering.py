@@ -8,7 +8,8 @@ cleaned name and the reading so far and returns the corrected reading.
    name after it. A resolution-shaped ``1080``/``2160`` stays a resolution, a year-shaped number
    stays a year/title, and a number followed by a year is part of a film's title
    ("Agent 327 2019 720p").
-2. Spanish "Cap.205" (S02E05, "Cap.301_310" a range); Dutch "Se.3 afl.3"; "S 01" with a space.
+2. Spanish "Cap.205" (S02E05, "Cap.301_310" a range); Dutch "Se.3 afl.3"; "S 01" with a space;
+   Chinese/Japanese "第05話" / "第12集" (episode) and "第2季" (season).
 3. Repeated episode markers are a multi-episode release ("S03E01.S03E02", "5x03_04",
    "S06E01-S06E02", "S15E4101-E4104").
 4. A year as the season ("2012x07", "S2019"): the season, not the release year.
@@ -17,6 +18,8 @@ cleaned name and the reading so far and returns the corrected reading.
 6. Anime absolute numbering: after a "[Group]" prefix, the number after the title is the
    episode ("[Group] Show Title 187", "[Group]Show 01 Episode Name [CRC]"); "Show #812" too.
 7. Extras and bonus discs ("S02.Extras.03.Bloopers") carry no episode number.
+8. A year inside the episode title after the marker ("Show 2x08 The 1999 Reunion",
+   "Show.S03E05.2001.A.Space.Oddity") is no release year.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ _MORE = re.compile(
     r"|(?P<xs>\d{1,4})x(?P<xe>\d{1,3})|(?<=\d)(?P<bsep>[_-]|x)(?P<bare>\d{1,3}))(?![A-Za-z0-9])",
     re.I,
 )
+# Rule 8: episode-title words next to a year ("The 1999 Reunion", "2001.A.Space").
+_TITLE_WORD_BEFORE = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")
+_TITLE_WORD_AFTER = re.compile(r"[A-Z][a-z]*")
 _YEAR_SEASON = re.compile(r"(?<![A-Za-z0-9])S((?:19|20)\d\d)(?![A-Za-z0-9])", re.I)
 
 # --- 2. foreign numbering --------------------------------------------------------------------
@@ -75,6 +81,9 @@ _AFL = re.compile(
     re.I,
 )
 _SPACED_SEASON = re.compile(r"(?<=[ ._])S (\d{1,2})(?: E (\d{1,3}))?(?![0-9A-Za-z])")
+# "第05話", "第5话", "第12集", "第3回" (episode); "第2季", "第2期" (season).
+_CJK_EPISODE = re.compile(r"\u7b2c\s*(\d{1,4})\s*[\u8a71\u8bdd\u96c6\u56de]")
+_CJK_SEASON = re.compile(r"\u7b2c\s*(\d{1,2})\s*[\u5b63\u671f]")
 
 # --- 5. dates --------------------------------------------------------------------------------
 _DATE = re.compile(
@@ -125,6 +134,8 @@ def _markers(text: str, reading: Reading) -> Reading:
     mark = _MARK.search(text)
     if mark:
         reading = _title_left_of_marker(text, mark.start(), reading)
+        if reading.year is not None and _year_in_episode_title(text, mark.end(), reading.year):
+            reading = replace(reading, year=None)
     if not mark:
         year_season = _YEAR_SEASON.search(text)
         if year_season:
@@ -160,6 +171,18 @@ def _markers(text: str, reading: Reading) -> Reading:
     return reading
 
 
+def _year_in_episode_title(text: str, end: int, year: int) -> bool:
+    """Rule 8: the year stands only after the marker, unbracketed, next to a plain word of
+    the episode title: a lower-case word before it ("The 1999 Reunion") or a capitalised
+    word after it ("2001.A.Space"); release tags ("HDTV", "WEBRip", "720p") are no such word."""
+    found = list(re.finditer(rf"(?<![0-9]){year}(?![0-9])", text))
+    if len(found) != 1 or found[0].start() < end or text[found[0].start() - 1] in "([":
+        return False
+    before = _SEP.split(text[end : found[0].start()].strip(" ._"))[-1]
+    after = _SEP.split(text[found[0].end() :].strip(" ._") + " ")[0]
+    return bool(_TITLE_WORD_BEFORE.fullmatch(before) or _TITLE_WORD_AFTER.fullmatch(after))
+
+
 def _title_left_of_marker(text: str, at: int, reading: Reading) -> Reading:
     """ "2047.S01E03.720p-GRP": parsett took a later word for the title because the words
     before the episode marker looked like a year; a show's title stands before its marker, so
@@ -185,7 +208,12 @@ def _year_as_season(text: str, reading: Reading, season: int, episodes: list[int
 
 
 def _foreign(text: str, reading: Reading) -> Reading:
-    """Rule 2: "Cap.205" (S02E05), "Se.3 afl.3", "S 01 E 05"."""
+    """Rule 2: "Cap.205" (S02E05), "Se.3 afl.3", "S 01 E 05", "第05話", "第2季"."""
+    cjk_episode, cjk_season = _CJK_EPISODE.search(text), _CJK_SEASON.search(text)
+    if cjk_episode and not reading.episodes:
+        reading = replace(reading, episodes=[int(cjk_episode.group(1))])
+    if cjk_season and not reading.seasons:
+        reading = replace(reading, seasons=[int(cjk_season.group(1))])
     cap = _CAP.search(text)
     if cap:
         season, first = int(cap.group(1)), int(cap.group(2))
