@@ -169,3 +169,14 @@ def test_argocd_applications_follow_their_branch_with_overlay_and_values() -> No
             f"$values/deploy/helm/values-{env}.yaml",
         ]
         assert all((DEPLOY.parent / f.removeprefix("$values/")).is_file() for f in files)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_optional_notification_settings_may_be_missing_from_a_cluster(env: str) -> None:
+    """Notifications are optional (AT_NOTIFY_URLS unset sends nothing), so a cluster that never
+    created `notify-config`/`notify-secrets` still starts its pods; every other reference is
+    required, so a missing pipeline setting fails loudly at pod start."""
+    for name, d in deployments(env).items():
+        for ref in [*d["envConfigMaps"], *d["envSecrets"]]:
+            optional = ref.get("optional", False)
+            assert optional is ref["name"].startswith("notify-"), (name, ref)
