@@ -201,15 +201,17 @@ def download_progress_check(
 
 
 def longest_gap_hours(cron: str, timezone: str = "UTC", fires: int = 400) -> float:
-    """The longest wait between two runs of a cron schedule over its next `fires` runs."""
-    from dagster._utils.schedules import cron_string_iterator
+    """The longest wait between two runs of a cron schedule over its next `fires` runs (in the
+    schedule's own time zone, so a DST change counts as the schedule lives it)."""
+    from zoneinfo import ZoneInfo
 
-    start = dt.datetime.now(dt.UTC).timestamp()
-    times = cron_string_iterator(start, cron, timezone)
-    previous = next(times)
+    from croniter import croniter
+
+    times = croniter(cron, dt.datetime.now(ZoneInfo(timezone)))
+    previous: dt.datetime = times.get_next(dt.datetime)
     longest = 0.0
     for _ in range(fires):
-        current = next(times)
+        current: dt.datetime = times.get_next(dt.datetime)
         longest = max(longest, (current - previous).total_seconds())
         previous = current
     return longest / 3600.0

@@ -166,21 +166,23 @@ ROW_COLUMNS = {
 }  # the fields of health.StaleRow
 
 
+# Statuses of a check's execution record, by value: the enum lives in a private Dagster module.
+FAILED_CHECK_STATUS = "FAILED"
+COMPLETED_CHECK_STATUSES = frozenset({"SUCCEEDED", FAILED_CHECK_STATUS})
+
+
 def rows_table(rows: Sequence[StaleRow]) -> dg.MetadataValue:
     return table(ROW_COLUMNS, [dataclasses.asdict(row) for row in rows])
 
 
 def was_failing(context: dg.AssetCheckExecutionContext, check_key: dg.AssetCheckKey) -> bool:
     """The last completed evaluation of this check in another run failed (already notified)."""
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-
     history = context.instance.event_log_storage.get_asset_check_execution_history(
-        check_key, limit=5, status={Status.SUCCEEDED, Status.FAILED}
+        check_key, limit=10
     )
-    previous = next((r for r in history if r.run_id != context.run.run_id), None)
-    return previous is not None and previous.status is Status.FAILED
+    completed = (r for r in history if r.status.value in COMPLETED_CHECK_STATUSES)
+    previous = next((r for r in completed if r.run_id != context.run.run_id), None)
+    return previous is not None and previous.status.value == FAILED_CHECK_STATUS
 
 
 def check_result(
