@@ -9,7 +9,6 @@ a soft delete becomes `rejected` / `user deletion`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,8 +16,9 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus, RejectionStatus
+from automatic_transmission.store.media import HASH_PATTERN
+from automatic_transmission.store.session import transaction_cursor
 
-HASH_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 # Rows the filters have not yet accepted for download: an override still changes their fate.
 OVERRIDABLE_STATUSES = (
     PipelineStatus.INGESTED,
@@ -117,14 +117,10 @@ def _changed(rows: Iterable[tuple[object, ...]]) -> list[ChangedRow]:
 def _in_transaction(
     connection: psycopg2.extensions.connection, work: Callable[[], OperatorResult]
 ) -> OperatorResult:
-    """Run `work` as one transaction: committed when it returns, rolled back when it raises."""
-    try:
-        result = work()
-    except BaseException:
-        connection.rollback()
-        raise
-    connection.commit()
-    return result
+    """Run `work` as one transaction, by the stores' rule (store/session.py): committed when it
+    returns, rolled back when it raises (unless the server already ended the connection)."""
+    with transaction_cursor(connection, commit=True):
+        return work()
 
 
 def retry_errored(
