@@ -127,8 +127,7 @@ def report_step(
 ) -> None:
     """Attach counts, figures and the table of touched items to the step and notify its news.
     Red (dg.Failure with the same metadata) when a configuration error stopped it or every source
-    failed; red when
-    every row must retry."""
+    failed; red when every row must retry."""
     metadata = step_metadata(result, extra)
     notify_step(context, result)
     if result.stopped_by is not None:
