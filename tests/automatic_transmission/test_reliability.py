@@ -12,8 +12,8 @@ import pytest
 from automatic_transmission.clients.feeds import FeedClient, FeedError, parse_feed
 from automatic_transmission.clients.http import RetryPolicy, TransientServiceError
 from automatic_transmission.clients.tmdb import TmdbClient
-from automatic_transmission.scrub import MASK, register, scrub
 from dagstributor_shared.postgres import PostgresResource
+from dagstributor_shared.scrub import MASK, register, scrub
 from tests.support.feeds import info_hash, yts_feed, yts_item
 from tests.support.http import FakeHttpServer, Reply, Request
 from tests.support.steps import insert_media, media_rows, run_step, step_failure

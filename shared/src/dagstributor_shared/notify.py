@@ -5,10 +5,10 @@ webhooks). `AT_NOTIFY_URLS` holds space- or comma-separated Apprise URLs; unset 
 sent and nothing fails. A message that cannot be delivered is logged (scrubbed) and `send` returns
 False: a notification never fails a step, a sensor or a check, and never loses a row.
 
-No secret ever leaves in a message: every text is scrubbed of the values of secret-looking
-variables (`*_PASSWORD`, `*_TOKEN`, `*_KEY`, `*_SECRET`), of the notification URLs themselves (their
-paths and credentials are tokens), and of credentials written into any URL (`scheme://user:pw@`,
-`?token=...`).
+No secret ever leaves in a message: every text goes through the one scrubber
+(dagstributor_shared.scrub), given as extra secrets the values of secret-looking variables
+(`*_PASSWORD`, `*_TOKEN`, `*_KEY`, `*_SECRET`) and the notification URLs themselves (their paths
+and credentials are tokens); it also removes credentials written into any URL.
 """
 
 from __future__ import annotations
@@ -16,27 +16,20 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import dagster as dg
 
+from dagstributor_shared.scrub import MIN_SECRET, scrub
+
 NOTIFY_URLS_VAR = "AT_NOTIFY_URLS"
 WEBSERVER_URL_VAR = "DAGSTER_WEBSERVER_URL"
 DEFAULT_TIMEOUT_S = 15.0  # the whole delivery to every target, per message
 MAX_BODY_CHARS = 3500  # most chat services cut near 4000; keep the end of a long text out
-MASK = "***"
-MIN_SECRET_CHARS = 4  # shorter values ("1", "yes") would mask ordinary words
 
 SECRET_VARIABLE = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|_KEY|APIKEY)$", re.IGNORECASE)
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
-SECRET_QUERY = re.compile(
-    r"(?P<name>[?&;](?:api[_-]?key|apikey|key|token|x-plex-token|access_token|password|pass|"
-    r"secret|auth|sig|signature)=)[^&\s#]+",
-    re.IGNORECASE,
-)
-
 logger = logging.getLogger(__name__)
 
 
@@ -58,7 +51,7 @@ def url_secrets(url: str) -> set[str]:
     found.update(unquote(piece) for piece in re.split(r"[:@]", parts.netloc) if piece)
     found.update(unquote(segment) for segment in parts.path.split("/") if segment)
     found.update(value for _, value in parse_qsl(parts.query) if value)
-    return {value for value in found if len(value) >= MIN_SECRET_CHARS}
+    return {value for value in found if len(value) >= MIN_SECRET}
 
 
 def environment_secrets(environ: Mapping[str, str]) -> set[str]:
@@ -66,19 +59,8 @@ def environment_secrets(environ: Mapping[str, str]) -> set[str]:
     return {
         value
         for name, value in environ.items()
-        if SECRET_VARIABLE.search(name) and len(value) >= MIN_SECRET_CHARS
+        if SECRET_VARIABLE.search(name) and len(value) >= MIN_SECRET
     }
-
-
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` without any of `secrets` and without credentials written into URLs."""
-    for secret in sorted(
-        set(secrets), key=len, reverse=True
-    ):  # longest first: no partial leftovers
-        if secret:
-            text = text.replace(secret, MASK)
-    text = URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
-    return SECRET_QUERY.sub(lambda m: f"{m.group('name')}{MASK}", text)
 
 
 @dataclass(frozen=True)

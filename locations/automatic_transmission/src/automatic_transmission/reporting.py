@@ -10,7 +10,7 @@ import dagster as dg
 
 from automatic_transmission.model import Outcome, Verdict
 from automatic_transmission.notices import notify_outcomes
-from automatic_transmission.scrub import scrub
+from dagstributor_shared.scrub import scrub
 
 if TYPE_CHECKING:
     from automatic_transmission.steps.runner import Sources, StepResult

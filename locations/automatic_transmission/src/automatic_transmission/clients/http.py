@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from automatic_transmission.scrub import register, scrub
+from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
     import httpx

@@ -22,7 +22,7 @@ from typing import Any
 
 import dagster as dg
 
-from dagstributor_shared.notify import scrub
+from dagstributor_shared.scrub import register, scrub
 
 PLEX_URL_VAR = "PLEX_URL"
 PLEX_TOKEN_VAR = "PLEX_TOKEN"
@@ -83,14 +83,12 @@ class PlexRefresher:
     ) -> None:
         self.url = url.rstrip("/")
         self._token = token
+        register(token)  # like every client's secret: scrubbed from every text of this process
         self.timeout_s = timeout_s
         self.log = log or logger
 
     def __repr__(self) -> str:
         return f"PlexRefresher({self.url})"
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token] if self._token else [])
 
     def _server(self) -> Any:
         from plexapi.server import PlexServer
@@ -122,7 +120,7 @@ class PlexRefresher:
                 report.scanned.append((section.title, folder))
                 self.log.info(f"Plex: scanning {folder} in section {section.title!r}")
         except Exception as error:  # Plex down, slow or refusing: never fail the step
-            report.error = self._scrub(f"{type(error).__name__}: {error}")
+            report.error = scrub(f"{type(error).__name__}: {error}")
             self.log.warning(f"Plex at {self.url} not refreshed: {report.error}")
         return report
 

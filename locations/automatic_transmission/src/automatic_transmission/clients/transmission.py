@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from automatic_transmission.scrub import register, scrub
+from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:
     import transmission_rpc
