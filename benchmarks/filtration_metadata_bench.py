@@ -22,7 +22,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import psycopg2  # noqa: E402
 
-from automatic_transmission.jobs import pipeline_jobs  # noqa: E402
+from automatic_transmission.pipeline.jobs import pipeline_jobs  # noqa: E402
 from tests.support.atp import temporary_atp_database  # noqa: E402
 from tests.support.database import open_test_server  # noqa: E402
 from tests.support.http import FakeHttpServer, Reply, Request, fake_http_server  # noqa: E402

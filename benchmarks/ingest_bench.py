@@ -21,8 +21,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from automatic_transmission.clients.feeds import FeedClient, FeedItem  # noqa: E402
 from automatic_transmission.model import RssSource  # noqa: E402
-from automatic_transmission.steps.rss_ingest import FeedSource, ingest  # noqa: E402
-from automatic_transmission.steps.runner import StepResult  # noqa: E402
+from automatic_transmission.pipeline.runner import StepResult  # noqa: E402
+from automatic_transmission.pipeline.steps.rss_ingest import FeedSource, ingest  # noqa: E402
 from automatic_transmission.store import MediaStore  # noqa: E402
 from tests.support.atp import temporary_atp_database  # noqa: E402
 from tests.support.database import PgTestServer, open_test_server  # noqa: E402

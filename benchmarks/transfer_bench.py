@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from automatic_transmission.library import Library, list_download, load_naming, plan_placement
+from automatic_transmission.library.files import Library, list_download
+from automatic_transmission.library.naming import load_naming
+from automatic_transmission.library.placement import plan_placement
 from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 
 CHUNK = 64 * 1024 * 1024

@@ -31,8 +31,8 @@ import psycopg2  # noqa: E402
 import transmission_rpc  # noqa: E402
 from psycopg2.extras import execute_values  # noqa: E402
 
-from automatic_transmission.jobs import pipeline_jobs  # noqa: E402
-from automatic_transmission.resources import PipelineSettings  # noqa: E402
+from automatic_transmission.pipeline.jobs import pipeline_jobs  # noqa: E402
+from automatic_transmission.settings import PipelineSettings  # noqa: E402
 from tests.support.atp import temporary_atp_database  # noqa: E402
 from tests.support.database import open_test_server  # noqa: E402
 from tests.support.roundtrips import CountingConnection  # noqa: E402

@@ -24,10 +24,10 @@ from automatic_transmission.model import (
     RejectionStatus,
     Verdict,
 )
-from automatic_transmission.steps.cleanup import CleanupDelays, decide_cleanup
-from automatic_transmission.steps.collect import UNKNOWN_TYPE_ERROR, decide_collect
-from automatic_transmission.steps.download_check import check_download, is_complete
-from automatic_transmission.steps.initiation import judge_add, torrent_link
+from automatic_transmission.pipeline.steps.cleanup import CleanupDelays, decide_cleanup
+from automatic_transmission.pipeline.steps.collect import UNKNOWN_TYPE_ERROR, decide_collect
+from automatic_transmission.pipeline.steps.download_check import check_download, is_complete
+from automatic_transmission.pipeline.steps.initiation import judge_add, torrent_link
 
 HASH = "ab" * 20
 NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from automatic_transmission.resources import (
-    CleanupSettings,
-    LibrarySettings,
-    SettingsError,
-    TransmissionResource,
-)
+from automatic_transmission.clients.transmission import TransmissionResource
+from automatic_transmission.library.files import LibrarySettings
+from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
+from automatic_transmission.settings import SettingsError
 
 
 @pytest.fixture

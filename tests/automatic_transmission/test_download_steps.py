@@ -266,8 +266,8 @@ def test_a_library_folder_linking_outside_is_refused_with_nothing_written(
 KILLED_COPY = textwrap.dedent(
     """
     import sys
-    from automatic_transmission.jobs import pipeline_jobs
-    from automatic_transmission.resources import PipelineSettings
+    from automatic_transmission.pipeline.jobs import pipeline_jobs
+    from automatic_transmission.settings import PipelineSettings
     from dagstributor_shared.postgres import PostgresResource
     from tests.support.transmission import download_resources
     from pathlib import Path

@@ -15,7 +15,6 @@ from automatic_transmission.filters import (
     load_media_rules,
     parse_rules,
 )
-from automatic_transmission.jobs import pipeline_jobs
 from automatic_transmission.model import (
     MediaRow,
     MediaType,
@@ -23,7 +22,8 @@ from automatic_transmission.model import (
     RejectionStatus,
     Verdict,
 )
-from automatic_transmission.steps.file_filtration import filter_file
+from automatic_transmission.pipeline.jobs import pipeline_jobs
+from automatic_transmission.pipeline.steps.file_filtration import filter_file
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.steps import (
     insert_media,

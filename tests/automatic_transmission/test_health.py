@@ -9,7 +9,14 @@ import dagster as dg
 import psycopg2.extensions
 import pytest
 
-from automatic_transmission.health import (
+from automatic_transmission.health.asset import (
+    HEALTH_CHECKS,
+    HealthSettings,
+    current_schedule_specs,
+    media_pipeline,
+    waiting_limits_hours,
+)
+from automatic_transmission.health.checks import (
     NO_REASON,
     backup_ages_hours,
     backup_check,
@@ -18,13 +25,6 @@ from automatic_transmission.health import (
     longest_gap_hours,
     read_health,
     stuck_check,
-)
-from automatic_transmission.health_asset import (
-    HEALTH_CHECKS,
-    HealthSettings,
-    current_schedule_specs,
-    media_pipeline,
-    waiting_limits_hours,
 )
 from automatic_transmission.model import PipelineStatus
 from dagstributor_shared.notify import NotifierResource

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from automatic_transmission.item_cli import main
+from automatic_transmission.cli.item import main
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.database import PgTestServer
 

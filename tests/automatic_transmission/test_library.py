@@ -10,18 +10,15 @@ from typing import Any
 
 import pytest
 
-from automatic_transmission.library import (
-    PARTIAL_SUFFIX,
-    Library,
+from automatic_transmission.library.files import PARTIAL_SUFFIX, Library, list_download
+from automatic_transmission.library.naming import (
     NamingError,
-    SourceFile,
     UnsafePath,
-    list_download,
     load_naming,
-    plan_placement,
     safe_relative,
     validate_naming,
 )
+from automatic_transmission.library.placement import SourceFile, plan_placement
 from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 
 PLEX = load_naming("plex")

@@ -14,9 +14,9 @@ import dagster as dg
 import psycopg2.extensions
 import pytest
 
-from automatic_transmission.jobs import STEPS, full_pipeline_job, pipeline_jobs
 from automatic_transmission.model import MediaRow, Outcome
-from automatic_transmission.steps import parse
+from automatic_transmission.pipeline.jobs import STEPS, full_pipeline_job, pipeline_jobs
+from automatic_transmission.pipeline.steps import parse
 from dagstributor_shared.maintenance import maintenance_exclusive
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import SHORT_MAINTENANCE_WAIT

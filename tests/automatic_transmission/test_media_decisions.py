@@ -22,7 +22,7 @@ from automatic_transmission.model import (
     TrainingRecord,
     Verdict,
 )
-from automatic_transmission.steps.media_filtration import (
+from automatic_transmission.pipeline.steps.media_filtration import (
     NO_IMDB_ID,
     Judgement,
     NeedsJudging,

@@ -15,7 +15,7 @@ from automatic_transmission.model import (
     RejectionStatus,
     normalised,
 )
-from automatic_transmission.steps.metadata_collection import (
+from automatic_transmission.pipeline.steps.metadata_collection import (
     NO_MATCH,
     FetchResult,
     best_hit,

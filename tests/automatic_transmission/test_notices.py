@@ -15,7 +15,7 @@ from automatic_transmission.model import (
     PipelineStatus,
     RejectionStatus,
 )
-from automatic_transmission.notices import (
+from automatic_transmission.pipeline.notices import (
     item_label,
     notify_outcomes,
     outcome_messages,

@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 from psycopg2.extensions import connection as Connection
 
+from automatic_transmission.clients.transmission import TransmissionResource
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.operator import operator_jobs
-from automatic_transmission.resources import TransmissionResource
+from automatic_transmission.operator.jobs import operator_jobs
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.steps import step_failure, step_metadata

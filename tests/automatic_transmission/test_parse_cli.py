@@ -25,7 +25,7 @@ KEYS = [
 
 
 def _commands() -> list[list[str]]:
-    commands = [[sys.executable, "-m", "automatic_transmission.parse_cli"]]
+    commands = [[sys.executable, "-m", "automatic_transmission.cli.parse"]]
     script = shutil.which("at-parse")
     if script:
         commands.append([script])

@@ -8,7 +8,6 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from automatic_transmission.jobs import pipeline_jobs
 from automatic_transmission.model import (
     MediaRow,
     MediaType,
@@ -17,8 +16,9 @@ from automatic_transmission.model import (
     Verdict,
 )
 from automatic_transmission.parsing import ParsedRelease
-from automatic_transmission.resources import PipelineSettings
-from automatic_transmission.steps.parse import decide_parse, first_number, parse_ingested
+from automatic_transmission.pipeline.jobs import pipeline_jobs
+from automatic_transmission.pipeline.steps.parse import decide_parse, first_number, parse_ingested
+from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource

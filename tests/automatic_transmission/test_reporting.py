@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from automatic_transmission.model import Outcome, PipelineStatus, Verdict
-from automatic_transmission.reporting import TABLE_LIMIT, items_table, step_metadata
-from automatic_transmission.steps.runner import StepResult
+from automatic_transmission.pipeline.report import TABLE_LIMIT, items_table, step_metadata
+from automatic_transmission.pipeline.runner import StepResult
 from tests.support.feeds import info_hash
 
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from automatic_transmission.resources import (
-    FilterSettings,
-    PipelineSettings,
-    ReelDriverResource,
-    SettingsError,
-)
+from automatic_transmission.clients.reel_driver import ReelDriverResource
+from automatic_transmission.filters import FilterSettings
+from automatic_transmission.settings import PipelineSettings, SettingsError
 
 
 def test_batch_size_defaults_to_fifty(monkeypatch: pytest.MonkeyPatch) -> None:

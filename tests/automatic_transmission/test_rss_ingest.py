@@ -13,11 +13,11 @@ from xml.sax.saxutils import escape
 import dagster as dg
 import pytest
 
-from automatic_transmission.clients.feeds import FeedClient, FeedItem, FeedLink
-from automatic_transmission.jobs import pipeline_jobs
+from automatic_transmission.clients.feeds import FeedClient, FeedItem, FeedLink, FeedsResource
 from automatic_transmission.model import MediaType, RssSource
-from automatic_transmission.resources import FeedsResource
-from automatic_transmission.steps.rss_ingest import (
+from automatic_transmission.pipeline.jobs import pipeline_jobs
+from automatic_transmission.pipeline.runner import Sources, StepResult
+from automatic_transmission.pipeline.steps.rss_ingest import (
     MAX_TITLE_CHARS,
     FeedConfigError,
     FeedSource,
@@ -28,7 +28,6 @@ from automatic_transmission.steps.rss_ingest import (
     normalise_info_hash,
     torrent_link,
 )
-from automatic_transmission.steps.runner import Sources, StepResult
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource

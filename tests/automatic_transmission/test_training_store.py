@@ -14,7 +14,7 @@ from automatic_transmission.model import (
     PipelineStatus,
     TrainingRecord,
 )
-from automatic_transmission.steps.metadata_collection import match_stored
+from automatic_transmission.pipeline.steps.metadata_collection import match_stored
 from automatic_transmission.store.training import TrainingStore
 from tests.support.roundtrips import CountingConnection
 from tests.support.steps import age_training, media_row

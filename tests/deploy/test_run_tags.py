@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 from dagster_k8s.job import get_user_defined_k8s_config
 
-from automatic_transmission import run_tags
-from automatic_transmission.jobs import STEPS, Step, full_pipeline_job, step_job
-from automatic_transmission.steps import step_op
+from automatic_transmission.pipeline import run_tags
+from automatic_transmission.pipeline.jobs import STEPS, Step, full_pipeline_job, step_job
+from automatic_transmission.pipeline.op import step_op
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.run_tags import MAX_RUNTIME_TAG, max_runtime_tag
 

@@ -3,7 +3,7 @@ reference list exactly the settings the code reads (found in its source, see tes
 
 from __future__ import annotations
 
-from automatic_transmission.run_tags import LIBRARY_VOLUMES
+from automatic_transmission.pipeline.run_tags import LIBRARY_VOLUMES
 from tests.support.deploy import (
     BASE_CONFIGMAPS,
     COMPOSE_ENV,

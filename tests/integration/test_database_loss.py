@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from automatic_transmission.resources import FeedsResource
+from automatic_transmission.clients.feeds import FeedsResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import PgTestServer
 from tests.support.feeds import episode_feed, episode_item, info_hash, yts_feed, yts_item

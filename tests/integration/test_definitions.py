@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from automatic_transmission.definitions import build_definitions as build_at
-from automatic_transmission.jobs import STEPS
+from automatic_transmission.pipeline.jobs import STEPS
 from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR as IN_CLUSTER_VAR
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import find_config_dir

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from automatic_transmission.jobs import FULL_PIPELINE_JOB_NAME
-from automatic_transmission.resources import FeedsResource
+from automatic_transmission.clients.feeds import FeedsResource
+from automatic_transmission.pipeline.jobs import FULL_PIPELINE_JOB_NAME
 from dagstributor_shared.postgres import PostgresResource
 from tests.support.feeds import episode_feed, episode_item, info_hash, yts_feed, yts_item
 from tests.support.http import FakeHttpServer, Reply

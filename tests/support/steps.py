@@ -111,14 +111,12 @@ def step_resources(
     `notifier` and `plex`, configured by the environment unless `download` names them); retries
     do not pause at all (back-off 0: a resource is Dagster configuration and takes no `sleep`; the
     clients' tests check the pauses with a recording `Sleeps`)."""
-    from automatic_transmission.resources import (
-        FilterSettings,
-        OmdbResource,
-        PipelineSettings,
-        ReelDriverResource,
-        TmdbResource,
-        optional_resources,
-    )
+    from automatic_transmission.clients.omdb import OmdbResource
+    from automatic_transmission.clients.reel_driver import ReelDriverResource
+    from automatic_transmission.clients.tmdb import TmdbResource
+    from automatic_transmission.filters import FilterSettings
+    from automatic_transmission.pipeline.resources import optional_resources
+    from automatic_transmission.settings import PipelineSettings
 
     host, port = reel_driver if reel_driver else ("", None)
     step01 = {"feeds": feeds} if feeds is not None else {}
@@ -146,7 +144,7 @@ def step_resources(
 def run_step(job: str, postgres: Any, **resources: Any) -> Any:
     """Run one pipeline job in process with `step_resources(postgres, **resources)`; failures are
     returned, not raised."""
-    from automatic_transmission.jobs import pipeline_jobs
+    from automatic_transmission.pipeline.jobs import pipeline_jobs
 
     return pipeline_jobs()[job].execute_in_process(
         resources=step_resources(postgres, **resources), raise_on_error=False

@@ -36,7 +36,7 @@ class Daemon:
 
     def resource(self, **overrides: Any) -> Any:
         """The pipeline's TransmissionResource pointed at this daemon."""
-        from automatic_transmission.resources import TransmissionResource
+        from automatic_transmission.clients.transmission import TransmissionResource
 
         values: dict[str, Any] = {
             "host": self.host,
@@ -90,12 +90,10 @@ def download_resources(
     nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
     delays in seconds, and the optional `notifier` and `plex` (configured by the environment:
     AT_NOTIFY_URLS, PLEX_URL)."""
-    from automatic_transmission.resources import (
-        CleanupSettings,
-        LibrarySettings,
-        TransmissionResource,
-        optional_resources,
-    )
+    from automatic_transmission.clients.transmission import TransmissionResource
+    from automatic_transmission.library.files import LibrarySettings
+    from automatic_transmission.pipeline.resources import optional_resources
+    from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
 
     day = 86400.0
     for folder in ("movies", "tv"):

@@ -5,17 +5,17 @@ from __future__ import annotations
 import dagster as dg
 
 from automatic_transmission.filters import validate_rule_files
-from automatic_transmission.health_asset import (
+from automatic_transmission.health.asset import (
     HEALTH_CHECKS,
     HEALTH_SCHEDULE_KEY,
     health_job,
     health_resources,
     media_pipeline,
 )
-from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
-from automatic_transmission.library import validate_naming
-from automatic_transmission.operator import operator_jobs
-from automatic_transmission.resources import pipeline_resources
+from automatic_transmission.library.naming import validate_naming
+from automatic_transmission.operator.jobs import operator_jobs
+from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.pipeline.resources import pipeline_resources
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.schedules import build_schedules

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import dagster as dg
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,7 +34,8 @@ from pydantic import (
 )
 
 from automatic_transmission.model import MediaType, TitleMetadata, as_number
-from automatic_transmission.reporting import show_number
+from automatic_transmission.pipeline.report import show_number
+from automatic_transmission.settings import number_setting
 from dagstributor_shared.config_files import read_yaml, validated
 from dagstributor_shared.schedules import find_config_dir
 
@@ -240,3 +242,31 @@ def load_media_rules(config_dir: Path | str | None = None) -> RuleSet:
 def validate_rule_files(config_dir: Path | str | None = None) -> Sequence[RuleSet]:
     """Load both rule files; called when the code location loads so a bad rule fails early."""
     return (load_file_rules(config_dir), load_media_rules(config_dir))
+
+
+STALE_METADATA_VAR = "AT_STALE_METADATA_THRESHOLD"  # days
+DEFAULT_STALE_METADATA_DAYS = 30.0
+
+
+class FilterSettings(dg.ConfigurableResource):
+    """Steps 04-06: where the rule files live and how old stored metadata may get.
+
+    `rules_dir`: the folder of file_filtration.yaml / media_filtration.yaml (default
+    `config/automatic_transmission/`); `stale_metadata_days`: AT_STALE_METADATA_THRESHOLD (30).
+    """
+
+    rules_dir: str | None = None
+    stale_metadata_days: float | None = None
+
+    def stale_after_days(self) -> float:
+        return number_setting(
+            self.stale_metadata_days, STALE_METADATA_VAR, DEFAULT_STALE_METADATA_DAYS, 0
+        )
+
+    def file_rules(self) -> RuleSet:
+
+        return load_file_rules(self.rules_dir)
+
+    def media_rules(self) -> RuleSet:
+
+        return load_media_rules(self.rules_dir)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import dagster as dg
+
 from automatic_transmission.clients.http import (
     Answer,
     BodyTooLargeError,
@@ -178,3 +180,22 @@ def parse_feed(content: bytes, where: str = "feed") -> list[FeedItem]:
             )
         )
     return items
+
+
+RSS_SOURCES_VAR = "AT_RSS_SOURCES"
+RSS_URLS_VAR = "AT_RSS_URLS"
+
+
+class FeedsResource(dg.ConfigurableResource):
+    """The RSS feeds: labels (AT_RSS_SOURCES) and URLs (AT_RSS_URLS), comma lists matched by
+    position and checked when the step starts; and how feeds are fetched."""
+
+    sources: str
+    urls: str
+    timeout_s: float = 30.0
+    retries: int = 1
+    backoff_s: float = 1.0
+
+    def client(self) -> FeedClient:
+
+        return FeedClient(timeout_s=self.timeout_s, retries=self.retries, backoff_s=self.backoff_s)

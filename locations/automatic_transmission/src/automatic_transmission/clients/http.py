@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import dagster as dg
+
 from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
@@ -495,3 +497,18 @@ class HttpAnswer:
 
     status_code: int
     payload: Any
+
+
+class ApiKeyResource(dg.ConfigurableResource):
+    """What the keyed web-service resources (TMDB, OMDb) share: the api key and how their
+    JSON client times out and retries."""
+
+    api_key: str
+    timeout_s: float = 10.0
+    retries: int = 3
+    backoff_s: float = 0.5
+    max_retry_after_s: float = 60.0
+
+    def _retry_policy(self) -> RetryPolicy:
+
+        return RetryPolicy(self.retries, self.backoff_s, max_retry_after_s=self.max_retry_after_s)

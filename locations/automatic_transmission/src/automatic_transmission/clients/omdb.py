@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from automatic_transmission.clients.http import (
+    ApiKeyResource,
     HttpAnswer,
     JsonHttpClient,
     LastingServiceError,
@@ -17,6 +18,7 @@ from automatic_transmission.clients.http import (
     TransientServiceError,
 )
 from automatic_transmission.model import OmdbRatings
+from automatic_transmission.settings import SettingsError, setting
 
 SERVICE = "OMDb"
 DEFAULT_BASE_URL = "https://www.omdbapi.com/"
@@ -101,3 +103,24 @@ class OmdbClient:
         if str(payload.get("Response", "True")).lower() == "false":
             return NO_RATINGS
         return parse_ratings(payload)
+
+
+OMDB_BASE_URL_VAR = "AT_MOVIE_RATINGS_API_BASE_URL"
+OMDB_API_KEY_VAR = "AT_MOVIE_RATINGS_API_KEY"
+
+
+class OmdbResource(ApiKeyResource):
+    """OMDb: AT_MOVIE_RATINGS_API_KEY, AT_MOVIE_RATINGS_API_BASE_URL (default
+    https://www.omdbapi.com/)."""
+
+    base_url: str | None = None
+
+    def client(self) -> OmdbClient:
+        if not self.api_key:
+            raise SettingsError(f"{OMDB_API_KEY_VAR} is empty")
+        return OmdbClient.connect(
+            self.api_key,
+            str(setting(self.base_url, OMDB_BASE_URL_VAR, DEFAULT_BASE_URL)),
+            timeout_s=self.timeout_s,
+            retry=self._retry_policy(),
+        )

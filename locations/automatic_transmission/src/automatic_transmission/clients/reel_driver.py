@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dagster as dg
+
 from automatic_transmission.clients.http import (
     CircuitBreaker,
     JsonHttpClient,
@@ -16,6 +18,7 @@ from automatic_transmission.clients.http import (
     ServiceError,
     Sleep,
 )
+from automatic_transmission.settings import SettingsError, number_setting, setting
 
 SERVICE = "reel-driver"
 
@@ -129,3 +132,56 @@ class ReelDriverClient:
                 continue
             answers[imdb_id] = self.breaker.call(self.predict, item)
         return answers
+
+
+REEL_DRIVER_HOST_VAR = "REEL_DRIVER_HOST"
+REEL_DRIVER_PORT_VAR = "REEL_DRIVER_PORT"
+REEL_DRIVER_PREFIX_VAR = "REEL_DRIVER_PREFIX"
+REEL_DRIVER_THRESHOLD_VAR = "AT_REEL_DRIVER_THRESHOLD"
+DEFAULT_REEL_DRIVER_PORT = 8000
+DEFAULT_REEL_DRIVER_PREFIX = "reel-driver"
+DEFAULT_REEL_DRIVER_THRESHOLD = 0.35
+
+
+class ReelDriverResource(dg.ConfigurableResource):
+    """The preference model: REEL_DRIVER_HOST (unset or empty: no model, step 06 uses the rules of
+    media_filtration.yaml), REEL_DRIVER_PORT (8000), REEL_DRIVER_PREFIX (reel-driver),
+    AT_REEL_DRIVER_THRESHOLD (0.35; a probability equal to it passes)."""
+
+    host: str | None = None
+    port: int | None = None
+    prefix: str | None = None
+    threshold: float | None = None
+    timeout_s: float = 30.0
+    retries: int = 2
+    backoff_s: float = 0.5
+
+    def configured(self) -> bool:
+        return bool(setting(self.host, REEL_DRIVER_HOST_VAR, ""))
+
+    def resolved_threshold(self) -> float:
+        return number_setting(
+            self.threshold, REEL_DRIVER_THRESHOLD_VAR, DEFAULT_REEL_DRIVER_THRESHOLD, 0, 1
+        )
+
+    def client(self) -> ReelDriverClient | None:
+        """None when no reel-driver is configured."""
+
+        host = str(setting(self.host, REEL_DRIVER_HOST_VAR, ""))
+        if not host:
+            return None
+        raw_port = setting(self.port, REEL_DRIVER_PORT_VAR, DEFAULT_REEL_DRIVER_PORT)
+        try:
+            port = int(str(raw_port))
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(f"{REEL_DRIVER_PORT_VAR} is not a port number") from None
+        prefix = str(setting(self.prefix, REEL_DRIVER_PREFIX_VAR, DEFAULT_REEL_DRIVER_PREFIX))
+        return ReelDriverClient.connect(
+            host,
+            port,
+            prefix,
+            timeout_s=self.timeout_s,
+            retry=RetryPolicy(self.retries, self.backoff_s),
+        )

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from automatic_transmission.clients.http import (
+    ApiKeyResource,
     JsonHttpClient,
     LastingServiceError,
     RetryPolicy,
     Sleep,
 )
 from automatic_transmission.model import MAX_INTEGER, TitleMetadata, as_number
+from automatic_transmission.settings import SettingsError, number_setting, setting
 
 SERVICE = "TMDB"
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -205,3 +207,36 @@ class TmdbClient:
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
         return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
+
+
+TMDB_BASE_URL_VAR = "AT_MOVIE_SEARCH_API_BASE_URL"
+TMDB_DETAILS_BASE_URL_VAR = "AT_MOVIE_DETAILS_API_BASE_URL"
+TMDB_API_KEY_VAR = "AT_MOVIE_SEARCH_API_KEY"  # a v3 api key or a v4 read access token
+TMDB_RATE_LIMIT_VAR = "AT_MOVIE_SEARCH_API_RATE_LIMIT"  # requests per second, 0 = unlimited
+
+
+class TmdbResource(ApiKeyResource):
+    """TMDB: AT_MOVIE_SEARCH_API_KEY (api key or bearer token), AT_MOVIE_SEARCH_API_BASE_URL
+    (default https://api.themoviedb.org/3), AT_MOVIE_DETAILS_API_BASE_URL (default: the search
+    URL), AT_MOVIE_SEARCH_API_RATE_LIMIT (requests per second, default 40)."""
+
+    base_url: str | None = None
+    details_base_url: str | None = None
+    rate_limit_per_s: float | None = None
+
+    def client(self) -> TmdbClient:
+        if not self.api_key:
+            raise SettingsError(f"{TMDB_API_KEY_VAR} is empty")
+        base_url = str(setting(self.base_url, TMDB_BASE_URL_VAR, DEFAULT_BASE_URL))
+        return TmdbClient.connect(
+            self.api_key,
+            base_url,
+            details_base_url=str(
+                setting(self.details_base_url, TMDB_DETAILS_BASE_URL_VAR, base_url)
+            ),
+            timeout_s=self.timeout_s,
+            retry=self._retry_policy(),
+            rate_limit_per_s=number_setting(
+                self.rate_limit_per_s, TMDB_RATE_LIMIT_VAR, DEFAULT_RATE_LIMIT_PER_S, 0
+            ),
+        )

@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import dagster as dg
+
+from automatic_transmission.settings import number_setting, required_setting, setting
 from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:
@@ -193,3 +196,37 @@ def _translated(where: str, timeout_s: float) -> Iterator[None]:
         raise TransmissionUnavailable(
             f"Transmission at {where} unreachable: {type(error).__name__}"
         ) from None
+
+
+TRANSMISSION_HOST_VAR = "TRANSMISSION_HOST"
+TRANSMISSION_PORT_VAR = "TRANSMISSION_PORT"
+TRANSMISSION_USERNAME_VAR = "TRANSMISSION_USERNAME"
+TRANSMISSION_PASSWORD_VAR = "TRANSMISSION_PASSWORD"
+TRANSMISSION_PATH_VAR = "TRANSMISSION_PATH"
+
+
+class TransmissionResource(dg.ConfigurableResource):
+    """The Transmission daemon: TRANSMISSION_HOST (required), TRANSMISSION_PORT (9091),
+    TRANSMISSION_USERNAME, TRANSMISSION_PASSWORD, TRANSMISSION_PATH (/transmission/rpc)."""
+
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    path: str | None = None
+    timeout_s: float = 30.0
+
+    def client(self) -> TransmissionClient:
+        """Connected (one session-get); TransmissionUnavailable names HOST:PORT when it fails."""
+        host = required_setting(self.host, TRANSMISSION_HOST_VAR)
+        port = int(
+            number_setting(self.port, TRANSMISSION_PORT_VAR, DEFAULT_PORT, 1, 65535, whole=True)
+        )
+        return TransmissionClient.connect(
+            host,
+            port,
+            username=str(setting(self.username, TRANSMISSION_USERNAME_VAR, "")),
+            password=str(setting(self.password, TRANSMISSION_PASSWORD_VAR, "")),
+            path=str(setting(self.path, TRANSMISSION_PATH_VAR, DEFAULT_PATH)),
+            timeout_s=self.timeout_s,
+        )

@@ -14,13 +14,15 @@ from pathlib import Path
 import dagster as dg
 
 from automatic_transmission.clients.plex import PlexResource
-from automatic_transmission.library import Library, UnsafePath, list_download, plan_placement
+from automatic_transmission.library.files import Library, LibrarySettings, list_download
+from automatic_transmission.library.naming import UnsafePath
+from automatic_transmission.library.placement import plan_placement
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
-from automatic_transmission.notices import reached_library
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import LibrarySettings, PipelineSettings
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.notices import reached_library
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
 

@@ -20,18 +20,22 @@ import dagster as dg
 import psycopg2.extensions
 from pydantic import Field, field_validator, model_validator
 
-from automatic_transmission.clients.transmission import TransmissionClient, TransmissionUnavailable
-from automatic_transmission.maintenance_hold import shared_maintenance_lock
-from automatic_transmission.operator_store import (
+from automatic_transmission.clients.transmission import (
+    TransmissionClient,
+    TransmissionResource,
+    TransmissionUnavailable,
+)
+from automatic_transmission.pipeline.op import shared_maintenance_lock
+from automatic_transmission.pipeline.report import cell, table
+from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
+from automatic_transmission.settings import SettingsError
+from automatic_transmission.store.operator import (
     OperatorResult,
     normalise_hashes,
     override,
     reject,
     retry_errored,
 )
-from automatic_transmission.reporting import cell, table
-from automatic_transmission.resources import SettingsError, TransmissionResource
-from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
 from dagstributor_shared.maintenance import MaintenanceLockTimeout
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.run_tags import max_runtime_tag

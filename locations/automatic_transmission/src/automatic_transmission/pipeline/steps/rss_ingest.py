@@ -18,13 +18,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 
-from automatic_transmission.clients.feeds import FeedError, FeedItem, FeedLink, redacted
+from automatic_transmission.clients.feeds import (
+    RSS_SOURCES_VAR,
+    RSS_URLS_VAR,
+    FeedError,
+    FeedItem,
+    FeedLink,
+    FeedsResource,
+    redacted,
+)
 from automatic_transmission.model import MediaType, Outcome, PipelineStatus, RssSource, Verdict
 from automatic_transmission.parsing import classify_media_type
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import RSS_SOURCES_VAR, RSS_URLS_VAR, FeedsResource
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import Sources, StepResult, open_store
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import Sources, StepResult, open_store
 from automatic_transmission.store import MediaStore, NewMedia
 from dagstributor_shared.postgres import PostgresResource
 

@@ -30,10 +30,10 @@ from automatic_transmission.model import (
     valid_year,
 )
 from automatic_transmission.parsing import ParsedRelease, parse_release, required_field_error
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import PipelineSettings
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 

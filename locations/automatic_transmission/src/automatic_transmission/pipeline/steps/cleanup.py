@@ -20,16 +20,13 @@ from automatic_transmission.clients.transmission import (
     CLEANUP_FIELDS,
     Torrent,
     TransmissionClient,
-)
-from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, PipelineStatus
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import (
-    CleanupSettings,
-    PipelineSettings,
     TransmissionResource,
 )
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, PipelineStatus
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings, number_setting
 from dagstributor_shared.postgres import PostgresResource
 
 
@@ -49,6 +46,48 @@ class CleanupDelays:
         return (
             dt.timedelta(days=self.transferred_days * factor),
             dt.timedelta(days=self.hung_days * factor),
+        )
+
+
+TARGET_ACTIVE_ITEMS_VAR = "AT_TARGET_ACTIVE_ITEMS"
+TRANSFERRED_DELAY_VAR = "AT_TRANSFERRED_ITEM_CLEANUP_DELAY"  # days
+HUNG_DELAY_VAR = "AT_HUNG_ITEM_CLEANUP_DELAY"  # days
+DEFAULT_TARGET_ACTIVE_ITEMS = 10
+DEFAULT_TRANSFERRED_DELAY_DAYS = 0.0
+DEFAULT_HUNG_DELAY_DAYS = 1.0
+
+
+class CleanupSettings(dg.ConfigurableResource):
+    """Step 10: AT_TRANSFERRED_ITEM_CLEANUP_DELAY (days, 0), AT_HUNG_ITEM_CLEANUP_DELAY (days, 1),
+    both scaled by AT_TARGET_ACTIVE_ITEMS (10) / the torrents in Transmission. Negative = error."""
+
+    target_active_items: int | None = None
+    transferred_delay_days: float | None = None
+    hung_delay_days: float | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.delays()
+
+    def delays(self) -> CleanupDelays:
+        return CleanupDelays(
+            target_active_items=int(
+                number_setting(
+                    self.target_active_items,
+                    TARGET_ACTIVE_ITEMS_VAR,
+                    DEFAULT_TARGET_ACTIVE_ITEMS,
+                    1,
+                    whole=True,
+                )
+            ),
+            transferred_days=number_setting(
+                self.transferred_delay_days,
+                TRANSFERRED_DELAY_VAR,
+                DEFAULT_TRANSFERRED_DELAY_DAYS,
+                0,
+            ),
+            hung_days=number_setting(
+                self.hung_delay_days, HUNG_DELAY_VAR, DEFAULT_HUNG_DELAY_DAYS, 0
+            ),
         )
 
 

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from automatic_transmission import parsing
-from automatic_transmission.clients.transmission import COLLECT_FIELDS, Torrent
+from automatic_transmission.clients.transmission import (
+    COLLECT_FIELDS,
+    Torrent,
+    TransmissionResource,
+)
 from automatic_transmission.model import (
     MediaRow,
     MediaType,
@@ -22,10 +26,9 @@ from automatic_transmission.model import (
     RejectionStatus,
     Verdict,
 )
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import TransmissionResource
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, open_store, record
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, open_store, record
 from automatic_transmission.store.media import NewMedia
 from dagstributor_shared.postgres import PostgresResource
 

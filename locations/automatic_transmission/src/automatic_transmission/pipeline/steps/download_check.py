@@ -14,12 +14,13 @@ from automatic_transmission.clients.transmission import (
     DONE_STATUSES,
     DOWNLOAD_CHECK_FIELDS,
     Torrent,
+    TransmissionResource,
 )
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import PipelineSettings, TransmissionResource
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
 STILL_DOWNLOADING = "still downloading"

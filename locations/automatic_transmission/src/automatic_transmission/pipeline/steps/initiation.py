@@ -13,13 +13,14 @@ import dagster as dg
 from automatic_transmission.clients.transmission import (
     TorrentRefused,
     TransmissionClient,
+    TransmissionResource,
     TransmissionUnavailable,
 )
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import PipelineSettings, TransmissionResource
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
 LINK_SCHEMES = ("magnet:", "http://", "https://")

@@ -30,8 +30,9 @@ from automatic_transmission.clients.http import (
     ServiceConfigurationError,
     ServiceError,
 )
-from automatic_transmission.clients.omdb import OmdbClient
-from automatic_transmission.clients.tmdb import SearchHit, TmdbClient
+from automatic_transmission.clients.omdb import OmdbClient, OmdbResource
+from automatic_transmission.clients.tmdb import SearchHit, TmdbClient, TmdbResource
+from automatic_transmission.filters import FilterSettings
 from automatic_transmission.model import (
     MediaRow,
     Outcome,
@@ -41,15 +42,10 @@ from automatic_transmission.model import (
     normalised,
     valid_year,
 )
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import (
-    FilterSettings,
-    OmdbResource,
-    PipelineSettings,
-    TmdbResource,
-)
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore, valid_imdb_id
 from dagstributor_shared.postgres import PostgresResource
 

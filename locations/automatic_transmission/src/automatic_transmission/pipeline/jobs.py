@@ -6,17 +6,17 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from automatic_transmission.run_tags import pipeline_tags, step_tags
-from automatic_transmission.steps.cleanup import cleanup_op
-from automatic_transmission.steps.collect import collect_op
-from automatic_transmission.steps.download_check import download_check_op
-from automatic_transmission.steps.file_filtration import file_filtration_op
-from automatic_transmission.steps.initiation import initiation_op
-from automatic_transmission.steps.media_filtration import media_filtration_op
-from automatic_transmission.steps.metadata_collection import metadata_collection_op
-from automatic_transmission.steps.parse import parse_op
-from automatic_transmission.steps.rss_ingest import rss_ingest_op
-from automatic_transmission.steps.transfer import transfer_op
+from automatic_transmission.pipeline.run_tags import pipeline_tags, step_tags
+from automatic_transmission.pipeline.steps.cleanup import cleanup_op
+from automatic_transmission.pipeline.steps.collect import collect_op
+from automatic_transmission.pipeline.steps.download_check import download_check_op
+from automatic_transmission.pipeline.steps.file_filtration import file_filtration_op
+from automatic_transmission.pipeline.steps.initiation import initiation_op
+from automatic_transmission.pipeline.steps.media_filtration import media_filtration_op
+from automatic_transmission.pipeline.steps.metadata_collection import metadata_collection_op
+from automatic_transmission.pipeline.steps.parse import parse_op
+from automatic_transmission.pipeline.steps.rss_ingest import rss_ingest_op
+from automatic_transmission.pipeline.steps.transfer import transfer_op
 
 SCHEDULE_PREFIX = "at_"
 

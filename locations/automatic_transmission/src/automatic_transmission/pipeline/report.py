@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from automatic_transmission.model import Outcome, Verdict
-from automatic_transmission.notices import notify_outcomes
+from automatic_transmission.pipeline.notices import notify_outcomes
 from dagstributor_shared.scrub import scrub
 
 if TYPE_CHECKING:
-    from automatic_transmission.steps.runner import Sources, StepResult
+    from automatic_transmission.pipeline.runner import Sources, StepResult
 
 TABLE_LIMIT = 500  # rows shown in the run's table; counts always cover everything
 CELL_CHARS = 200  # a cell longer than this is cut: a hostile title must not bloat the run's events

@@ -23,8 +23,8 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from automatic_transmission.notices import episode_code
-from automatic_transmission.operator_store import escape_like
+from automatic_transmission.pipeline.notices import episode_code
+from automatic_transmission.store.operator import escape_like
 
 HASH_PREFIX = re.compile(r"^[0-9a-fA-F]{6,40}$")
 DEFAULT_LIMIT = 50
@@ -138,7 +138,7 @@ def render_table(items: Sequence[Item]) -> str:
 
 def connect() -> tuple[psycopg2.extensions.connection, str]:
     """The pipeline's database, configured exactly as its runs are (AT_PGSQL_*)."""
-    from automatic_transmission.resources import AT_PGSQL_PREFIX
+    from automatic_transmission.settings import AT_PGSQL_PREFIX
     from dagstributor_shared.postgres import resolve_settings
 
     settings = resolve_settings(AT_PGSQL_PREFIX, {})

@@ -23,17 +23,13 @@ from dataclasses import dataclass
 import dagster as dg
 
 from automatic_transmission.clients.http import ServiceConfigurationError, ServiceError
-from automatic_transmission.clients.reel_driver import Prediction
-from automatic_transmission.filters import RuleSet
+from automatic_transmission.clients.reel_driver import Prediction, ReelDriverResource
+from automatic_transmission.filters import FilterSettings, RuleSet
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
-from automatic_transmission.reporting import report_step, show_number
-from automatic_transmission.resources import (
-    FilterSettings,
-    PipelineSettings,
-    ReelDriverResource,
-)
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step, show_number
+from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore
 from dagstributor_shared.postgres import PostgresResource
 

@@ -1,22 +1,40 @@
-"""One module per pipeline step: its decide functions and its thin Dagster op."""
+"""The op every pipeline step is: `step_op`, and the maintenance lock every step holds shared.
+
+The pipeline's share of the database's maintenance lock (dagstributor_shared.maintenance):
+every pipeline step (and operator job) holds the lock shared, on a connection of its own that
+stays idle while the work runs on its own connections, up to its last commit; the schema jobs of
+wiring_schema_tics hold it exclusively. So a schema job waits for running steps, and a step that
+starts during maintenance waits at most AT_MAINTENANCE_WAIT seconds and then gives up before
+touching a row, with a message naming the holder: it never fails half-way through.
+"""
 
 import functools
 import inspect
 import typing
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import dagster as dg
 
-from automatic_transmission.maintenance_hold import shared_maintenance_lock
-from dagstributor_shared.maintenance import MaintenanceLockTimeout
+from automatic_transmission.settings import maintenance_wait_seconds
+from dagstributor_shared.maintenance import MaintenanceLockTimeout, maintenance_shared
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 
 NOTIFIER_KEY = "notifier"
 POSTGRES_KEY = "postgres"
 SKIPPED_KEY = "skipped"
+
+
+@contextmanager
+def shared_maintenance_lock(postgres: PostgresResource) -> Iterator[None]:
+    """Hold the maintenance lock shared while the body runs (on a connection of its own);
+    raises MaintenanceLockTimeout, before the body starts, when a schema job keeps it longer
+    than AT_MAINTENANCE_WAIT."""
+    wait = maintenance_wait_seconds()  # a bad value fails here, naming the variable
+    with postgres.connect() as connection, maintenance_shared(connection, wait_seconds=wait):
+        yield
 
 
 def skip_step(context: dg.OpExecutionContext, error: MaintenanceLockTimeout) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import psycopg2.extensions
 
-from automatic_transmission.health import (
+from automatic_transmission.health.checks import (
     STATUS_OWNER_STEP,
     CheckOutcome,
     PipelineHealth,
@@ -26,9 +26,9 @@ from automatic_transmission.health import (
     stuck_check,
 )
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.reporting import table
-from automatic_transmission.resources import number_setting
-from automatic_transmission.run_tags import DEFAULT_MAX_RUNTIME_S
+from automatic_transmission.pipeline.report import table
+from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
+from automatic_transmission.settings import number_setting
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
@@ -82,7 +82,7 @@ class HealthSettings(dg.ConfigurableResource):
 
 
 def step_schedule_key(step_number: int) -> str:
-    from automatic_transmission.jobs import STEPS
+    from automatic_transmission.pipeline.jobs import STEPS
 
     return next(step.key for step in STEPS if step.number == step_number)
 
@@ -102,7 +102,7 @@ def waiting_limits_hours(
 
 
 def current_schedule_specs() -> dict[str, ScheduleEntry]:
-    from automatic_transmission.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX
+    from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX
 
     return load_schedule_specs(
         schedule_file(current_environment()),

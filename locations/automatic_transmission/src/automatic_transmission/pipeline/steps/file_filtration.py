@@ -9,12 +9,12 @@ from typing import Any
 
 import dagster as dg
 
-from automatic_transmission.filters import FILE_FIELDS, RuleSet
+from automatic_transmission.filters import FILE_FIELDS, FilterSettings, RuleSet
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, RejectionStatus
-from automatic_transmission.reporting import report_step
-from automatic_transmission.resources import FilterSettings, PipelineSettings
-from automatic_transmission.steps import step_op
-from automatic_transmission.steps.runner import open_store, run_batches
+from automatic_transmission.pipeline.op import step_op
+from automatic_transmission.pipeline.report import report_step
+from automatic_transmission.pipeline.runner import open_store, run_batches
+from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
 

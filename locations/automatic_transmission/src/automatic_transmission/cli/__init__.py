@@ -1,0 +1,1 @@
+"""The command-line tools: at-item and at-parse."""

@@ -1,0 +1,1 @@
+"""The health surface: the media_pipeline asset and its checks."""

@@ -1,0 +1,1 @@
+"""The operator surface: jobs that retry, override or reject items by hand."""

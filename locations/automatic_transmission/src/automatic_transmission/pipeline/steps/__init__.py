@@ -1,0 +1,1 @@
+"""One module per pipeline step: its decide functions and its thin Dagster op."""
