@@ -25,7 +25,6 @@ from automatic_transmission.pipeline.steps.rss_ingest import (
     ingest,
     item_info_hash,
     media_type_for,
-    normalise_info_hash,
     torrent_link,
 )
 from automatic_transmission.store import MediaStore, NewMedia
@@ -96,24 +95,6 @@ def refused_url() -> str:
 
 
 # --- decide: hashes, links, types (plain values) ----------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (H(1), H(1)),
-        (H(1).upper(), H(1)),
-        (base32_hash(H(1)), H(1)),
-        (base32_hash(H(1)).lower(), H(1)),
-        (H(1)[:39], None),
-        ("g" * 40, None),
-        (base32_hash(H(1))[:31] + "1", None),
-        ("", None),
-    ],
-    ids=["hex", "upper-hex", "base32", "lower-base32", "short", "not-hex", "bad-base32", "empty"],
-)
-def test_info_hash_is_normalised_to_40_lowercase_hex(text: str, expected: str | None) -> None:
-    assert normalise_info_hash(text) == expected
 
 
 def _item(*links: FeedLink, hashes: tuple[str, ...] = ()) -> FeedItem:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -32,8 +31,7 @@ from automatic_transmission.model import (
     RssSource,
 )
 from automatic_transmission.store.session import transaction_cursor
-
-HASH_PATTERN = re.compile(r"^[0-9a-f]{40}$")
+from automatic_transmission.torrents import is_info_hash
 
 # Columns an outcome may write, with the type its text value is cast to. `{s}` is the schema.
 # Not writable: hash (the key), created_at/updated_at (defaults and trigger), pipeline_status
@@ -87,7 +85,7 @@ class NewMedia:
     error_condition: str | None = None  # set = the row is inserted frozen (error_status true)
 
     def __post_init__(self) -> None:
-        if not HASH_PATTERN.match(self.hash):
+        if not is_info_hash(self.hash):
             raise ValueError(f"not a 40-character lowercase hex info-hash: {self.hash!r}")
         if not self.original_title:
             raise ValueError(f"{self.hash}: original_title is empty")

@@ -16,8 +16,8 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus, RejectionStatus
-from automatic_transmission.store.media import HASH_PATTERN
 from automatic_transmission.store.session import transaction_cursor
+from automatic_transmission.torrents import is_info_hash
 
 # Rows the filters have not yet accepted for download: an override still changes their fate.
 OVERRIDABLE_STATUSES = (
@@ -61,7 +61,7 @@ def normalise_hashes(hashes: Iterable[str]) -> list[str]:
     bad: list[str] = []
     for raw in hashes:
         value = raw.strip().lower()
-        if not HASH_PATTERN.match(value):
+        if not is_info_hash(value):
             bad.append(raw)
         elif value not in result:
             result.append(value)

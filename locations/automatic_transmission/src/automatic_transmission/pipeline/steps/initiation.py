@@ -6,8 +6,6 @@ already has counts as added) · record: `downloading`; a torrent Transmission re
 next run, a corrupt one freezes its row · report.
 """
 
-from urllib.parse import quote
-
 import dagster as dg
 
 from automatic_transmission.clients.transmission import (
@@ -21,9 +19,10 @@ from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
 from automatic_transmission.settings import PipelineSettings
+from automatic_transmission.torrents import MAGNET_SCHEME, build_magnet
 from dagstributor_shared.postgres import PostgresResource
 
-LINK_SCHEMES = ("magnet:", "http://", "https://")
+LINK_SCHEMES = (MAGNET_SCHEME, "http://", "https://")
 # Answers of a daemon that will never accept this torrent (others, e.g. a .torrent URL that
 # fails to download, may heal).
 LASTING_REFUSALS = ("invalid or corrupt torrent file",)
@@ -35,7 +34,7 @@ def torrent_link(row: MediaRow) -> str:
     link = (row.original_link or "").strip()
     if link.lower().startswith(LINK_SCHEMES):
         return link
-    return f"magnet:?xt=urn:btih:{row.hash}&dn={quote(row.original_title)}"
+    return build_magnet(row.hash, row.original_title)
 
 
 def judge_add(row: MediaRow, added: str | TorrentRefused) -> Outcome:

@@ -7,14 +7,12 @@ outcomes, one source row per feed · report_step: counts, the table of feeds and
 items; red when every feed failed.
 """
 
-import base64
-import binascii
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -33,6 +31,12 @@ from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import Sources, StepResult, open_store
 from automatic_transmission.store import MediaStore, NewMedia
+from automatic_transmission.torrents import (
+    is_magnet,
+    magnet_info_hash,
+    magnet_name,
+    normalise_info_hash,
+)
 from dagstributor_shared.postgres import PostgresResource
 
 TORRENT_TYPE = "application/x-bittorrent"
@@ -42,8 +46,6 @@ WARNINGS_PER_FEED = 20  # dropped entries logged one by one; the rest are summed
 MAX_TITLE_CHARS = 1000
 SHOWN_TITLE_CHARS = 200  # in log lines
 
-_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
-_BASE32 = re.compile(r"^[A-Za-z2-7]{32}$")
 # Control characters (NUL among them: PostgreSQL text cannot hold it) -> one space.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
@@ -105,38 +107,6 @@ def configured_feeds(sources: str, urls: str) -> list[FeedSource]:
 
 
 # --- decide: one feed item -> hash, title, link ------------------------------------------------
-
-
-def normalise_info_hash(value: str) -> str | None:
-    """A BitTorrent v1 info-hash as 40 lowercase hex: from 40 hex digits or 32 base32 chars."""
-    value = value.strip()
-    if _HEX40.match(value):
-        return value.lower()
-    if _BASE32.match(value):
-        try:
-            return base64.b32decode(value.upper()).hex()
-        except (binascii.Error, ValueError):
-            return None
-    return None
-
-
-def is_magnet(href: str) -> bool:
-    return href.lower().startswith("magnet:")
-
-
-def magnet_info_hash(magnet: str) -> str | None:
-    """The info-hash of the first `xt=urn:btih:` of a magnet link."""
-    for topic in parse_qs(urlsplit(magnet).query).get("xt", []):
-        if topic.lower().startswith("urn:btih:"):
-            return normalise_info_hash(topic[len("urn:btih:") :])
-    return None
-
-
-def magnet_name(magnet: str) -> str | None:
-    names = parse_qs(urlsplit(magnet).query).get("dn", [])
-    if not names:
-        return None
-    return names[0].strip() or None
 
 
 def _is_torrent_file(link: FeedLink) -> bool:
