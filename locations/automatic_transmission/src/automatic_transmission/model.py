@@ -10,10 +10,9 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-# Bounds the columns hold (schema.md): `release_year` is CHECKed to these years in atp.media and
-# atp.training; season, episode, tmdb_id, runtime and the vote counts are `integer`.
-MIN_YEAR, MAX_YEAR = 1850, 2100
-MAX_INTEGER = 2**31 - 1
+from automatic_transmission.limits import MAX_INTEGER as MAX_INTEGER
+from automatic_transmission.limits import MAX_YEAR, MIN_YEAR
+
 # Step 10's rejection reason for a download without progress for AT_HUNG_ITEM_CLEANUP_DELAY; the
 # notifications recognise a hung item by it.
 HUNG_REASON = "exceeded time limit"

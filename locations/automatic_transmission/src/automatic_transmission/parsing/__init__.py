@@ -82,6 +82,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from automatic_transmission import limits
 from automatic_transmission.model import MediaType
 from automatic_transmission.parsing.numbering import Reading, apply_numbering_rules
 from automatic_transmission.parsing.paths import split_path
@@ -97,10 +98,10 @@ __all__ = [
 
 MEDIA_TYPES = tuple(MediaType)
 
-# Column widths of the release table.
-MAX_TITLE = 255
-MAX_SHORT = 10
-MAX_UPLOADER = 25
+# Column widths of the release table (automatic_transmission.limits).
+MAX_TITLE = limits.TITLE_CHARS
+MAX_SHORT = limits.SHORT_CHARS
+MAX_UPLOADER = limits.UPLOADER_CHARS
 # A "year" later than next year is a number in the title ("Blade.Runner.2049.1080p").
 LATEST_YEAR = datetime.date.today().year + 1
 # Real release names are well under this; anything longer is cut before the regexes run.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -18,6 +17,13 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2 import sql
 
+from automatic_transmission.limits import (
+    CODE_CHARS,
+    GENRE_CHARS,
+    IMDB_ID_PATTERN,
+    PRODUCTION_STATUS_CHARS,
+    TITLE_CHARS,
+)
 from automatic_transmission.model import (
     MAX_INTEGER,
     TRAINING_COLUMNS,
@@ -28,12 +34,11 @@ from automatic_transmission.model import (
 )
 from automatic_transmission.store.session import transaction_cursor
 
-IMDB_ID = re.compile(r"^tt[0-9]{7,8}$")
 MAX_BIGINT = 2**63 - 1
 
 
 def valid_imdb_id(value: str | None) -> str | None:
-    return value if value is not None and IMDB_ID.match(value) else None
+    return value if value is not None and IMDB_ID_PATTERN.match(value) else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def fit(record: TrainingRecord) -> TrainingRecord:
     """
 
     def is_code(value: object) -> bool:
-        return isinstance(value, str) and len(value) == 2 and value.isalpha()
+        return isinstance(value, str) and len(value) == CODE_CHARS and value.isalpha()
 
     def codes(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(c for c in values if is_code(c))
@@ -70,11 +75,11 @@ def fit(record: TrainingRecord) -> TrainingRecord:
     language = record.original_language
     return replace(
         record,
-        media_title=text(record.media_title, 255) or "",
-        original_media_title=text(record.original_media_title, 255),
-        tagline=text(record.tagline, 255),
+        media_title=text(record.media_title, TITLE_CHARS) or "",
+        original_media_title=text(record.original_media_title, TITLE_CHARS),
+        tagline=text(record.tagline, TITLE_CHARS),
         overview=text(record.overview),
-        production_status=text(record.production_status, 25),
+        production_status=text(record.production_status, PRODUCTION_STATUS_CHARS),
         origin_country=codes(record.origin_country),
         production_countries=codes(record.production_countries),
         spoken_languages=codes(record.spoken_languages),
@@ -82,8 +87,8 @@ def fit(record: TrainingRecord) -> TrainingRecord:
         season=_bounded(record.season, -32768, 32767),  # smallint
         episode=_bounded(record.episode, -32768, 32767),
         original_language=language if is_code(language) else None,
-        production_companies=tuple(text(c, 255) or "" for c in record.production_companies),
-        genre=tuple(text(g, 20) or "" for g in record.genre),
+        production_companies=tuple(text(c, TITLE_CHARS) or "" for c in record.production_companies),
+        genre=tuple(text(g, GENRE_CHARS) or "" for g in record.genre),
         budget=_bounded(record.budget, 0, MAX_BIGINT),
         revenue=_bounded(record.revenue, 0, MAX_BIGINT),
         runtime=_bounded(record.runtime, 0, MAX_INTEGER),

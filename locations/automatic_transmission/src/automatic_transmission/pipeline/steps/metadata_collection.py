@@ -33,6 +33,7 @@ from automatic_transmission.clients.http import (
 from automatic_transmission.clients.omdb import OmdbClient, OmdbResource
 from automatic_transmission.clients.tmdb import SearchHit, TmdbClient, TmdbResource
 from automatic_transmission.filters import FilterSettings
+from automatic_transmission.limits import TITLE_CHARS
 from automatic_transmission.model import (
     MediaRow,
     Outcome,
@@ -51,7 +52,7 @@ from dagstributor_shared.postgres import PostgresResource
 
 SEARCH_FAILED = "media search failed"
 MIN_TITLE_SIMILARITY = 0.5  # below this a hit is another title, not a spelling of ours
-MEDIA_TITLE_MAX = 255
+MEDIA_TITLE_MAX = TITLE_CHARS
 
 
 # --- decide: matching -----------------------------------------------------------------------
