@@ -27,6 +27,7 @@ from automatic_transmission.health.checks import (
     stuck_check,
 )
 from automatic_transmission.model import PipelineStatus
+from dagstributor_shared import atp_schema
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
@@ -271,3 +272,10 @@ def test_an_undeliverable_notification_does_not_fail_the_checks(
         result = materialize(postgres, dead, instance)
     assert result.success
     assert len(result.get_asset_check_evaluations()) == 4
+
+
+def test_backups_are_held_to_the_drop_guards_age_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AT_HEALTH_BACKUP_MAX_AGE_HOURS", raising=False)
+    assert dt.timedelta(hours=HealthSettings().backup_limit()) == atp_schema.MAX_BACKUP_AGE

@@ -9,6 +9,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import pytest
 
+from dagstributor_shared import atp_schema
 from tests.wiring_schema_tics.conftest import RunJob
 from tests.wiring_schema_tics.support import (
     atp_exists,
@@ -20,7 +21,8 @@ from tests.wiring_schema_tics.support import (
     snapshot,
     step_metadata,
 )
-from wiring_schema_tics import schema
+from wiring_schema_tics import backups, schema
+from wiring_schema_tics.jobs import DropGuardConfig
 from wiring_schema_tics.schema import TABLES
 
 Connection = psycopg2.extensions.connection
@@ -60,9 +62,13 @@ def test_backup_job_writes_the_documented_backup_format(
     result = run_job("wst_atp_bak_job")
     assert result.success
     today = _today(seeded)
+    day = dt.datetime.strptime(today, "%Y%m%d").date()
     for table in TABLES:
         base = f"atp_{table}_{today}"
         assert {base, f"{base}_metadata", f"{base}_column_mapping"} <= set(_backup_tables(seeded))
+        # ... which are the names the pipeline's health check looks for
+        assert base == atp_schema.backup_table(table, day)
+        assert atp_schema.table_of_metadata(atp_schema.metadata_table(base)) == table
         metadata = query(
             seeded,
             f"SELECT backup_date, source_schema, source_table, backup_table, created_at, "
@@ -382,3 +388,9 @@ def test_the_reload_builds_every_index_and_key_after_the_load_exactly_as_the_ddl
             " VALUES (repeat('a', 40), 'movie', 'dup')",
         )
     seeded.rollback()
+
+
+def test_the_drop_guard_and_the_health_check_share_one_backup_age() -> None:
+    assert backups.DEFAULT_MAX_BACKUP_AGE == atp_schema.MAX_BACKUP_AGE
+    hours = DropGuardConfig().max_backup_age_hours
+    assert dt.timedelta(hours=hours) == atp_schema.MAX_BACKUP_AGE

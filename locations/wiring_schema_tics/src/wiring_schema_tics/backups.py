@@ -17,16 +17,15 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2 import sql
 
+from dagstributor_shared.atp_schema import MAX_BACKUP_AGE
 from dagstributor_shared.sql import SqlFileResult, run_sql, run_sql_file
 from wiring_schema_tics.schema import SCHEMA, SQL_DIR, TABLES
 
 BAK_DIR = SQL_DIR / "bak"
 FUNCTIONS_FILE = BAK_DIR / "00_functions.sql"
 DEFAULT_KEEP = 8
-# A drop needs a verified backup of every table younger than this. A day covers the daily
-# workflow (back up, then change the schema the same day) while refusing to drop on the strength
-# of last month's backup, which would silently lose everything the pipeline wrote since.
-DEFAULT_MAX_BACKUP_AGE = timedelta(hours=24)
+# A drop needs a verified backup of every table younger than this (why a day: atp_schema).
+DEFAULT_MAX_BACKUP_AGE = MAX_BACKUP_AGE
 # Session setting read by bak.reload_table as the default of truncate_first (psql leaves it off).
 TRUNCATE_SETTING = "wst.reload_truncate"
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import psycopg2.extensions
 
+from dagstributor_shared.atp_schema import SCHEMA
+from dagstributor_shared.atp_schema import TABLES as TABLES  # in dependency order
 from dagstributor_shared.sql import SqlFileResult, run_sql_file
 
-SCHEMA = "atp"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DDL_DIR = SQL_DIR / "ddl"
 DROP_FILE = DDL_DIR / "00_drop_schema.sql"
@@ -31,8 +32,6 @@ INSTANTIATE_FILES: tuple[Path, ...] = (
     PERMISSIONS_FILE,
 )
 TEST_FILE = SQL_DIR / "test.sql"
-# Tables in dependency order (the order of instantiation and reload).
-TABLES: tuple[str, ...] = ("media", "training", "prediction")
 
 
 class SchemaExistsError(RuntimeError):

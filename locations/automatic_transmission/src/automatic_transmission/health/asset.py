@@ -7,6 +7,7 @@ check that starts failing is notified once (not again while it keeps failing).
 """
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 import dagster as dg
@@ -29,6 +30,7 @@ from automatic_transmission.model import PipelineStatus
 from automatic_transmission.pipeline.report import table
 from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
 from automatic_transmission.settings import number_setting
+from dagstributor_shared.atp_schema import MAX_BACKUP_AGE
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
@@ -46,7 +48,7 @@ BACKUP_MAX_AGE_HOURS_VAR = "AT_HEALTH_BACKUP_MAX_AGE_HOURS"
 DEFAULT_FROZEN_HOURS = 24.0
 DEFAULT_DOWNLOAD_STALL_HOURS = 48.0
 DEFAULT_STUCK_FACTOR = 2.0  # two schedule gaps: one run was missed
-DEFAULT_BACKUP_MAX_AGE_HOURS = 24.0  # the drop guard's default (wiring_schema_tics.backups)
+DEFAULT_BACKUP_MAX_AGE_HOURS = MAX_BACKUP_AGE / dt.timedelta(hours=1)  # the drop guard's limit
 
 
 class HealthSettings(dg.ConfigurableResource):
@@ -280,7 +282,7 @@ HEALTH_CHECKS = (
     health_check(
         "backups_fresh",
         "Every atp table has a backup younger than the drop guard allows "
-        f"({BACKUP_MAX_AGE_HOURS_VAR}, 24 hours).",
+        f"({BACKUP_MAX_AGE_HOURS_VAR}, {DEFAULT_BACKUP_MAX_AGE_HOURS:g} hours).",
         dg.AssetCheckSeverity.ERROR,
         _backups,
     ),

@@ -21,10 +21,11 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus
+from dagstributor_shared import atp_schema
 
 TOP_REJECTION_REASONS = 10
 LISTED_ROWS = 20  # offending rows named in a check's metadata
-BACKED_UP_TABLES = ("media", "training", "prediction")
+BACKED_UP_TABLES = atp_schema.TABLES
 NO_REASON = "(no reason)"
 
 # Status -> number of the step that moves rows out of it (pipeline.md).
@@ -264,7 +265,7 @@ def backup_ages_hours(
     schema: str = "atp",
 ) -> dict[str, float | None]:
     """Table -> age in hours of its newest backup (None: no backup)."""
-    pattern = f"^{schema}_({'|'.join(tables)})_[0-9]{{8}}_metadata$"
+    pattern = atp_schema.metadata_table_pattern(tables, schema)
     names = _rows(
         connection,
         sql.SQL(
@@ -275,7 +276,7 @@ def backup_ages_hours(
     )
     newest: dict[str, str] = {}
     for (name,) in names:
-        table = str(name)[len(schema) + 1 : -len("_YYYYMMDD_metadata")]
+        table = atp_schema.table_of_metadata(str(name), schema)
         newest.setdefault(table, str(name))  # names sort by day: the first is the newest
     ages: dict[str, float | None] = dict.fromkeys(tables)
     if newest:
