@@ -11,14 +11,15 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
+import psycopg2.extensions
 from pydantic import Field
 
 from dagstributor_shared.postgres import PostgresResource
 from dagstributor_shared.run_tags import max_runtime_tag
-from dagstributor_shared.sql import run_sql_file
+from dagstributor_shared.sql import SqlFileResult, run_sql_file
 from wiring_schema_tics import backups, replace, schema
 from wiring_schema_tics.maintenance import MAINTENANCE_TAG, SchemaMaintenanceResource
 
@@ -30,6 +31,7 @@ from wiring_schema_tics.maintenance import MAINTENANCE_TAG, SchemaMaintenanceRes
 SCHEMA_POOL = "wst_atp_schema"
 SCHEMA_RUN_TAG_KEY = "dagstributor/schema_lock"
 SCHEMA_RUN_TAG: dict[str, str] = {SCHEMA_RUN_TAG_KEY: "atp"}
+T = TypeVar("T")
 RESOURCE_KEY = "postgres"
 MAINTENANCE_KEY = "maintenance"
 SCHEDULE_KEY = "wst_atp_bak"
@@ -88,6 +90,32 @@ def _per_table_metadata(
     return metadata
 
 
+def _held(
+    maintenance: SchemaMaintenanceResource,
+    postgres: PostgresResource,
+    work: Callable[[psycopg2.extensions.connection], T],
+) -> T:
+    """`work` on a connection of its own, after checking that this run holds the maintenance
+    lock (every op that changes atp calls this first)."""
+    maintenance.ensure_held()
+    with postgres.connect() as connection:
+        return work(connection)
+
+
+def _files_metadata(results: Sequence[SqlFileResult], key: str = "statements") -> dict[str, Any]:
+    """The SQL files an op ran, by name, and their statements per file under `key`."""
+    return {
+        "files": [r.source.rsplit("/", 1)[-1] for r in results],
+        key: _json({r.source: r.summary() for r in results}),
+    }
+
+
+def _log_notices(context: dg.OpExecutionContext, reloads: Sequence[backups.ReloadResult]) -> None:
+    for reload in reloads:
+        for notice in reload.notices:
+            context.log.info(f"{reload.table}: {notice}")
+
+
 def _schema_op(**kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
     """dg.op with the shape every op here shares: in the pool, after the previous step, no value."""
     return dg.op(
@@ -115,9 +143,7 @@ def backup_atp(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        results = backups.backup_all(connection, keep=config.keep)
+    results = _held(maintenance, postgres, lambda c: backups.backup_all(c, keep=config.keep))
     context.add_output_metadata(
         _per_table_metadata(results, "backups", {r.table: r.backup_count for r in results})
     )
@@ -160,9 +186,7 @@ def drop_atp(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        result = replace.drop_checked(connection)
+    result = _held(maintenance, postgres, replace.drop_checked)
     metadata = _refreshed_metadata(context, result.refreshed)
     metadata["statements"] = _json({r.source: r.summary() for r in result.files})
     context.add_output_metadata(metadata)
@@ -177,18 +201,13 @@ def replace_atp(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        result = replace.replace_atp(connection)
-    for reload in result.reloads:
-        for notice in reload.notices:
-            context.log.info(f"{reload.table}: {notice}")
+    result = _held(maintenance, postgres, replace.replace_atp)
+    _log_notices(context, result.reloads)
     metadata = _per_table_metadata(
         result.reloads, "reloads", {r.table: r.restored_count for r in result.reloads}
     )
     metadata.update(_refreshed_metadata(context, result.refreshed))
-    metadata["files"] = [r.source.rsplit("/", 1)[-1] for r in result.files]
-    metadata["file_statements"] = _json({r.source: r.summary() for r in result.files})
+    metadata.update(_files_metadata(result.files, "file_statements"))
     context.add_output_metadata(metadata)
 
 
@@ -198,15 +217,7 @@ def instantiate_atp(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        results = schema.instantiate(connection)
-    context.add_output_metadata(
-        {
-            "files": [r.source.rsplit("/", 1)[-1] for r in results],
-            "statements": _json({r.source: r.summary() for r in results}),
-        }
-    )
+    context.add_output_metadata(_files_metadata(_held(maintenance, postgres, schema.instantiate)))
 
 
 @_schema_op(description="Restore each table from its newest backup, one transaction per table.")
@@ -216,12 +227,10 @@ def reload_atp(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        results = backups.reload_all(connection, truncate=config.truncate)
-    for result in results:
-        for notice in result.notices:
-            context.log.info(f"{result.table}: {notice}")
+    results = _held(
+        maintenance, postgres, lambda c: backups.reload_all(c, truncate=config.truncate)
+    )
+    _log_notices(context, results)
     context.add_output_metadata(
         _per_table_metadata(results, "reloads", {r.table: r.restored_count for r in results})
     )
@@ -233,9 +242,7 @@ def verify_counts(
     postgres: PostgresResource,
     maintenance: SchemaMaintenanceResource,
 ) -> None:
-    maintenance.ensure_held()
-    with postgres.connect() as connection:
-        counts = backups.verify_restored(connection)
+    counts = _held(maintenance, postgres, backups.verify_restored)
     metadata: dict[str, Any] = {f"{c.table}_rows": c.rows for c in counts}
     metadata["counts"] = _json([asdict(c) for c in counts])
     context.add_output_metadata(metadata)
