@@ -18,6 +18,7 @@ from automatic_transmission.clients.transmission import (
     TorrentRefused,
 )
 from automatic_transmission.model import (
+    UNKNOWN_TYPE_ERROR,
     MediaRow,
     MediaType,
     PipelineStatus,
@@ -25,7 +26,7 @@ from automatic_transmission.model import (
     Verdict,
 )
 from automatic_transmission.pipeline.steps.cleanup import CleanupDelays, decide_cleanup
-from automatic_transmission.pipeline.steps.collect import UNKNOWN_TYPE_ERROR, decide_collect
+from automatic_transmission.pipeline.steps.collect import decide_collect
 from automatic_transmission.pipeline.steps.download_check import check_download, is_complete
 from automatic_transmission.pipeline.steps.initiation import judge_add, torrent_link
 

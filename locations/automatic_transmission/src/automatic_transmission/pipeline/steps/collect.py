@@ -19,6 +19,7 @@ from automatic_transmission.clients.transmission import (
     TransmissionResource,
 )
 from automatic_transmission.model import (
+    UNKNOWN_TYPE_ERROR,
     MediaRow,
     MediaType,
     Outcome,
@@ -31,8 +32,6 @@ from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, record
 from automatic_transmission.store.media import NewMedia
 from dagstributor_shared.postgres import PostgresResource
-
-UNKNOWN_TYPE_ERROR = "media_type is unknown"
 
 
 @dataclass

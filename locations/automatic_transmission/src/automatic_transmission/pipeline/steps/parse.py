@@ -23,6 +23,7 @@ import dagster as dg
 
 from automatic_transmission.model import (
     MAX_INTEGER,
+    UNKNOWN_TYPE_ERROR,
     MediaRow,
     MediaType,
     Outcome,
@@ -36,8 +37,6 @@ from automatic_transmission.pipeline.runner import StepResult, open_store, run_b
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
-
-UNKNOWN_TYPE_ERROR = "media_type is unknown"
 
 
 def first_number(value: int | list[int] | None) -> int | None:
