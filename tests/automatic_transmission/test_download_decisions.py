@@ -1,4 +1,4 @@
-"""The pure decisions of steps 02, 07, 08 and 10 (pipeline.md), as tables of cases: no database,
+"""The pure decisions of steps 02, 07, 08 and 10 (pipeline/steps/), as tables of cases: no database,
 no Transmission."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Steps 02, 07-10 against a real transmission-daemon on 127.0.0.1 whose downloads come from a
-local web seed (pipeline.md): collected, added, recognised as finished only when Transmission is
+local web seed (pipeline/steps/): collected, added, recognised as finished only when Transmission is
 done with the data, filed safely, cleaned up; and every step that needs Transmission fails
 clearly, changing no row, when it is down or refuses the credentials."""
 

@@ -1,4 +1,4 @@
-"""Step 09's library rules (pipeline.md): naming templates, safe paths, hardlink-or-copy through a
+"""Step 09's library rules (library/, pipeline/steps/transfer.py): naming templates, safe paths, hardlink-or-copy through a
 temporary name, packs merging into a season folder, only video and subtitle files placed."""
 
 from __future__ import annotations

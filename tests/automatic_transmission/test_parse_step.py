@@ -1,4 +1,4 @@
-"""Step 03 parse (pipeline.md): ingested rows get their parsed fields and move to `parsed`, or are
+"""Step 03 parse (pipeline/steps/parse.py): ingested rows get their parsed fields and move to `parsed`, or are
 frozen with `<field> is null` / `media_type is unknown`; media_type is only set where unknown."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run metadata (pipeline.md "Rules shared by every step"): counts and a table of touched items."""
+"""Run metadata (pipeline/report.py): counts and a table of touched items."""
 
 from __future__ import annotations
 

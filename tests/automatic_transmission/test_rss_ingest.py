@@ -1,4 +1,4 @@
-"""Step 01 rss_ingest (pipeline.md): info-hashes from magnets, infoHash elements and YTS `.torrent`
+"""Step 01 rss_ingest (pipeline/steps/rss_ingest.py): info-hashes from magnets, infoHash elements and YTS `.torrent`
 URLs; duplicates, known and soft-deleted hashes skipped; one broken feed does not stop the
 others; every feed broken fails the run; concurrent runs insert each hash once."""
 

@@ -1,5 +1,5 @@
 """The media store against a real PostgreSQL: selections, inserts, conditional transitions and
-the number of round trips (pipeline.md "Rules shared by every step")."""
+the number of round trips (store/media.py; README "Code locations and jobs", pipeline/runner.py)."""
 
 from __future__ import annotations
 

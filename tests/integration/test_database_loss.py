@@ -1,4 +1,4 @@
-"""A database that goes away mid-run loses nothing (pipeline.md, "Rules shared by every step").
+"""A database that goes away mid-run loses nothing (README "Code locations and jobs", pipeline/runner.py).
 
 The server ends the step's session while the step waits for a feed or for TMDB (a fake-server hook
 runs `pg_terminate_backend` on the test database, as a restart or a failover would). The run must

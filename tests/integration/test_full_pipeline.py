@@ -1,4 +1,4 @@
-"""`at_full_pipeline_job` from an empty `atp.media` to files in the library (pipeline.md), in
+"""`at_full_pipeline_job` from an empty `atp.media` to files in the library (README "Code locations and jobs"), in
 process, against the test database, fake feeds, TMDB, OMDb and reel-driver on 127.0.0.1, and a
 real transmission-daemon downloading from a local web seed.
 

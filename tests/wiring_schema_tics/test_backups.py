@@ -1,4 +1,5 @@
-"""Backup, drop guard, reload and retention of the `atp` tables (schema.md), via the six jobs."""
+"""Backup, drop guard, reload and retention of the `atp` tables (README "Code locations and jobs"), via the
+six jobs."""
 
 from __future__ import annotations
 

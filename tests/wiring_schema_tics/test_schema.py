@@ -1,4 +1,4 @@
-"""Schema `atp` as schema.md describes it: instantiate, triggers, constraints, view, connection."""
+"""Schema `atp` as its DDL files (sql/ddl/) define it: instantiate, triggers, constraints, view, connection."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Plain Python and SQL (no Dagster): `read_health` is the snapshot the `media_pipe
 the `*_check` functions turn rows and thresholds into a `CheckOutcome`. Ages are measured from
 `updated_at`, which every update stamps: the time a row has spent in its current state.
 
-Which step moves a row out of each waiting status is fixed by pipeline.md; `downloading` is judged by
+Which step moves a row out of each waiting status is fixed by the step modules (`pipeline/steps/`,
+in the order of `pipeline/jobs.py`); `downloading` is judged by
 the download check and `transferred` waits for the cleanup delay by design, so neither is held to the
 schedule of its step. The backups are found by the naming of the schema location
 (`bak.atp_<table>_<YYYYMMDD>_metadata`, with `created_at`), read here with plain SQL because the two
@@ -28,7 +29,7 @@ LISTED_ROWS = 20  # offending rows named in a check's metadata
 BACKED_UP_TABLES = atp_schema.TABLES
 NO_REASON = "(no reason)"
 
-# Status -> number of the step that moves rows out of it (pipeline.md).
+# Status -> number of the step that moves rows out of it (the step that selects it: pipeline/steps/).
 STATUS_OWNER_STEP: Mapping[PipelineStatus, int] = {
     PipelineStatus.INGESTED: 3,
     PipelineStatus.PARSED: 4,

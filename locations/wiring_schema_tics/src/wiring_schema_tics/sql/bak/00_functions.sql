@@ -1,5 +1,5 @@
--- Server-side backup helpers in schema bak, used by bak_*.sql and reload_*.sql (schema.md
--- "Backup format", "Reload"). Rows never leave the server. Idempotent: run before every backup or
+-- Server-side backup helpers in schema bak, used by bak_*.sql and reload_*.sql (format
+-- below; the pipeline finds backups by the names in dagstributor_shared/atp_schema.py). Rows never leave the server. Idempotent: run before every backup or
 -- reload, so the functions always match this code version.
 --
 -- A backup of <schema>.<t> on UTC day D is three tables:

@@ -1,4 +1,6 @@
--- Schema atp, its enum types, the trigger functions and atp.media (schema.md).
+-- Schema atp, its enum types, the trigger functions and atp.media (README "Code locations and jobs";
+-- tests/wiring_schema_tics/test_schema.py checks the rules; automatic_transmission/limits.py mirrors
+-- the widths and CHECKs of atp.media, compared by tests/automatic_transmission/test_limits.py).
 -- Deliberately not idempotent: on an existing schema the first statement fails with
 -- SQLSTATE 42P06 "schema atp already exists" and the whole file rolls back.
 

@@ -1,4 +1,6 @@
--- atp.training: one row per IMDb title, metadata and labels for the preference model (schema.md).
+-- atp.training: one row per IMDb title, metadata and labels for the preference model.
+-- tests/wiring_schema_tics/test_schema.py checks its constraints; automatic_transmission/limits.py
+-- mirrors its widths and CHECKs (tests/automatic_transmission/test_limits.py compares them).
 
 CREATE TABLE atp.training (
     imdb_id varchar(10) PRIMARY KEY CONSTRAINT training_imdb_id_format CHECK (imdb_id ~ '^tt[0-9]{7,8}$'),

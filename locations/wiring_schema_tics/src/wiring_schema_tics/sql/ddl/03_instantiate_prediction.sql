@@ -1,4 +1,5 @@
--- atp.prediction (model output per IMDb title) and the view atp.movies (schema.md).
+-- atp.prediction (model output per IMDb title) and the view atp.movies
+-- (tests/wiring_schema_tics/test_schema.py).
 -- No updated_at and no update trigger here: a trigger writing a missing column once made every
 -- upsert fail.
 

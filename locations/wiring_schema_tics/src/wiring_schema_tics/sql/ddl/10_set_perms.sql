@@ -1,4 +1,4 @@
--- Privileges of the review service's role rear_diff (schema.md "Permissions"); idempotent.
+-- Privileges of the review service's role rear_diff (tests/wiring_schema_tics/test_permissions.py); idempotent.
 -- The role is created NOLOGIN when missing: its password is managed outside this project.
 -- The IF only decides whether to create; any error of CREATE ROLE still fails the file.
 
