@@ -47,6 +47,7 @@ def values(name: str) -> dict[str, Any]:
 
 def deployments(env: str) -> dict[str, dict[str, Any]]:
     listed = values(f"values-{env}.yaml")["dagster-user-deployments"]["deployments"]
+    assert listed, f"no user deployments in values-{env}.yaml"
     return {d["name"]: d for d in listed}
 
 
@@ -77,7 +78,9 @@ def test_both_user_deployments_serve_their_module_on_3030(env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_image_tags_follow_the_branch_map(env: str) -> None:
-    for name, d in deployments(env).items():
+    found = deployments(env)
+    assert set(found) == set(DEPLOYMENTS)
+    for name, d in found.items():
         assert d["image"]["repository"].endswith(f"/{name}")
         assert d["image"]["tag"] == BRANCHES[env], (env, name)
         assert d["image"]["pullPolicy"] == "Always"
@@ -177,6 +180,8 @@ def test_only_the_optional_notification_settings_may_be_missing_from_a_cluster(e
     created `notify-config`/`notify-secrets` still starts its pods; every other reference is
     required, so a missing pipeline setting fails loudly at pod start."""
     for name, d in deployments(env).items():
-        for ref in [*d["envConfigMaps"], *d["envSecrets"]]:
+        refs = [*d["envConfigMaps"], *d["envSecrets"]]
+        assert refs, name
+        for ref in refs:
             optional = ref.get("optional", False)
             assert optional is ref["name"].startswith("notify-"), (name, ref)

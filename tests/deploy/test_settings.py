@@ -3,6 +3,8 @@ reference list exactly the settings the code reads (found in its source, see tes
 
 from __future__ import annotations
 
+from typing import Any
+
 from automatic_transmission.pipeline.run_tags import LIBRARY_VOLUMES
 from tests.support.deploy import (
     BASE_CONFIGMAPS,
@@ -35,13 +37,23 @@ COMPOSE_ONLY = {
 
 
 def configmaps() -> dict[str, set[str]]:
-    return {
+    found = {
         name: data_keys(cm) for name, cm in by_kind(documents(BASE_CONFIGMAPS), "ConfigMap").items()
     }
+    assert found and all(found.values()), f"no ConfigMap with keys in {BASE_CONFIGMAPS}"
+    return found
 
 
 def secrets() -> dict[str, set[str]]:
-    return {name: data_keys(s) for name, s in by_kind(documents(SECRETS_EXAMPLE), "Secret").items()}
+    found = {name: data_keys(s) for name, s in example_secrets().items()}
+    assert all(found.values()), f"a Secret without keys in {SECRETS_EXAMPLE}"
+    return found
+
+
+def example_secrets() -> dict[str, dict[str, Any]]:
+    found = by_kind(documents(SECRETS_EXAMPLE), "Secret")
+    assert found, f"no Secret in {SECRETS_EXAMPLE}"
+    return found
 
 
 def manifest_keys() -> set[str]:
@@ -95,7 +107,7 @@ def test_secrets_hold_the_secret_settings_and_configmaps_the_rest() -> None:
 
 
 def test_example_secrets_carry_no_values() -> None:
-    for secret in by_kind(documents(SECRETS_EXAMPLE), "Secret").values():
+    for secret in example_secrets().values():
         assert not secret.get("data"), secret["metadata"]["name"]
         assert set((secret.get("stringData") or {}).values()) == {""}, secret["metadata"]["name"]
 
@@ -107,12 +119,14 @@ def test_compose_env_file_has_the_same_settings_as_kubernetes() -> None:
 
 def test_library_paths_in_the_configmap_are_where_the_transfer_pod_mounts_its_claims() -> None:
     at_config = by_kind(documents(BASE_CONFIGMAPS), "ConfigMap")["at-config"]["data"]
+    assert LIBRARY_VOLUMES
     for volume in LIBRARY_VOLUMES:
         assert at_config[volume.setting] == volume.mount_path
 
 
 def test_each_overlay_binds_the_transfer_claims_to_host_folders_and_sets_its_environment() -> None:
     claims = {v.claim for v in LIBRARY_VOLUMES}
+    assert claims and OVERLAYS
     for env, _ in OVERLAYS.items():
         docs = documents(kustomize(env))
         pvcs = by_kind(docs, "PersistentVolumeClaim")
