@@ -28,7 +28,7 @@ DEPLOYMENTS = {
     "automatic-transmission": "automatic_transmission",
     "wiring-schema-tics": "wiring_schema_tics",
 }
-# The design (deploy.md): what each location is given.
+# What each location is given (deploy/README.md).
 # Both get the notification settings (each location's run-failure sensor notifies).
 CONFIGMAPS = {
     "automatic-transmission": {"at-config", "environment", "transmission-config", "reel-driver-config", "wst-config", "rear-diff-config", "notify-config"},
