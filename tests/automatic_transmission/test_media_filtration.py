@@ -15,7 +15,7 @@ from tests.support.reel_driver import BATCH_PATH, FakeReelDriver
 from tests.support.steps import (
     insert_media,
     media_rows,
-    record_selects,
+    run_in_batches_of_two,
     run_step,
     step_counts,
     step_failure,
@@ -194,12 +194,5 @@ def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hashes = [world.movie(n, probability=0.9) for n in range(1, 6)]
-    selects = record_selects(monkeypatch)
-
-    result = world.run(batch_size=2)
-
-    assert result.success
-    rows = media_rows(world.connection)
-    assert {rows[h]["pipeline_status"] for h in hashes} == {"media_accepted"}
-    assert selects == [(2, 2), (2, 2), (2, 1)]  # read, decide, record per batch; a short one ends
+    run_in_batches_of_two(world.run, world.connection, hashes, "media_accepted", monkeypatch)
     assert len(world.model.batch_calls()) == 3  # one predict_batch per batch

@@ -28,8 +28,8 @@ from tests.support.steps import (
     age_training,
     insert_media,
     media_rows,
-    record_selects,
     rows_by_key,
+    run_in_batches_of_two,
     run_step,
     step_counts,
     step_failure,
@@ -344,14 +344,7 @@ def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
         world.add(media_title="the matrix", release_year=1999, original_title=f"The.Matrix.{n}")
         for n in range(5)
     ]
-    selects = record_selects(monkeypatch)
-
-    result = world.run(batch_size=2)
-
-    assert result.success
-    rows = media_rows(world.connection)
-    assert {rows[h]["pipeline_status"] for h in hashes} == {"metadata_collected"}
-    assert selects == [(2, 2), (2, 2), (2, 1)]  # read, decide, record per batch; a short one ends
+    run_in_batches_of_two(world.run, world.connection, hashes, "metadata_collected", monkeypatch)
 
 
 def test_a_row_left_for_the_next_run_does_not_hold_back_the_rows_behind_it(

@@ -18,33 +18,21 @@ from tests.support.feeds import base32_hash, info_hash, magnet
 H = info_hash
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (H(1), H(1)),
-        (H(1).upper(), H(1)),
-        (f"  {H(1)}\n", H(1)),
-        (base32_hash(H(1)), H(1)),
-        (base32_hash(H(1)).lower(), H(1)),
-        (H(1)[:39], None),
-        (H(1) + "0", None),
-        ("g" * 40, None),
-        (base32_hash(H(1))[:31] + "1", None),
-        ("", None),
-    ],
-    ids=[
-        "hex",
-        "upper-hex",
-        "padded",
-        "base32",
-        "lower-base32",
-        "short",
-        "long",
-        "not-hex",
-        "bad-base32",
-        "empty",
-    ],
-)
+NORMALISED = {
+    "hex": (H(1), H(1)),
+    "upper-hex": (H(1).upper(), H(1)),
+    "padded": (f"  {H(1)}\n", H(1)),
+    "base32": (base32_hash(H(1)), H(1)),
+    "lower-base32": (base32_hash(H(1)).lower(), H(1)),
+    "short": (H(1)[:39], None),
+    "long": (H(1) + "0", None),
+    "not-hex": ("g" * 40, None),
+    "bad-base32": (base32_hash(H(1))[:31] + "1", None),
+    "empty": ("", None),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), NORMALISED.values(), ids=NORMALISED.keys())
 def test_info_hash_is_normalised_to_40_lowercase_hex(text: str, expected: str | None) -> None:
     assert normalise_info_hash(text) == expected
 
@@ -58,31 +46,20 @@ def test_only_the_stored_form_is_an_info_hash(text: str, expected: bool) -> None
     assert is_info_hash(text) is expected
 
 
-@pytest.mark.parametrize(
-    ("link", "expected"),
-    [
-        (magnet(H(1), "Heat 1995"), H(1)),
-        (magnet(base32_hash(H(1))), H(1)),
-        (magnet(H(1).upper()), H(1)),
-        (f"MAGNET:?XT=URN:BTIH:{H(1)}", None),  # query keys are case-sensitive: no `xt`
-        (f"magnet:?xt=URN:BTIH:{H(1)}", H(1)),
-        (f"magnet:?xt=urn:btmh:1220abcd&xt=urn:btih:{H(2)}", H(2)),
-        ("magnet:?xt=urn:btmh:1220abcd", None),
-        (f"magnet:?xt=urn:btih:{H(1)[:20]}", None),
-        ("magnet:?dn=nothing", None),
-    ],
-    ids=[
-        "hex",
-        "base32",
-        "upper-hex",
-        "upper-keys",
-        "upper-urn",
-        "first-btih",
-        "v2-only",
-        "short",
-        "no-topic",
-    ],
-)
+MAGNET_HASHES = {
+    "hex": (magnet(H(1), "Heat 1995"), H(1)),
+    "base32": (magnet(base32_hash(H(1))), H(1)),
+    "upper-hex": (magnet(H(1).upper()), H(1)),
+    "upper-keys": (f"MAGNET:?XT=URN:BTIH:{H(1)}", None),  # query keys are case-sensitive
+    "upper-urn": (f"magnet:?xt=URN:BTIH:{H(1)}", H(1)),
+    "first-btih": (f"magnet:?xt=urn:btmh:1220abcd&xt=urn:btih:{H(2)}", H(2)),
+    "v2-only": ("magnet:?xt=urn:btmh:1220abcd", None),
+    "short": (f"magnet:?xt=urn:btih:{H(1)[:20]}", None),
+    "no-topic": ("magnet:?dn=nothing", None),
+}
+
+
+@pytest.mark.parametrize(("link", "expected"), MAGNET_HASHES.values(), ids=MAGNET_HASHES.keys())
 def test_magnet_info_hash_reads_the_first_btih_topic(link: str, expected: str | None) -> None:
     assert magnet_info_hash(link) == expected
 

@@ -10,6 +10,14 @@ import pytest
 from dagstributor_shared.sql import SqlExecutionError, run_sql, run_sql_file, split_statements
 
 
+def _failure(conn: psycopg2.extensions.connection, script: str, source: str) -> SqlExecutionError:
+    """The error `script` fails with; the connection is left idle, with no transaction open."""
+    with pytest.raises(SqlExecutionError) as caught:
+        run_sql(conn, script, source=source)
+    assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    return caught.value
+
+
 def _scalar(conn: psycopg2.extensions.connection, query: str) -> object:
     with conn.cursor() as cursor:
         cursor.execute(query)
@@ -116,9 +124,7 @@ def test_autocommit_opt_out_keeps_statements_before_a_failure(
     fresh_connection: psycopg2.extensions.connection,
 ) -> None:
     script = "-- dagstributor: autocommit\nCREATE TABLE early (id int);\nSELECT 1/0;\n"
-    with pytest.raises(SqlExecutionError) as caught:
-        run_sql(fresh_connection, script, source="auto.sql")
-    assert caught.value.sqlstate == "22012"
+    assert _failure(fresh_connection, script, "auto.sql").sqlstate == "22012"
     assert _scalar(fresh_connection, "SELECT to_regclass('early')::text") == "early"
 
 
@@ -132,10 +138,8 @@ def test_explicit_autocommit_argument_overrides_the_file(
 def test_syntax_error_names_the_line_before_anything_runs(
     fresh_connection: psycopg2.extensions.connection,
 ) -> None:
-    with pytest.raises(SqlExecutionError) as caught:
-        run_sql(fresh_connection, "CREATE TABLE fine (id int);\n\nSELEC 1;\n", source="typo.sql")
-    assert caught.value.line == 3
-    assert caught.value.sqlstate == "42601"
+    error = _failure(fresh_connection, "CREATE TABLE fine (id int);\n\nSELEC 1;\n", "typo.sql")
+    assert (error.line, error.sqlstate) == (3, "42601")
     assert _scalar(fresh_connection, "SELECT to_regclass('fine')::text") is None
 
 
@@ -161,11 +165,7 @@ def test_a_failed_autocommit_file_leaves_no_transaction_open_on_the_connection(
     script = (
         "-- dagstributor: autocommit\nBEGIN;\nCREATE TABLE inside (id int);\nSELECT 1/0;\nCOMMIT;"
     )
-    with pytest.raises(SqlExecutionError) as caught:
-        run_sql(fresh_connection, script, source="begin_fails.sql")
-    assert caught.value.sqlstate == "22012"
-    status = fresh_connection.info.transaction_status
-    assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    assert _failure(fresh_connection, script, "begin_fails.sql").sqlstate == "22012"
     # The next file on the same connection runs normally (not 25P02 "transaction is aborted").
     assert run_sql(fresh_connection, "SELECT 1 AS one;").rows == [{"one": 1}]
     assert _scalar(fresh_connection, "SELECT to_regclass('inside')::text") is None
@@ -175,11 +175,7 @@ def test_an_autocommit_file_that_ends_inside_begin_fails_and_applies_nothing(
     fresh_connection: psycopg2.extensions.connection,
 ) -> None:
     script = "-- dagstributor: autocommit\nBEGIN;\nCREATE TABLE never_committed (id int);\n"
-    with pytest.raises(SqlExecutionError) as caught:
-        run_sql(fresh_connection, script, source="no_commit.sql")
-    assert "BEGIN without COMMIT" in str(caught.value)
-    status = fresh_connection.info.transaction_status
-    assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    assert "BEGIN without COMMIT" in str(_failure(fresh_connection, script, "no_commit.sql"))
     assert _scalar(fresh_connection, "SELECT to_regclass('never_committed')::text") is None
 
 

@@ -5,7 +5,7 @@ reading what it reported."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg2.extensions
@@ -227,3 +227,22 @@ def record_selects(monkeypatch: Any) -> list[tuple[int | None, int]]:
 
     monkeypatch.setattr(MediaStore, "select", select)
     return selects
+
+
+def run_in_batches_of_two(
+    run: Callable[..., Any],
+    connection: psycopg2.extensions.connection,
+    hashes: Sequence[str],
+    status: str,
+    monkeypatch: Any,
+) -> Any:
+    """Run a step with AT_BATCH_SIZE 2 over five rows (`hashes`): it succeeds, every row reaches
+    `status`, and rows are selected 2, 2, 1 (read, decide, record per batch; a short one ends)."""
+    assert len(hashes) == 5
+    selects = record_selects(monkeypatch)
+    result = run(batch_size=2)
+    assert result.success
+    rows = media_rows(connection)
+    assert {rows[h]["pipeline_status"] for h in hashes} == {status}
+    assert selects == [(2, 2), (2, 2), (2, 1)]
+    return result

@@ -57,6 +57,12 @@ def _age_todays_backups(connection: Connection, day: str) -> None:
         )
 
 
+def _back_up_and_recreate_empty(run_job: RunJob) -> None:
+    """Back up, drop and instantiate `atp` again: empty tables, ready for a schema change."""
+    for job in ("wst_atp_bak_job", "wst_atp_drop_job", "wst_atp_instantiate_job"):
+        assert run_job(job).success, job
+
+
 def test_backup_job_writes_the_documented_backup_format(
     run_job: RunJob, seeded: Connection
 ) -> None:
@@ -170,9 +176,7 @@ def test_backup_then_drop_then_instantiate_then_reload_jobs_restore_every_row(
 def test_reload_gives_new_columns_their_default_and_skips_removed_ones(
     run_job: RunJob, seeded: Connection
 ) -> None:
-    assert run_job("wst_atp_bak_job").success
-    assert run_job("wst_atp_drop_job").success
-    assert run_job("wst_atp_instantiate_job").success
+    _back_up_and_recreate_empty(run_job)
     execute(seeded, "ALTER TABLE atp.media ADD COLUMN quality_score integer NOT NULL DEFAULT 7")
     execute(seeded, "ALTER TABLE atp.media DROP COLUMN uploader")
     result = run_job("wst_atp_reload_job")
@@ -188,9 +192,7 @@ def test_reload_gives_new_columns_their_default_and_skips_removed_ones(
 def test_reload_fails_rather_than_truncate_values_that_no_longer_fit_a_changed_column(
     run_job: RunJob, seeded: Connection
 ) -> None:
-    assert run_job("wst_atp_bak_job").success
-    assert run_job("wst_atp_drop_job").success
-    assert run_job("wst_atp_instantiate_job").success
+    _back_up_and_recreate_empty(run_job)
     # 'GRP' (backed up from varchar(25)) does not fit varchar(2): an error, never a silent 'GR'.
     execute(seeded, "ALTER TABLE atp.media ALTER COLUMN uploader TYPE varchar(2)")
     result = run_job("wst_atp_reload_job")
@@ -202,9 +204,7 @@ def test_reload_fails_rather_than_truncate_values_that_no_longer_fit_a_changed_c
 def test_reload_casts_columns_whose_type_changed_to_the_new_type_keeping_their_values(
     run_job: RunJob, seeded: Connection
 ) -> None:
-    assert run_job("wst_atp_bak_job").success
-    assert run_job("wst_atp_drop_job").success
-    assert run_job("wst_atp_instantiate_job").success
+    _back_up_and_recreate_empty(run_job)
     # varchar(25) -> char(5): 'GRP' is padded, not cut to one character (`::character`).
     execute(seeded, "ALTER TABLE atp.media ALTER COLUMN uploader TYPE char(5)")
     execute(seeded, "ALTER TABLE atp.media ALTER COLUMN season TYPE bigint")

@@ -8,11 +8,11 @@ mismatch into an exception: a backup that cannot be verified must fail its step,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2.extensions
 from psycopg2 import sql
@@ -28,6 +28,7 @@ DEFAULT_KEEP = 8
 DEFAULT_MAX_BACKUP_AGE = MAX_BACKUP_AGE
 # Session setting read by bak.reload_table as the default of truncate_first (psql leaves it off).
 TRUNCATE_SETTING = "wst.reload_truncate"
+R = TypeVar("R")
 
 
 class BackupVerificationError(RuntimeError):
@@ -93,6 +94,13 @@ class ReloadResult:
     statements: list[dict[str, Any]]
 
 
+def _from_row(kind: type[R], row: Mapping[str, Any], **given: Any) -> R:
+    """A result from a row the SQL returned: every field the row has a column for, plus `given`
+    (fields with a default may be missing from both)."""
+    names = {f.name for f in fields(kind)} - set(given)  # type: ignore[arg-type]
+    return kind(**{name: row[name] for name in names if name in row}, **given)
+
+
 def install_functions(connection: psycopg2.extensions.connection) -> SqlFileResult:
     """Create schema `bak` and (re)create its helper functions; cheap and idempotent."""
     return run_sql_file(connection, FUNCTIONS_FILE)
@@ -112,16 +120,7 @@ def backup_table(connection: psycopg2.extensions.connection, table: str) -> Back
             f"backup bak.{row['backup_table']} of {SCHEMA}.{table} not verified: source "
             f"{counts[0]} rows, backup {counts[1]} rows, metadata {counts[2]} rows"
         )
-    return BackupResult(
-        table=table,
-        backup_table=row["backup_table"],
-        backup_date=row["backup_date"],
-        created_at=row["created_at"],
-        source_count=row["source_count"],
-        backup_count=row["backup_count"],
-        metadata_row_count=row["metadata_row_count"],
-        statements=result.summary(),
-    )
+    return _from_row(BackupResult, row, table=table, statements=result.summary())
 
 
 def apply_retention(
@@ -164,15 +163,7 @@ def newest_backup(connection: psycopg2.extensions.connection, table: str) -> Bac
     )
     if not result.rows:
         return None
-    row = result.rows[0]
-    return BackupStatus(
-        table=table,
-        backup_table=row["backup_table"],
-        created_at=row["created_at"],
-        metadata_row_count=row["metadata_row_count"],
-        backup_count=row["backup_count"],
-        age=row["age"],
-    )
+    return _from_row(BackupStatus, result.rows[0], table=table)
 
 
 def check_drop_allowed(
@@ -238,13 +229,10 @@ def reload_result(table: str, result: SqlFileResult) -> ReloadResult:
             f"bak.{row['backup_table']}; backup has {row['backup_count']}, "
             f"metadata says {row['metadata_row_count']}"
         )
-    return ReloadResult(
+    return _from_row(
+        ReloadResult,
+        row,
         table=table,
-        backup_table=row["backup_table"],
-        backup_count=row["backup_count"],
-        metadata_row_count=row["metadata_row_count"],
-        restored_count=row["restored_count"],
-        truncated=row["truncated"],
         defaulted_columns=list(row["defaulted_columns"]),
         skipped_columns=list(row["skipped_columns"]),
         notices=[notice for statement in result.statements for notice in statement.notices],
