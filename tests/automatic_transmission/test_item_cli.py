@@ -70,15 +70,7 @@ def database_env(
     pg_server: PgTestServer, atp_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
     """AT_PGSQL_* naming the test database, as a deployment would set them."""
-    s = pg_server.settings
-    env = {
-        "AT_PGSQL_HOST": s.host,
-        "AT_PGSQL_PORT": str(s.port),
-        "AT_PGSQL_DATABASE": atp_database,
-        "AT_PGSQL_USERNAME": s.username,
-    }
-    if s.password:
-        env["AT_PGSQL_PASSWORD"] = s.password
+    env = pg_server.environ(atp_database)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

@@ -166,14 +166,10 @@ def _wait_for(condition: object, timeout: float) -> bool:
 def test_terminating_a_run_that_waits_on_the_database_stops_it_within_seconds(
     pg_server: PgTestServer, fresh_database: str, tmp_path: object
 ) -> None:
-    s = pg_server.settings
     env = {
         **os.environ,
-        "AT_PGSQL_HOST": s.host,
-        "AT_PGSQL_PORT": str(s.port),
-        "AT_PGSQL_DATABASE": fresh_database,
-        "AT_PGSQL_USERNAME": s.username,
-        "AT_PGSQL_PASSWORD": s.password or "",
+        **pg_server.environ(fresh_database),
+        "AT_PGSQL_PASSWORD": pg_server.settings.password or "",
         "AT_PGSQL_STATEMENT_TIMEOUT": "0",  # the statement itself would run for 10 minutes
         "DAGSTER_HOME": str(tmp_path),
     }

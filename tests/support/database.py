@@ -48,6 +48,20 @@ class PgTestServer:
             password=s.password,
         )
 
+    def environ(self, database: str, env_prefix: str = "AT_PGSQL") -> dict[str, str]:
+        """The `<prefix>_*` variables a deployment would set to reach `database` on this server
+        (the password only when the server has one)."""
+        s = self.settings
+        env = {
+            f"{env_prefix}_HOST": s.host,
+            f"{env_prefix}_PORT": str(s.port),
+            f"{env_prefix}_DATABASE": database,
+            f"{env_prefix}_USERNAME": s.username,
+        }
+        if s.password:
+            env[f"{env_prefix}_PASSWORD"] = s.password
+        return env
+
     def connection_settings(self, database: str) -> ConnectionSettings:
         return replace(self.settings, database=database)
 
