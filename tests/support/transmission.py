@@ -84,16 +84,19 @@ def download_resources(
     hung_delay_s: float = 3600.0,
     transferred_delay_s: float = 0.0,
     target_active_items: int = 10,
+    min_free_space_gb: float = 0.001,
     **transmission: Any,
 ) -> dict[str, Any]:
     """The resources of steps 02 and 07-10: the daemon (or, without one, an address where
     nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
-    delays in seconds, and the optional `notifier` and `plex` (configured by the environment:
-    AT_NOTIFY_URLS, PLEX_URL)."""
+    delays in seconds, the safety rules of the repository with the test floors
+    (`safety_rules_for_tests`) and a small free-space reserve, and the optional `notifier` and `plex`
+    (configured by the environment: AT_NOTIFY_URLS, PLEX_URL)."""
     from automatic_transmission.clients.transmission import TransmissionResource
     from automatic_transmission.library.files import LibrarySettings
     from automatic_transmission.pipeline.resources import optional_resources
     from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
+    from automatic_transmission.safety import SafetySettings
 
     day = 86400.0
     for folder in ("movies", "tv"):
@@ -117,7 +120,30 @@ def download_resources(
             hung_delay_days=hung_delay_s / day,
             transferred_delay_days=transferred_delay_s / day,
         ),
+        "safety_settings": SafetySettings(
+            rules_dir=str(safety_rules_for_tests(library_root.parent / "safety-rules")),
+            min_free_space_gb=min_free_space_gb,
+        ),
     }
+
+
+# Video size floors of the tests (MB): a test movie of 200 KB passes, a 20 KB sample does not.
+TEST_FLOORS_MB = {"movie": {"default": 0.1}, "tv": {"default": 0.0005}}
+
+
+def safety_rules_for_tests(folder: Path, floors: dict[str, dict[str, float]] | None = None) -> Path:
+    """A folder holding the repository's safety.yaml with the tests' size floors (the test
+    torrents are kilobytes, not the gigabytes of real releases)."""
+    import yaml
+
+    from automatic_transmission.safety import SAFETY_FILE
+    from automatic_transmission.settings import config_dir
+
+    document = yaml.safe_load((config_dir() / SAFETY_FILE).read_text())
+    document["min_video_mb"] = floors or TEST_FLOORS_MB
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SAFETY_FILE).write_text(yaml.safe_dump(document))
+    return folder
 
 
 @contextmanager
