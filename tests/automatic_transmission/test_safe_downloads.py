@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from automatic_transmission.library.files import LibrarySettings
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission import test_download_steps
 from tests.automatic_transmission.conftest import MediaTable
@@ -156,3 +157,31 @@ def test_a_download_waits_for_free_space_and_goes_once_space_is_freed(
     while small_daemon.torrents()[torrent.hash].left_until_done > 0:
         assert time.monotonic() < deadline, "download did not finish"
         time.sleep(0.1)
+
+
+def test_a_copy_the_library_has_no_room_for_waits_and_a_hardlink_needs_none(
+    postgres: PostgresResource, media: MediaTable, small_disk: Path, tmp_path: Path
+) -> None:
+    library = small_disk / "lib"  # the library on the 8 MB disk, the downloads elsewhere
+    resources = download_resources(None, library, copy_only=True)
+    resources["library"] = LibrarySettings(
+        download_dir=str(tmp_path / "downloads"),
+        movie_dir=str(library / "movies"),
+        tv_show_dir=str(library / "tv"),
+        copy_only=True,
+    )
+    write_payload(tmp_path / "downloads/Big.Movie.2020/big.mkv", 10_000_000)
+    media.add("e" * 40, pipeline_status="downloaded", original_path="Big.Movie.2020",
+              media_title="Big Movie", release_year=2020)  # fmt: skip
+
+    result = run(9, postgres, resources)
+
+    assert not result.success
+    assert "waiting for free space in the library: " in step_failure(result)
+    assert media.row("e" * 40)["pipeline_status"] == "downloaded"
+    assert not any(p.is_file() for p in library.rglob("*"))  # nothing half-written
+
+    hardlinked = download_resources(None, library)  # downloads on the same small disk
+    write_payload(library / "downloads/Big.Movie.2020/big.mkv", 6_000_000)
+    run_ok(9, postgres, hardlinked)  # 6 MB more would not fit, but a hardlink takes none
+    assert media.row("e" * 40)["pipeline_status"] == "transferred"
