@@ -28,6 +28,7 @@ from automatic_transmission.pipeline.steps.cleanup import CleanupDelays, decide_
 from automatic_transmission.pipeline.steps.collect import UNKNOWN_TYPE_ERROR, decide_collect
 from automatic_transmission.pipeline.steps.download_check import check_download, is_complete
 from automatic_transmission.pipeline.steps.initiation import judge_add, torrent_link
+from automatic_transmission.seeding import load_seeding_rules
 
 HASH = "ab" * 20
 NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
@@ -201,7 +202,7 @@ def test_cleanup_decisions() -> None:
         finished.hash: torrent(hash=finished.hash, activity_date=NOW - 30 * hour),
     }
     rows = [transferred_old, transferred_new, stuck, moving, never_started, finished, absent]
-    outcomes = decide_cleanup(rows, torrents, NOW, delays)
+    outcomes = decide_cleanup(rows, torrents, NOW, delays, load_seeding_rules())  # cleanup: delay
     assert [(o.hash, o.to_status, o.reason) for o in outcomes] == [
         (transferred_old.hash, PipelineStatus.COMPLETE, None),
         (stuck.hash, PipelineStatus.REJECTED, "exceeded time limit"),

@@ -85,18 +85,21 @@ def download_resources(
     transferred_delay_s: float = 0.0,
     target_active_items: int = 10,
     min_free_space_gb: float = 0.001,
+    seeding_dir: Path | None = None,
     **transmission: Any,
 ) -> dict[str, Any]:
     """The resources of steps 02 and 07-10: the daemon (or, without one, an address where
     nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
     delays in seconds, the safety rules of the repository with the test floors
     (`safety_rules_for_tests`) and a small free-space reserve, and the optional `notifier` and `plex`
-    (configured by the environment: AT_NOTIFY_URLS, PLEX_URL)."""
+    (configured by the environment: AT_NOTIFY_URLS, PLEX_URL); seeding.yaml from `seeding_dir`
+    (default the repository's)."""
     from automatic_transmission.clients.transmission import TransmissionResource
     from automatic_transmission.library.files import LibrarySettings
     from automatic_transmission.pipeline.resources import optional_resources
     from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
     from automatic_transmission.safety import SafetySettings
+    from automatic_transmission.seeding import SeedingSettings
 
     day = 86400.0
     for folder in ("movies", "tv"):
@@ -124,6 +127,7 @@ def download_resources(
             rules_dir=str(safety_rules_for_tests(library_root.parent / "safety-rules")),
             min_free_space_gb=min_free_space_gb,
         ),
+        "seeding_settings": SeedingSettings(rules_dir=str(seeding_dir) if seeding_dir else None),
     }
 
 

@@ -17,6 +17,7 @@ from automatic_transmission.operator.jobs import operator_jobs
 from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
 from automatic_transmission.pipeline.resources import pipeline_resources
 from automatic_transmission.safety import load_safety_rules
+from automatic_transmission.seeding import load_seeding_rules
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.schedules import build_schedules
@@ -26,6 +27,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
     validate_naming()  # likewise a naming template that is unusable or leaves the library
     load_safety_rules()  # and safety.yaml (step 07's fake-release rules)
+    load_seeding_rules()  # and seeding.yaml (steps 07 and 10)
     jobs = pipeline_jobs()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS

@@ -35,7 +35,9 @@ DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
 DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
-CLEANUP_FIELDS = ("activityDate", "addedDate", "leftUntilDone")
+CLEANUP_FIELDS = (
+    "activityDate", "addedDate", "leftUntilDone", "status", "uploadRatio", "secondsSeeding",
+)  # fmt: skip
 # Step 07: the file list of the torrents it added, and what every other torrent still needs.
 INITIATION_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete", "files")
 ACTIVE_FIELDS = ("status", "leftUntilDone")
@@ -64,6 +66,8 @@ class Torrent:
     activity_date: dt.datetime | None = None  # last byte received; None if never
     added_date: dt.datetime | None = None
     files: tuple[tuple[str, int], ...] = ()  # (path inside the torrent, bytes); [] until metadata
+    upload_ratio: float = 0.0
+    seconds_seeding: int = 0
 
     @property
     def last_activity(self) -> dt.datetime | None:
@@ -88,6 +92,8 @@ def torrent_from_fields(fields: dict[str, Any]) -> Torrent:
         activity_date=_epoch(fields.get("activityDate")),
         added_date=_epoch(fields.get("addedDate")),
         files=tuple((str(f["name"]), int(f["length"])) for f in fields.get("files") or ()),
+        upload_ratio=max(float(fields.get("uploadRatio", 0)), 0.0),  # -1: nothing downloaded
+        seconds_seeding=int(fields.get("secondsSeeding", 0)),
     )
 
 
@@ -165,6 +171,35 @@ class TransmissionClient:
         if hashes:
             ids: list[int | str] = sorted(hashes)
             self._call(lambda: self._rpc.stop_torrent(ids))
+
+    def rpc_version(self) -> int:
+        """The daemon's RPC version (one `session-get`): labels need 16 (Transmission 3.00)."""
+        return int(self._call(lambda: self._rpc.get_session().rpc_version))
+
+    def set_seeding(
+        self,
+        hashes: Collection[str],
+        *,
+        ratio_mode: int,
+        ratio: float,
+        idle_mode: int,
+        idle_minutes: int,
+        label: str | None,
+    ) -> None:
+        """Seeding limits (and a label, when given) for these torrents: ONE `torrent-set`."""
+        if not hashes:
+            return
+        ids: list[int | str] = sorted(hashes)
+        self._call(
+            lambda: self._rpc.change_torrent(
+                ids,
+                seed_ratio_mode=ratio_mode,
+                seed_ratio_limit=ratio,
+                seed_idle_mode=idle_mode,
+                seed_idle_limit=idle_minutes,
+                labels=[label] if label else None,
+            )
+        )
 
     def free_space(self) -> int:
         """Bytes free in the daemon's download folder, as the daemon sees it (`session-get`,

@@ -14,6 +14,7 @@ from automatic_transmission.filters import FilterSettings
 from automatic_transmission.library.files import LibrarySettings
 from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
 from automatic_transmission.safety import SafetySettings
+from automatic_transmission.seeding import SeedingSettings
 from automatic_transmission.settings import AT_PGSQL_PREFIX, PipelineSettings
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
@@ -48,4 +49,5 @@ def transfer_resources() -> dict[str, dg.ConfigurableResource]:
         "library": LibrarySettings(),
         "cleanup_settings": CleanupSettings(),
         "safety_settings": SafetySettings(),
+        "seeding_settings": SeedingSettings(),
     }

@@ -42,6 +42,13 @@ from automatic_transmission.safety import (
     SpaceBudget,
     fake_release,
 )
+from automatic_transmission.seeding import (
+    LABELS_RPC_VERSION,
+    SeedingRules,
+    SeedingSettings,
+    SeedLimits,
+    seed_limits,
+)
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
@@ -142,6 +149,18 @@ def actions(outcomes: Sequence[Outcome], torrents: Mapping[str, Torrent]) -> Act
     return Actions(remove, stop, start)
 
 
+def seeding_groups(
+    outcomes: Sequence[Outcome], rows: Mapping[str, MediaRow], rules: SeedingRules
+) -> dict[SeedLimits, list[str]]:
+    """The torrents to start, grouped by the seeding limits and label each gets (one
+    `torrent-set` per group, not per torrent)."""
+    groups: dict[SeedLimits, list[str]] = {}
+    for outcome in outcomes:
+        if outcome.verdict is Verdict.ADVANCED:
+            groups.setdefault(seed_limits(rows[outcome.hash], rules), []).append(outcome.hash)
+    return groups
+
+
 def needed_by_others(torrents: Sequence[Torrent], batch: Collection[str]) -> int:
     """What the running torrents outside this batch still have to download."""
     return sum(t.left_until_done for t in torrents if t.status != STOPPED and t.hash not in batch)
@@ -168,9 +187,12 @@ def initiate(
     rows: list[MediaRow],
     rules: SafetyRules,
     reserve: int,
+    seeding: SeedingRules,
+    labels: bool,
     result: StepResult,
 ) -> list[Outcome]:
-    """Add, read the file lists and the free space, decide, then tell Transmission."""
+    """Add, read the file lists and the free space, decide, then tell Transmission (seeding
+    limits and, when the daemon has them (`labels`), labels before the start)."""
     added = add_paused(client, rows)
     present = [h for h, answer in added.items() if isinstance(answer, str)]
     try:
@@ -181,6 +203,15 @@ def initiate(
         todo = actions(outcomes, torrents)
         client.remove(todo.remove)
         client.stop(todo.stop)
+        for limits, hashes in seeding_groups(outcomes, {r.hash: r for r in rows}, seeding).items():
+            client.set_seeding(
+                hashes,
+                ratio_mode=limits.ratio_mode,
+                ratio=limits.ratio,
+                idle_mode=limits.idle_mode,
+                idle_minutes=limits.idle_minutes,
+                label=limits.label if labels else None,
+            )
         client.start(todo.start)
     except TransmissionUnavailable as error:
         raise StopStep(error) from None
@@ -201,10 +232,15 @@ def run_initiation(
     pipeline_settings: PipelineSettings,
     transmission: TransmissionResource,
     safety_settings: SafetySettings,
+    seeding_settings: SeedingSettings,
 ) -> None:
     client = transmission.client()
     rules = safety_settings.rules()
     reserve = safety_settings.reserve_bytes()
+    seeding = seeding_settings.rules()
+    labels = client.rpc_version() >= LABELS_RPC_VERSION
+    if not labels:
+        context.log.warning("this Transmission has no labels (RPC < 16): torrents get none")
     result = StepResult()
     for figure in ("fake releases removed", "torrents started", "waiting for metadata",
                    "waiting for free space"):  # fmt: skip
@@ -214,7 +250,7 @@ def run_initiation(
             store,
             PipelineStatus.MEDIA_ACCEPTED,
             pipeline_settings.rows_per_batch(),
-            lambda rows, result: initiate(client, rows, rules, reserve, result),
+            lambda rows, result: initiate(client, rows, rules, reserve, seeding, labels, result),
             result,
         )
     report_step(context, result)
