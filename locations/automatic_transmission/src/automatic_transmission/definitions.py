@@ -14,8 +14,14 @@ from automatic_transmission.health.asset import (
 )
 from automatic_transmission.library.naming import validate_naming
 from automatic_transmission.operator.jobs import operator_jobs
-from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.pipeline.jobs import (
+    SCHEDULE_KEYS,
+    SCHEDULE_PREFIX,
+    chain_jobs,
+    pipeline_jobs,
+)
 from automatic_transmission.pipeline.resources import pipeline_resources
+from automatic_transmission.pipeline.sensors import build_sensors
 from automatic_transmission.safety import load_safety_rules
 from automatic_transmission.seeding import load_seeding_rules
 from dagstributor_shared.environment import Environment, current_environment
@@ -39,12 +45,14 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         environment,
         known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY},
     )
+    chains = chain_jobs()
+    sensors = build_sensors({**jobs, **chains}, environment)
     return dg.Definitions(
         assets=[media_pipeline],
         asset_checks=list(HEALTH_CHECKS),
-        jobs=[*jobs.values(), health_job, *operator_jobs()],
+        jobs=[*jobs.values(), *chains.values(), health_job, *operator_jobs()],
         schedules=schedules,
-        sensors=[run_failure_sensor("automatic_transmission")],
+        sensors=[run_failure_sensor("automatic_transmission"), *sensors],
         resources={**pipeline_resources(), **health_resources()},
     )
 
