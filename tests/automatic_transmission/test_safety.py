@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from automatic_transmission.clients.transmission import DOWNLOADING, STOPPED, Torrent
 from automatic_transmission.model import (
@@ -34,6 +33,7 @@ from automatic_transmission.safety import (
     load_safety_rules,
 )
 from automatic_transmission.settings import SettingsError, config_dir
+from tests.support.rule_files import rewritten
 
 RULES = load_safety_rules()  # the repository's own file
 HASH = "ab" * 20
@@ -76,14 +76,7 @@ def test_a_file_list_is_judged_by_the_repositorys_rules(
 
 
 def write_rules(folder: Path, **changes: Any) -> Path:
-    document = yaml.safe_load((config_dir() / SAFETY_FILE).read_text())
-    for key, value in changes.items():
-        if value is None:
-            del document[key]
-        else:
-            document[key] = value
-    (folder / SAFETY_FILE).write_text(yaml.safe_dump(document))
-    return folder
+    return rewritten(SAFETY_FILE, folder, **changes)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 from automatic_transmission.seeding import (
@@ -22,7 +21,6 @@ from automatic_transmission.seeding import (
     seed_limits,
     seeding_done,
 )
-from automatic_transmission.settings import config_dir
 from tests.automatic_transmission import test_download_steps
 from tests.automatic_transmission.test_download_steps import (
     Rig,
@@ -30,6 +28,7 @@ from tests.automatic_transmission.test_download_steps import (
     movie_torrent,
     settle_download,
 )
+from tests.support.rule_files import rewritten
 from tests.support.transmission import download_resources
 
 rig = test_download_steps.rig  # the database, a daemon, a web seed and the library (fixture)
@@ -114,11 +113,7 @@ def test_step_10_removes_by_the_chosen_rule_never_before_the_trackers_minimum(
 
 
 def write_seeding(folder: Path, **changes: Any) -> Path:
-    document = yaml.safe_load((config_dir() / SEEDING_FILE).read_text())
-    document.update(changes)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / SEEDING_FILE).write_text(yaml.safe_dump(document))
-    return folder
+    return rewritten(SEEDING_FILE, folder, **changes)
 
 
 @pytest.mark.parametrize(

@@ -138,16 +138,10 @@ TEST_FLOORS_MB = {"movie": {"default": 0.1}, "tv": {"default": 0.0005}}
 def safety_rules_for_tests(folder: Path, floors: dict[str, dict[str, float]] | None = None) -> Path:
     """A folder holding the repository's safety.yaml with the tests' size floors (the test
     torrents are kilobytes, not the gigabytes of real releases)."""
-    import yaml
-
     from automatic_transmission.safety import SAFETY_FILE
-    from automatic_transmission.settings import config_dir
+    from tests.support.rule_files import rewritten
 
-    document = yaml.safe_load((config_dir() / SAFETY_FILE).read_text())
-    document["min_video_mb"] = floors or TEST_FLOORS_MB
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / SAFETY_FILE).write_text(yaml.safe_dump(document))
-    return folder
+    return rewritten(SAFETY_FILE, folder, min_video_mb=floors or TEST_FLOORS_MB)
 
 
 @contextmanager
