@@ -96,6 +96,8 @@ def test_a_magnet_without_metadata_waits_accepted_with_its_torrent_present(rig: 
         result = rig.run(7)
         assert rig.media.row(hash)["pipeline_status"] == "media_accepted"
         assert set(rig.transmission.torrents()) == {hash}
+        # running, not paused: a stopped magnet never even announces, so no list would come
+        assert rig.transmission.torrents()[hash].status != "stopped"
         metadata = step_metadata(result)
         assert (metadata["waiting for metadata"], metadata["retried later"]) == (1, 0)
 
