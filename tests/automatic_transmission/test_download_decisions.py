@@ -29,6 +29,7 @@ from automatic_transmission.pipeline.steps.cleanup import CleanupDelays, decide_
 from automatic_transmission.pipeline.steps.collect import decide_collect
 from automatic_transmission.pipeline.steps.download_check import check_download, is_complete
 from automatic_transmission.pipeline.steps.initiation import judge_add, torrent_link
+from automatic_transmission.seeding import load_seeding_rules
 
 HASH = "ab" * 20
 NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
@@ -102,8 +103,8 @@ def test_initiation_adds_the_stored_link_else_a_magnet_of_the_hash(link, expecte
 @pytest.mark.parametrize(
     ("added", "verdict"),
     [
-        (HASH, Verdict.ADVANCED),
-        ("", Verdict.ADVANCED),  # an old daemon's duplicate answer carries no hash
+        (HASH, None),  # added: its file list is judged next
+        ("", None),  # an old daemon's duplicate answer carries no hash
         ("cd" * 20, Verdict.ERRORED),  # the link held another torrent
         (TorrentRefused("gotMetadataFromURL: http error 503"), Verdict.RETRY),
         (TorrentRefused("invalid or corrupt torrent file"), Verdict.ERRORED),
@@ -111,9 +112,7 @@ def test_initiation_adds_the_stored_link_else_a_magnet_of_the_hash(link, expecte
 )
 def test_initiation_judges_what_transmission_answered(added, verdict) -> None:
     outcome = judge_add(row(PipelineStatus.MEDIA_ACCEPTED), added)
-    assert outcome.verdict is verdict
-    if verdict is Verdict.ADVANCED:
-        assert outcome.to_status is PipelineStatus.DOWNLOADING
+    assert (outcome.verdict if outcome else None) is verdict
 
 
 # --- 02 ------------------------------------------------------------------------------------------
@@ -204,7 +203,7 @@ def test_cleanup_decisions() -> None:
         finished.hash: torrent(hash=finished.hash, activity_date=NOW - 30 * hour),
     }
     rows = [transferred_old, transferred_new, stuck, moving, never_started, finished, absent]
-    outcomes = decide_cleanup(rows, torrents, NOW, delays)
+    outcomes = decide_cleanup(rows, torrents, NOW, delays, load_seeding_rules())  # cleanup: delay
     assert [(o.hash, o.to_status, o.reason) for o in outcomes] == [
         (transferred_old.hash, PipelineStatus.COMPLETE, None),
         (stuck.hash, PipelineStatus.REJECTED, "exceeded time limit"),

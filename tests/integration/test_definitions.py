@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from automatic_transmission.definitions import build_definitions as build_at
-from automatic_transmission.pipeline.jobs import STEPS
+from automatic_transmission.pipeline.jobs import CHAINS, STEPS
+from automatic_transmission.pipeline.sensors import SENSOR_KEYS
 from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR as IN_CLUSTER_VAR
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import find_config_dir
@@ -75,6 +76,7 @@ AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {
     "at_retry_errored_job",
     "at_override_job",
     "at_reject_job",
+    *CHAINS,  # the runs the sensors start
 }
 
 
@@ -90,7 +92,7 @@ def test_every_schedule_file_has_an_entry_for_every_step_and_the_backup(
     environment: Environment,
 ) -> None:
     config = _config(environment)
-    steps_and_health = {step.key for step in STEPS} | {"at_media_pipeline_health"}
+    steps_and_health = {step.key for step in STEPS} | {"at_media_pipeline_health"} | SENSOR_KEYS
     assert {key for key in config if key.startswith("at_")} == steps_and_health
     assert "wst_atp_bak" in config
 

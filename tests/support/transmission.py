@@ -84,16 +84,22 @@ def download_resources(
     hung_delay_s: float = 3600.0,
     transferred_delay_s: float = 0.0,
     target_active_items: int = 10,
+    min_free_space_gb: float = 0.001,
+    seeding_dir: Path | None = None,
     **transmission: Any,
 ) -> dict[str, Any]:
     """The resources of steps 02 and 07-10: the daemon (or, without one, an address where
     nothing listens), the library under `library_root` (downloads are the daemon's), cleanup
-    delays in seconds, and the optional `notifier` and `plex` (configured by the environment:
-    AT_NOTIFY_URLS, PLEX_URL)."""
+    delays in seconds, the safety rules of the repository with the test floors
+    (`safety_rules_for_tests`) and a small free-space reserve, and the optional `notifier` and `plex`
+    (configured by the environment: AT_NOTIFY_URLS, PLEX_URL); seeding.yaml from `seeding_dir`
+    (default the repository's)."""
     from automatic_transmission.clients.transmission import TransmissionResource
     from automatic_transmission.library.files import LibrarySettings
     from automatic_transmission.pipeline.resources import optional_resources
     from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
+    from automatic_transmission.safety import SafetySettings
+    from automatic_transmission.seeding import SeedingSettings
 
     day = 86400.0
     for folder in ("movies", "tv"):
@@ -117,7 +123,25 @@ def download_resources(
             hung_delay_days=hung_delay_s / day,
             transferred_delay_days=transferred_delay_s / day,
         ),
+        "safety_settings": SafetySettings(
+            rules_dir=str(safety_rules_for_tests(library_root.parent / "safety-rules")),
+            min_free_space_gb=min_free_space_gb,
+        ),
+        "seeding_settings": SeedingSettings(rules_dir=str(seeding_dir) if seeding_dir else None),
     }
+
+
+# Video size floors of the tests (MB): a test movie of 200 KB passes, a 20 KB sample does not.
+TEST_FLOORS_MB = {"movie": {"default": 0.1}, "tv": {"default": 0.0005}}
+
+
+def safety_rules_for_tests(folder: Path, floors: dict[str, dict[str, float]] | None = None) -> Path:
+    """A folder holding the repository's safety.yaml with the tests' size floors (the test
+    torrents are kilobytes, not the gigabytes of real releases)."""
+    from automatic_transmission.safety import SAFETY_FILE
+    from tests.support.rule_files import rewritten
+
+    return rewritten(SAFETY_FILE, folder, min_video_mb=floors or TEST_FLOORS_MB)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
 
 from dagstributor_shared.config_files import read_yaml, validated
 from dagstributor_shared.environment import Environment
@@ -21,6 +21,7 @@ CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
 # error everywhere, so a typo is never silently ignored by both.
 LOCATION_PREFIXES = ("at_", "wst_")
 HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules"})
+SENSOR_SUFFIX = "_sensor"  # a key ending so is a sensor's switch, not a schedule
 
 
 class ScheduleConfigError(ValueError):
@@ -49,6 +50,13 @@ def _zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(value) from None
     return value
+
+
+def _sensor_status(value: object) -> dg.DefaultSensorStatus:
+    try:
+        return dg.DefaultSensorStatus[str(value).upper()]
+    except KeyError:
+        raise ValueError(value) from None
 
 
 def _status(value: object) -> dg.DefaultScheduleStatus:
@@ -114,8 +122,8 @@ def load_schedule_specs(
         key = str(key)
         if not key.startswith(LOCATION_PREFIXES):
             raise ScheduleConfigError(f"{path}: schedule {key!r} names no known schedule")
-        if not key.startswith(prefix):
-            continue  # another location's schedule; it validates its own keys
+        if not key.startswith(prefix) or key.endswith(SENSOR_SUFFIX):
+            continue  # another location's schedule, or a sensor (load_sensor_specs)
         if key not in owned_keys:
             raise ScheduleConfigError(f"{path}: schedule {key!r} names no known schedule")
         where = f"{path}: schedule {key!r}"
@@ -148,3 +156,46 @@ def build_schedules(
         for key, entry in specs.items()
         if entry.enabled and key in jobs_by_key
     ]
+
+
+class SensorEntry(BaseModel):
+    """One sensor key's settings (`at_download_sensor: {default_status: STOPPED}`): a household
+    switches a sensor off here; the schedules stay the safety net either way."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    default_status: Annotated[dg.DefaultSensorStatus, PlainValidator(_sensor_status)] = (
+        dg.DefaultSensorStatus.RUNNING
+    )
+    enabled: bool = True
+    minimum_interval_seconds: Annotated[int, Field(ge=5, le=86400)] = 30
+
+
+SENSOR_MESSAGES = {
+    "model_type": "expected a mapping, got {type}",
+    "extra_forbidden": "unknown field(s) {keys}",
+    "default_status": "default_status {value!r} must be RUNNING or STOPPED",
+    "enabled": "enabled must be true or false, got {value!r}",
+    "minimum_interval_seconds": "minimum_interval_seconds must be a whole number of seconds"
+    " from 5 to 86400, got {value!r}",
+}
+
+
+def load_sensor_specs(
+    path: Path, sensor_keys: frozenset[str], prefix: str
+) -> dict[str, SensorEntry]:
+    """The sensor keys of one environment's file this location owns (a key the file does not
+    name gets the defaults: running); an unknown `<prefix>..._sensor` key is an error."""
+    document = read_yaml(path, ScheduleConfigError, "a mapping of schedule keys")
+    if not isinstance(document, Mapping):
+        raise ScheduleConfigError(f"{path}: expected a mapping of schedule keys at the top level")
+    specs = dict.fromkeys(sensor_keys, SensorEntry())
+    for key, raw in document.items():
+        key = str(key)
+        if not (key.startswith(prefix) and key.endswith(SENSOR_SUFFIX)):
+            continue
+        if key not in sensor_keys:
+            raise ScheduleConfigError(f"{path}: sensor {key!r} names no known sensor")
+        where = f"{path}: sensor {key!r}"
+        specs[key] = validated(SensorEntry, raw, where, ScheduleConfigError, SENSOR_MESSAGES)
+    return specs

@@ -14,8 +14,16 @@ from automatic_transmission.health.asset import (
 )
 from automatic_transmission.library.naming import validate_naming
 from automatic_transmission.operator.jobs import operator_jobs
-from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.pipeline.jobs import (
+    SCHEDULE_KEYS,
+    SCHEDULE_PREFIX,
+    chain_jobs,
+    pipeline_jobs,
+)
 from automatic_transmission.pipeline.resources import pipeline_resources
+from automatic_transmission.pipeline.sensors import build_sensors
+from automatic_transmission.safety import load_safety_rules
+from automatic_transmission.seeding import load_seeding_rules
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.schedules import build_schedules
@@ -24,6 +32,8 @@ from dagstributor_shared.schedules import build_schedules
 def build_definitions(environment: Environment) -> dg.Definitions:
     validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
     validate_naming()  # likewise a naming template that is unusable or leaves the library
+    load_safety_rules()  # and safety.yaml (step 07's fake-release rules)
+    load_seeding_rules()  # and seeding.yaml (steps 07 and 10)
     jobs = pipeline_jobs()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS
@@ -35,12 +45,14 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         environment,
         known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY},
     )
+    chains = chain_jobs()
+    sensors = build_sensors({**jobs, **chains}, environment)
     return dg.Definitions(
         assets=[media_pipeline],
         asset_checks=list(HEALTH_CHECKS),
-        jobs=[*jobs.values(), health_job, *operator_jobs()],
+        jobs=[*jobs.values(), *chains.values(), health_job, *operator_jobs()],
         schedules=schedules,
-        sensors=[run_failure_sensor("automatic_transmission")],
+        sensors=[run_failure_sensor("automatic_transmission"), *sensors],
         resources={**pipeline_resources(), **health_resources()},
     )
 

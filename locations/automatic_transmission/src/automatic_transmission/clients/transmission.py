@@ -35,7 +35,12 @@ DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
 DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
-CLEANUP_FIELDS = ("activityDate", "addedDate", "leftUntilDone")
+CLEANUP_FIELDS = (
+    "activityDate", "addedDate", "leftUntilDone", "status", "uploadRatio", "secondsSeeding",
+)  # fmt: skip
+# Step 07: the file list of the torrents it added, and what every other torrent still needs.
+INITIATION_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete", "files")
+ACTIVE_FIELDS = ("status", "leftUntilDone")
 
 T = TypeVar("T")
 
@@ -60,6 +65,9 @@ class Torrent:
     metadata_complete: bool = True
     activity_date: dt.datetime | None = None  # last byte received; None if never
     added_date: dt.datetime | None = None
+    files: tuple[tuple[str, int], ...] = ()  # (path inside the torrent, bytes); [] until metadata
+    upload_ratio: float = 0.0
+    seconds_seeding: int = 0
 
     @property
     def last_activity(self) -> dt.datetime | None:
@@ -83,6 +91,9 @@ def torrent_from_fields(fields: dict[str, Any]) -> Torrent:
         metadata_complete=float(fields.get("metadataPercentComplete", 1)) >= 1,
         activity_date=_epoch(fields.get("activityDate")),
         added_date=_epoch(fields.get("addedDate")),
+        files=tuple((str(f["name"]), int(f["length"])) for f in fields.get("files") or ()),
+        upload_ratio=max(float(fields.get("uploadRatio", 0)), 0.0),  # -1: nothing downloaded
+        seconds_seeding=int(fields.get("secondsSeeding", 0)),
     )
 
 
@@ -124,23 +135,82 @@ class TransmissionClient:
         with _translated(self._where, self._timeout_s):
             return action()
 
-    def torrents(self, fields: Sequence[str]) -> list[Torrent]:
-        """Every torrent the daemon holds, with `fields` (+ its hash): ONE `torrent-get`."""
+    def torrents(
+        self, fields: Sequence[str], hashes: Collection[str] | None = None
+    ) -> list[Torrent]:
+        """Every torrent the daemon holds (or just `hashes`), with `fields` (+ its hash): ONE
+        `torrent-get`."""
         asked = sorted({"hashString", *fields})
-        found = self._call(lambda: self._rpc.get_torrents(arguments=asked))
+        ids: list[int | str] | None = None if hashes is None else sorted(hashes)
+        if ids == []:
+            return []
+        found = self._call(lambda: self._rpc.get_torrents(ids=ids, arguments=asked))
         return [torrent_from_fields(t.fields) for t in found]
 
-    def add(self, link: str) -> str:
-        """Add a `.torrent` URL or a magnet (one `torrent-add`) and return its hash; a torrent
-        the daemon already holds counts as added. TorrentRefused when it refuses this one."""
+    def add(self, link: str, paused: bool = False) -> str:
+        """Add a `.torrent` URL or a magnet (one `torrent-add`), `paused` if asked, and return
+        its hash; a torrent the daemon already holds counts as added (and is left as it is).
+        TorrentRefused when it refuses this one."""
         import transmission_rpc
 
         try:
-            torrent = self._call(lambda: self._rpc.add_torrent(link))
+            torrent = self._call(lambda: self._rpc.add_torrent(link, paused=paused or None))
         except transmission_rpc.TransmissionError as error:  # not a connection problem
             raise TorrentRefused(_rpc_result(error)) from None
         # transmission-rpc folds `torrent-added` and `torrent-duplicate` into one answer.
         return str(torrent.fields.get("hashString", "")).lower()
+
+    def start(self, hashes: Collection[str]) -> None:
+        """Start these torrents (ONE `torrent-start`)."""
+        if hashes:
+            ids: list[int | str] = sorted(hashes)
+            self._call(lambda: self._rpc.start_torrent(ids))
+
+    def stop(self, hashes: Collection[str]) -> None:
+        """Stop (pause) these torrents (ONE `torrent-stop`)."""
+        if hashes:
+            ids: list[int | str] = sorted(hashes)
+            self._call(lambda: self._rpc.stop_torrent(ids))
+
+    def rpc_version(self) -> int:
+        """The daemon's RPC version (one `session-get`): labels need 16 (Transmission 3.00)."""
+        return int(self._call(lambda: self._rpc.get_session().rpc_version))
+
+    def set_seeding(
+        self,
+        hashes: Collection[str],
+        *,
+        ratio_mode: int,
+        ratio: float,
+        idle_mode: int,
+        idle_minutes: int,
+        label: str | None,
+    ) -> None:
+        """Seeding limits (and a label, when given) for these torrents: ONE `torrent-set`."""
+        if not hashes:
+            return
+        ids: list[int | str] = sorted(hashes)
+        self._call(
+            lambda: self._rpc.change_torrent(
+                ids,
+                seed_ratio_mode=ratio_mode,
+                seed_ratio_limit=ratio,
+                seed_idle_mode=idle_mode,
+                seed_idle_limit=idle_minutes,
+                labels=[label] if label else None,
+            )
+        )
+
+    def free_space(self) -> int:
+        """Bytes free in the daemon's download folder, as the daemon sees it (`session-get`,
+        then `free-space` of its download-dir: no path mapping needed)."""
+        directory = self._call(lambda: self._rpc.get_session().download_dir)
+        free = self._call(lambda: self._rpc.free_space(directory))
+        if free is None:
+            raise TransmissionUnavailable(
+                f"Transmission at {self._where} cannot tell the free space of {directory}"
+            )
+        return int(free)
 
     def remove(self, hashes: Collection[str]) -> None:
         """Remove these torrents and their downloaded data (ONE `torrent-remove`). Hashes the

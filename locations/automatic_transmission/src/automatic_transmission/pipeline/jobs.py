@@ -63,22 +63,50 @@ def step_job(step: Step) -> dg.JobDefinition:
     )
 
 
-def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
-    """Every implemented step in order, each starting after the previous one finished."""
+def chain_job(name: str, steps: tuple[Step, ...], description: str) -> dg.JobDefinition:
+    """These steps in order in one run, each starting after the previous one finished."""
     ready = [step for step in steps if step.op is not None]
 
-    @dg.graph(name=FULL_PIPELINE_JOB_NAME)
-    def full_pipeline() -> None:
+    @dg.graph(name=name)
+    def chain() -> None:
         previous = None
         for step in ready:
             assert step.op is not None
             previous = step.op(previous) if previous is not None else step.op()
 
-    return full_pipeline.to_job(
+    return chain.to_job(
         executor_def=dg.in_process_executor,
         tags=pipeline_tags(step.name for step in ready),
-        description="All pipeline steps in order in one run.",
+        description=description,
     )
+
+
+def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
+    """Every implemented step in order, each starting after the previous one finished."""
+    return chain_job(FULL_PIPELINE_JOB_NAME, steps, "All pipeline steps in order in one run.")
+
+
+# The runs the sensors start (pipeline/sensors.py): steps that can run now, run now.
+PARSE_TO_ACCEPT_JOB_NAME = "at_03_06_parse_to_media_filtration_job"
+DOWNLOADED_TO_LIBRARY_JOB_NAME = "at_08_09_download_check_to_transfer_job"
+CHAINS = {
+    PARSE_TO_ACCEPT_JOB_NAME: (
+        (3, 4, 5, 6),
+        "Steps 03-06 in one run (started by at_chain_sensor).",
+    ),
+    DOWNLOADED_TO_LIBRARY_JOB_NAME: (
+        (8, 9),
+        "Steps 08-09 in one run (started by at_download_sensor).",
+    ),
+}
+
+
+def chain_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition]:
+    by_number = {step.number: step for step in steps}
+    return {
+        name: chain_job(name, tuple(by_number[n] for n in numbers), description)
+        for name, (numbers, description) in CHAINS.items()
+    }
 
 
 def pipeline_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition]:

@@ -13,6 +13,8 @@ from automatic_transmission.clients.transmission import TransmissionResource
 from automatic_transmission.filters import FilterSettings
 from automatic_transmission.library.files import LibrarySettings
 from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
+from automatic_transmission.safety import SafetySettings
+from automatic_transmission.seeding import SeedingSettings
 from automatic_transmission.settings import AT_PGSQL_PREFIX, PipelineSettings
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
@@ -46,4 +48,6 @@ def transfer_resources() -> dict[str, dg.ConfigurableResource]:
         "transmission": TransmissionResource(),
         "library": LibrarySettings(),
         "cleanup_settings": CleanupSettings(),
+        "safety_settings": SafetySettings(),
+        "seeding_settings": SeedingSettings(),
     }

@@ -18,6 +18,7 @@ import dagster as dg
 
 from automatic_transmission.clients.transmission import (
     CLEANUP_FIELDS,
+    STOPPED,
     Torrent,
     TransmissionClient,
     TransmissionResource,
@@ -26,6 +27,7 @@ from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, Pipelin
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.seeding import SeedingRules, SeedingSettings, seeding_done
 from automatic_transmission.settings import PipelineSettings, number_setting
 from dagstributor_shared.postgres import PostgresResource
 
@@ -91,11 +93,23 @@ class CleanupSettings(dg.ConfigurableResource):
         )
 
 
-def done_with(row: MediaRow, now: dt.datetime, delay: dt.timedelta) -> Outcome | None:
-    """A `transferred` row past the delay (counted from its last update) -> `complete`."""
-    if row.updated_at is not None and now - row.updated_at >= delay:
-        return Outcome.advance(row, PipelineStatus.COMPLETE)
-    return None
+def done_with(
+    row: MediaRow,
+    torrent: Torrent | None,
+    now: dt.datetime,
+    delay: dt.timedelta,
+    rules: SeedingRules,
+) -> Outcome | None:
+    """A `transferred` row whose seeding is done (seeding.yaml: past the delay, counted from its
+    last update, or its ratio / seeding time reached; never before a tracker's minimum) ->
+    `complete`. Without a torrent only the delay counts."""
+    delay_passed = row.updated_at is not None and now - row.updated_at >= delay
+    done = delay_passed
+    if torrent is not None:
+        stopped = torrent.status == STOPPED
+        ratio, seeding = torrent.upload_ratio, torrent.seconds_seeding
+        done = seeding_done(row, rules, ratio, seeding, stopped, delay_passed)
+    return Outcome.advance(row, PipelineStatus.COMPLETE) if done else None
 
 
 def hung(
@@ -116,12 +130,13 @@ def decide_cleanup(
     torrents: Mapping[str, Torrent],
     now: dt.datetime,
     delays: tuple[dt.timedelta, dt.timedelta],
+    rules: SeedingRules,
 ) -> list[Outcome]:
     transferred_delay, hung_delay = delays
     outcomes = []
     for row in rows:
         if row.pipeline_status is PipelineStatus.TRANSFERRED:
-            outcome = done_with(row, now, transferred_delay)
+            outcome = done_with(row, torrents.get(row.hash), now, transferred_delay, rules)
         else:
             outcome = hung(row, torrents.get(row.hash), now, hung_delay)
         if outcome is not None:
@@ -135,9 +150,10 @@ def clean(
     torrents: Mapping[str, Torrent],
     now: dt.datetime,
     delays: tuple[dt.timedelta, dt.timedelta],
+    rules: SeedingRules,
     result: StepResult,
 ) -> list[Outcome]:
-    outcomes = decide_cleanup(rows, torrents, now, delays)
+    outcomes = decide_cleanup(rows, torrents, now, delays, rules)
     removed = [o.hash for o in outcomes if o.hash in torrents]
     client.remove(removed)
     result.count("torrents removed", len(removed))
@@ -150,8 +166,10 @@ def run_cleanup(
     pipeline_settings: PipelineSettings,
     cleanup_settings: CleanupSettings,
     transmission: TransmissionResource,
+    seeding_settings: SeedingSettings,
 ) -> None:
     client = transmission.client()
+    rules = seeding_settings.rules()
     torrents = {t.hash: t for t in client.torrents(CLEANUP_FIELDS)}
     delays = cleanup_settings.delays().scaled(len(torrents))
     now = dt.datetime.now(dt.UTC)
@@ -163,7 +181,7 @@ def run_cleanup(
                 store,
                 status,
                 pipeline_settings.rows_per_batch(),
-                lambda rows, result: clean(client, rows, torrents, now, delays, result),
+                lambda rows, result: clean(client, rows, torrents, now, delays, rules, result),
                 result,
             )
     report_step(

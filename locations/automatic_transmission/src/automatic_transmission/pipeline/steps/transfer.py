@@ -9,6 +9,8 @@ filesystem error, is retried next run · Plex (PLEX_URL, optional): a partial sc
 that received an item; Plex down is logged, the rows stay `transferred` · report.
 """
 
+import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -16,14 +18,36 @@ import dagster as dg
 from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.library.files import Library, LibrarySettings, list_download
 from automatic_transmission.library.naming import UnsafePath
-from automatic_transmission.library.placement import plan_placement
+from automatic_transmission.library.placement import SourceFile, plan_placement
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
 from automatic_transmission.pipeline.notices import reached_library
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
+
+
+def copy_shortfall(
+    library: Library, root: str, files: list[SourceFile], sources: list[str]
+) -> str | None:
+    """Why the library cannot take these files now (a copy that would not fit: the row waits
+    instead of filling the disk), or None. A hardlink (same filesystem) needs no space."""
+    try:
+        if not library.copy_only and os.stat(library.download_dir).st_dev == os.stat(root).st_dev:
+            return None
+        free = shutil.disk_usage(root).free
+    except OSError:  # a missing library root: placing it reports the problem
+        return None
+    sizes = {f.path: f.size for f in files}
+    needed = sum(sizes.get(source, 0) for source in sources)
+    if needed <= free:
+        return None
+    return (
+        f"{WAITING_FOR_SPACE} in the library: {gigabytes(needed - free)} GB missing"
+        f" (the copy needs {gigabytes(needed)} GB, {root} has {gigabytes(free)} GB free)"
+    )
 
 
 def transfer(row: MediaRow, library: Library, result: StepResult) -> Outcome:
@@ -38,6 +62,9 @@ def transfer(row: MediaRow, library: Library, result: StepResult) -> Outcome:
         return Outcome.retry(row, str(error))
     except ValueError as error:  # no video, a field the template needs is missing
         return Outcome.freeze(row, str(error))
+    shortfall = copy_shortfall(library, placement.root, files, [s for s, _ in placement.files])
+    if shortfall:
+        return Outcome.retry(row, shortfall)
     try:
         result.count("files copied", library.place(placement))
     except UnsafePath as error:
