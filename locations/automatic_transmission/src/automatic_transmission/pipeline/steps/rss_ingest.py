@@ -214,12 +214,14 @@ def item_info_hash(item: FeedItem) -> str | None:
 
 def media_type_for(label: RssSource, title: str, facts: ReleaseFacts | None = None) -> MediaType:
     """Movie feeds hold movies; any other feed's items are classified from their title, and
-    when the title does not say, from the Torznab category (2000s movies, 5000s TV)."""
+    when the title does not say (no TV marker: the classifier's default is a movie), from the
+    Torznab category (2000s movies, 5000s TV)."""
     if label.is_movie_feed:
         return MediaType.MOVIE
     classified = MediaType(classify_media_type(title))
-    if classified is MediaType.UNKNOWN and facts is not None:
-        return facts.category_media_type or classified
+    by_category = facts.category_media_type if facts is not None else None
+    if by_category is not None and classified in (MediaType.MOVIE, MediaType.UNKNOWN):
+        return by_category
     return classified
 
 
@@ -348,7 +350,8 @@ def resolve_hashes(
 ) -> list[FeedRead]:
     """act: Torznab items that name no hash get the one behind their link (at most
     MAX_TORRENT_FETCHES_PER_FEED fetches per indexer); items whose link a row already has are
-    left out as known, without a fetch."""
+    left out as known, without a fetch. (A link that redirected to a magnet is asked again each
+    run — its row holds the magnet — but that answer has no body.)"""
     resolved = []
     for read in reads:
         if read.source.label is not RssSource.TORZNAB:
