@@ -17,7 +17,7 @@ from tests.support.tmdb import TMDB_KEY
 MEDIA_COLUMNS = (
     "hash", "media_type", "pipeline_status", "rejection_status", "original_title", "media_title",
     "release_year", "season", "episode", "resolution", "video_codec", "upload_type", "imdb_id",
-    "tmdb_id",
+    "tmdb_id", "tvdb_id", "seeders", "size_bytes",
 )  # fmt: skip
 
 

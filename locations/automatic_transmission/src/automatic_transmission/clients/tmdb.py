@@ -204,6 +204,26 @@ class TmdbClient:
             **_shared_details(d),
         )
 
+    def find(self, external_id: str, source: str, *, tv: bool) -> int | None:
+        """The TMDB id of the movie (or show) an outside id names: `/find/{id}` with
+        `external_source` `imdb_id` or `tvdb_id`. For TV an episode's or season's id names its
+        show. None when TMDB knows no such title."""
+        payload = self._get(f"/find/{external_id}", {"external_source": source}, details=False)
+        keys = (
+            ("tv_results", "tv_episode_results", "tv_season_results") if tv else ("movie_results",)
+        )
+        for key in keys:
+            for result in payload.get(key) or ():
+                if not isinstance(result, Mapping):
+                    continue
+                # An episode or season result names its show by `show_id`.
+                found = _int(
+                    result.get("show_id" if "_episode_" in key or "_season_" in key else "id")
+                )
+                if found is not None and 0 < found <= MAX_INTEGER:
+                    return found
+        return None
+
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
         return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
