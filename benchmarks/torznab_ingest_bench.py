@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from automatic_transmission.clients.feeds import FeedItem  # noqa: E402
 from automatic_transmission.clients.torznab import TorznabClient  # noqa: E402
 from automatic_transmission.pipeline.steps.rss_ingest import (  # noqa: E402
     MAX_TORRENT_FETCHES_PER_FEED,
@@ -40,7 +41,7 @@ class QuietLog:
         print(f"  warning: {msg}")
 
 
-def no_rss(url: str) -> list[object]:
+def no_rss(url: str) -> list[FeedItem]:
     raise AssertionError(url)
 
 
