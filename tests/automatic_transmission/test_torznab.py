@@ -4,6 +4,7 @@ request, every attribute read, errors classified per indexer, the `.torrent` beh
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -14,15 +15,25 @@ from automatic_transmission.clients.torznab import (
     TorznabConfigError,
     TorznabError,
     TorznabResource,
+    Wanted,
     configured_indexers,
     imdb_id,
+    parse_caps,
     parse_torznab,
+    search_params,
     secret_values,
 )
 from automatic_transmission.model import MediaType, ReleaseFacts
 from dagstributor_shared.scrub import scrub
 from tests.support.http import FakeHttpServer, Reply, Sleeps
-from tests.support.torznab import Flavour, Release, TorznabIndexer, bencode, torrent_file
+from tests.support.torznab import (
+    Flavour,
+    Release,
+    TorznabIndexer,
+    bencode,
+    caps_xml,
+    torrent_file,
+)
 
 MATRIX = Release(
     "The.Matrix.1999.1080p.BluRay.x264-GRP",
@@ -292,3 +303,73 @@ def test_a_wrong_key_is_a_lasting_configuration_error_naming_no_key(
     assert not raised.value.transient
     assert "Invalid API Key" in str(raised.value) and "configuration error" in str(raised.value)
     assert "wrongkey99" not in str(raised.value)
+
+
+# --- searching (the building block of hunting) --------------------------------------------------
+
+FULL = parse_caps(caps_xml().encode())
+NAMES_ONLY = parse_caps(caps_xml(movie="q", tv="q,season,ep").encode())
+NO_FUNCTIONS = parse_caps(caps_xml(movie=None, tv=None).encode())
+MATRIX_WANTED = Wanted("The Matrix", 1999, imdb_id="tt0133093")
+EPISODE = Wanted("Severance", 2022, tvdb_id=371980, season=2, episode=3)
+
+
+@pytest.mark.parametrize(
+    ("caps", "wanted", "expected"),
+    [
+        (FULL, MATRIX_WANTED, {"t": "movie", "imdbid": "0133093", "cat": "2000"}),
+        (NAMES_ONLY, MATRIX_WANTED, {"t": "movie", "q": "The Matrix 1999", "cat": "2000"}),
+        (NO_FUNCTIONS, MATRIX_WANTED, {"t": "search", "q": "The Matrix 1999", "cat": "2000"}),
+        (
+            FULL,
+            EPISODE,
+            {"t": "tvsearch", "tvdbid": "371980", "season": "2", "ep": "3", "cat": "5000"},
+        ),
+        (
+            NAMES_ONLY,
+            EPISODE,
+            {"t": "tvsearch", "q": "Severance", "season": "2", "ep": "3", "cat": "5000"},
+        ),
+        (NO_FUNCTIONS, EPISODE, {"t": "search", "q": "Severance S02E03", "cat": "5000"}),
+        (
+            NO_FUNCTIONS,
+            Wanted("Severance", season=1),
+            {"t": "search", "q": "Severance S01", "cat": "5000"},
+        ),
+    ],
+)
+def test_a_search_goes_by_id_when_the_caps_allow_else_by_name(
+    caps: Any, wanted: Wanted, expected: dict[str, str]
+) -> None:
+    assert search_params(caps, wanted) == expected
+
+
+@pytest.mark.parametrize("flavour", ["prowlarr", "jackett"])
+def test_a_search_by_id_finds_the_release_on_either_indexer(
+    http_server: FakeHttpServer, flavour: Flavour
+) -> None:
+    other = Release("Pulp.Fiction.1994.1080p", imdb="tt0110912")
+    indexer = TorznabIndexer(http_server, flavour, releases=[MATRIX, other])
+    torznab = client()
+    caps = torznab.caps(indexer.url)
+    assert caps.supports("movie-search", "imdbid") and not caps.supports("music-search")
+
+    found = torznab.search(indexer.url, caps, MATRIX_WANTED)
+
+    assert [item.title for item in found] == [MATRIX.title]
+    assert indexer.api_calls()[-1].param("imdbid") == "0133093"
+    assert indexer.api_calls()[-1].param("extended") == "1"
+
+
+def test_a_search_by_name_when_the_indexer_cannot_search_by_id(
+    http_server: FakeHttpServer,
+) -> None:
+    indexer = TorznabIndexer(
+        http_server, releases=[MATRIX, Release("Other.2001")], caps=caps_xml(movie="q", tv=None)
+    )
+    torznab = client()
+    found = torznab.search(indexer.url, torznab.caps(indexer.url), MATRIX_WANTED)
+    assert [item.title for item in found] == [MATRIX.title]
+    assert indexer.api_calls()[-1].param("q") == "The Matrix 1999"
+    with pytest.raises(TorznabError, match="not a caps answer"):
+        parse_caps(b"<rss><channel /></rss>")

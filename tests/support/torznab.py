@@ -25,6 +25,7 @@ from tests.support.feeds import magnet
 from tests.support.http import FakeHttpServer, Reply, Request
 
 Flavour = Literal["prowlarr", "jackett"]
+_XML = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
 
 def bencode(value: object) -> bytes:
@@ -85,6 +86,33 @@ class Release:
             self.torrent, self.hash = torrent_file(self.title)
 
 
+def caps_xml(
+    movie: str | None = "q,imdbid,tmdbid", tv: str | None = "q,season,ep,imdbid,tvdbid"
+) -> str:
+    """A `t=caps` answer; `movie`/`tv`: the supported parameters of movie-search and tv-search
+    (None: the function is not available), as indexers differ in them."""
+
+    def function(tag: str, params: str | None) -> str:
+        if params is None:
+            return f'    <{tag} available="no" supportedParams="q" />'
+        return f'    <{tag} available="yes" supportedParams="{params}" />'
+
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<caps>
+  <server title="Example" />
+  <limits default="100" max="100" />
+  <searching>
+    <search available="yes" supportedParams="q" />
+{function("tv-search", tv)}
+{function("movie-search", movie)}
+  </searching>
+  <categories>
+    <category id="2000" name="Movies"><subcat id="2040" name="Movies/HD" /></category>
+    <category id="5000" name="TV"><subcat id="5040" name="TV/HD" /></category>
+  </categories>
+</caps>"""
+
+
 @dataclass
 class TorznabIndexer:
     """One indexer of `flavour` served by `http` (several may share one server)."""
@@ -94,6 +122,7 @@ class TorznabIndexer:
     api_key: str = "0123456789abcdef0123456789abcdef"
     indexer_id: str = "1"
     releases: list[Release] = field(default_factory=list)
+    caps: str = field(default_factory=caps_xml)
 
     def __post_init__(self) -> None:
         self.http.route("GET", self.api_path, self._api)
@@ -143,7 +172,7 @@ class TorznabIndexer:
             return Reply(200, _error(100, "Invalid API Key"), _XML)
         function = request.param("t")
         if function == "caps":
-            return Reply(200, CAPS, _XML)
+            return Reply(200, self.caps, _XML)
         if function not in ("search", "movie", "tvsearch"):
             return Reply(200, _error(202, f"No such function ({function})"), _XML)
         found = [r for r in self.releases if self._matches(r, request)]
@@ -246,24 +275,6 @@ class TorznabIndexer:
     <category>search</category>{items}
   </channel>
 </rss>"""
-
-
-_XML = {"Content-Type": "application/rss+xml; charset=utf-8"}
-
-CAPS = """<?xml version="1.0" encoding="UTF-8"?>
-<caps>
-  <server title="Example" />
-  <limits default="100" max="100" />
-  <searching>
-    <search available="yes" supportedParams="q" />
-    <tv-search available="yes" supportedParams="q,season,ep,imdbid,tvdbid" />
-    <movie-search available="yes" supportedParams="q,imdbid,tmdbid" />
-  </searching>
-  <categories>
-    <category id="2000" name="Movies"><subcat id="2040" name="Movies/HD" /></category>
-    <category id="5000" name="TV"><subcat id="5040" name="TV/HD" /></category>
-  </categories>
-</caps>"""
 
 
 def _error(code: int, description: str) -> str:

@@ -260,6 +260,73 @@ def torznab_error(answer: Answer, where: str) -> ServiceError | None:
 
 
 @dataclass(frozen=True)
+class Caps:
+    """What an indexer's `t=caps` says it can search by: per function (`search`, `tv-search`,
+    `movie-search`) its supported parameters; a function it lacks is absent."""
+
+    functions: dict[str, frozenset[str]]
+
+    def supports(self, function: str, *params: str) -> bool:
+        return function in self.functions and set(params) <= self.functions[function]
+
+
+def parse_caps(content: bytes, where: str = SERVICE) -> Caps:
+    """The `<searching>` part of a `t=caps` answer; raises TorznabError when it is none."""
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError as error:
+        raise TorznabError(f"{where}: not a caps answer ({error})", transient=True) from None
+    searching = next((c for c in root if _local(c.tag) == "searching"), None)
+    if _local(root.tag) != "caps" or searching is None:
+        raise TorznabError(f"{where}: not a caps answer (no <searching>)", transient=True)
+    functions = {}
+    for element in searching:
+        if (element.get("available") or "").lower() == "yes":
+            params = (element.get("supportedParams") or "q").lower().split(",")
+            functions[_local(element.tag)] = frozenset(p.strip() for p in params if p.strip())
+    return Caps(functions)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A title to search indexers for (hunting): a movie, or one episode (or season) of a show."""
+
+    title: str
+    year: int | None = None
+    imdb_id: str | None = None  # tt...
+    tvdb_id: int | None = None
+    season: int | None = None  # set: TV
+    episode: int | None = None
+
+    @property
+    def is_tv(self) -> bool:
+        return self.season is not None
+
+
+def search_params(caps: Caps, wanted: Wanted) -> dict[str, str]:
+    """The Torznab query for `wanted`: by id when the indexer can (`t=movie&imdbid=` without
+    `tt`, as Radarr sends it and both projects accept; `t=tvsearch&tvdbid=&season=&ep=`), else
+    by name (`q=`, with the year or the episode code) through the same function or `search`."""
+    if wanted.is_tv:
+        episode = {"season": str(wanted.season)}
+        if wanted.episode is not None:
+            episode["ep"] = str(wanted.episode)
+        if wanted.tvdb_id and caps.supports("tv-search", "tvdbid", *episode):
+            return {"t": "tvsearch", "tvdbid": str(wanted.tvdb_id), **episode, "cat": "5000"}
+        if caps.supports("tv-search", "q", *episode):
+            return {"t": "tvsearch", "q": wanted.title, **episode, "cat": "5000"}
+        code = f"S{wanted.season:02d}" + (
+            f"E{wanted.episode:02d}" if wanted.episode is not None else ""
+        )
+        return {"t": "search", "q": f"{wanted.title} {code}", "cat": "5000"}
+    if wanted.imdb_id and caps.supports("movie-search", "imdbid"):
+        return {"t": "movie", "imdbid": wanted.imdb_id.removeprefix("tt"), "cat": "2000"}
+    named = f"{wanted.title} {wanted.year}" if wanted.year else wanted.title
+    function = "movie" if caps.supports("movie-search", "q") else "search"
+    return {"t": function, "q": named, "cat": "2000"}
+
+
+@dataclass(frozen=True)
 class TorrentHash:
     """What is behind a download link: a `.torrent` file's info-hash, or the magnet link it
     redirects to, or why neither could be had this run."""
@@ -309,8 +376,8 @@ class TorznabClient:
         self.http.close()
         self.torrents.close()
 
-    def read(self, url: str) -> list[FeedItem]:
-        """The items of one Torznab request (`url` with its query); raises TorznabError."""
+    def _fetch(self, url: str) -> bytes:
+        """The body of one Torznab request (`url` with its query); raises TorznabError."""
         where = f"GET {redacted(url)}"
 
         def decode(answer: Answer) -> bytes | ServiceError:
@@ -321,10 +388,22 @@ class TorznabClient:
             return answer.content
 
         try:
-            content = self.http.send("GET", url, where, decode)
+            return self.http.send("GET", url, where, decode)
         except ServiceError as error:
             raise TorznabError(f"{redacted(url)}: {error.detail}", error.transient) from None
-        return parse_torznab(content, redacted(url))
+
+    def read(self, url: str) -> list[FeedItem]:
+        """The items of one Torznab request (`url` with its query); raises TorznabError."""
+        return parse_torznab(self._fetch(url), redacted(url))
+
+    def caps(self, indexer_url: str) -> Caps:
+        """What the indexer can search by (`t=caps`); raises TorznabError."""
+        url = with_params(indexer_url, {"t": "caps"})
+        return parse_caps(self._fetch(url), redacted(url))
+
+    def search(self, indexer_url: str, caps: Caps, wanted: Wanted) -> list[FeedItem]:
+        """The indexer's releases of `wanted` (by id when its caps allow, else by name)."""
+        return self.read(with_params(indexer_url, {**search_params(caps, wanted), "extended": "1"}))
 
     def feed(self, indexer_url: str) -> list[FeedItem]:
         """The indexer's newest movies and TV: `t=search`, no query, extended attributes."""
