@@ -373,3 +373,15 @@ def test_a_search_by_name_when_the_indexer_cannot_search_by_id(
     assert indexer.api_calls()[-1].param("q") == "The Matrix 1999"
     with pytest.raises(TorznabError, match="not a caps answer"):
         parse_caps(b"<rss><channel /></rss>")
+
+
+def test_an_entity_expansion_bomb_is_refused_not_expanded() -> None:
+    entities = '<!ENTITY a0 "xxxxxxxxxx">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]>'
+        "<rss><channel><item><title>&a9;</title></item></channel></rss>"
+    )
+    with pytest.raises(TorznabError, match="not a Torznab answer"):
+        parse_torznab(bomb.encode())

@@ -204,7 +204,8 @@ def _items(channel: ElementTree.Element) -> Iterator[ElementTree.Element]:
 
 def parse_torznab(content: bytes, where: str = SERVICE) -> list[FeedItem]:
     """The items of a Torznab answer; raises TorznabError for an `<error>` answer (transient
-    for code 429 or 900) or a document that is not RSS."""
+    for code 429 or 900) or a document that is not RSS. (The body is capped before it gets
+    here, and expat refuses entity-expansion bombs.)"""
     try:
         root = ElementTree.fromstring(content)
     except ElementTree.ParseError as error:
