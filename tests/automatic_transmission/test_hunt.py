@@ -3,12 +3,16 @@ searches by id or by name as each indexer's caps allow, results ingested like fe
 
 from __future__ import annotations
 
+import datetime as dt
+
+from automatic_transmission.clients.tmdb import TmdbClient
 from automatic_transmission.clients.torznab import TorznabClient, Wanted
-from automatic_transmission.pipeline.hunt import hunt
+from automatic_transmission.pipeline.hunt import hunt, missing_episodes
 from automatic_transmission.store import MediaStore
 from tests.automatic_transmission.conftest import MediaTable
 from tests.automatic_transmission.test_rss_ingest import RecordingLog
 from tests.support.http import FakeHttpServer
+from tests.support.tmdb import TMDB_KEY, FakeTmdb
 from tests.support.torznab import Release, TorznabIndexer, caps_xml
 
 MATRIX = Release("The.Matrix.1999.1080p.BluRay.x264-GRP", imdb="tt0133093", tmdb=603)
@@ -91,3 +95,21 @@ def test_at_most_max_items_are_hunted_and_a_second_hunt_inserts_nothing(
     assert [i.wanted.title for i in first.items] == ["The Matrix"]
     assert media.hashes() == [MATRIX.hash]
     assert again.items[0].inserted == 0 and again.items[0].found == 1
+
+
+def test_the_missing_episodes_are_those_aired_and_not_held() -> None:
+    show = Wanted("Severance", 2022, tvdb_id=371980)
+    wanted = missing_episodes(show, 2, [1, 2, 3, 4], {(2, 1), (2, 3), (1, 2)})
+    assert [(w.title, w.tvdb_id, w.season, w.episode) for w in wanted] == [
+        ("Severance", 371980, 2, 2),
+        ("Severance", 371980, 2, 4),
+    ]
+    assert missing_episodes(show, 2, [], set()) == []
+
+
+def test_tmdb_season_details_give_the_episodes_aired_by_today(http_server: FakeHttpServer) -> None:
+    tmdb = FakeTmdb(http_server)
+    tmdb.season(95396, 2, ["2025-01-17", "2025-01-24", "2099-01-31", None, "not a date"])
+    client = TmdbClient.connect(TMDB_KEY, tmdb.base_url, rate_limit_per_s=0)
+    assert client.aired_episodes(95396, 2, dt.date(2025, 1, 24)) == [1, 2]
+    assert client.aired_episodes(95396, 2, dt.date(2025, 1, 23)) == [1]

@@ -187,6 +187,15 @@ class FakeTmdb:
     ) -> TmdbTitle:
         return self.add(TmdbTitle(tmdb_id, title, date, imdb_id, tv=True, **kw))
 
+    def season(self, tmdb_id: int, season: int, air_dates: Sequence[str | None]) -> None:
+        """Season details of a show: episode n+1 aired on `air_dates[n]` (None: not yet)."""
+        episodes = [
+            {"episode_number": n, "air_date": date, "name": f"Episode {n}", "season_number": season}
+            for n, date in enumerate(air_dates, 1)
+        ]
+        body = {"id": tmdb_id * 100 + season, "season_number": season, "episodes": episodes}
+        self.server.route("GET", f"{TMDB_PREFIX}/tv/{tmdb_id}/season/{season}", self._guarded(body))
+
     def _guarded(self, body: dict[str, Any]) -> Any:
         def respond(request: Request) -> Reply:
             if not self.authorised(request):

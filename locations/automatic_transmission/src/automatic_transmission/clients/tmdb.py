@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -223,6 +224,23 @@ class TmdbClient:
                 if found is not None and 0 < found <= MAX_INTEGER:
                     return found
         return None
+
+    def aired_episodes(self, tmdb_id: int, season: int, today: dt.date) -> list[int]:
+        """The numbers of a season's episodes that have aired by `today` (TMDB season
+        details: an episode without an air date has not aired), in order."""
+        payload = self._get(f"/tv/{tmdb_id}/season/{season}")
+        aired = []
+        for episode in payload.get("episodes") or ():
+            if not isinstance(episode, Mapping):
+                continue
+            number, date = _int(episode.get("episode_number")), _str(episode.get("air_date"))
+            try:
+                when = dt.date.fromisoformat(date) if date else None
+            except ValueError:
+                when = None
+            if number is not None and when is not None and when <= today:
+                aired.append(number)
+        return sorted(aired)
 
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""

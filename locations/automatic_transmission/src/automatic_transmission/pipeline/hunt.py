@@ -12,8 +12,8 @@ on a schedule arrives with it. This module holds the part that needs no watchlis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from automatic_transmission.clients.feeds import FeedItem, redacted
@@ -63,6 +63,18 @@ class HuntResult:
     ingested: StepResult
     indexers: list[IndexerTally]
     items: list[HuntedItem]
+
+
+def missing_episodes(
+    show: Wanted, season: int, aired: Sequence[int], held: Collection[tuple[int, int]]
+) -> list[Wanted]:
+    """decide (pure): the episodes of `season` that have aired and the library does not hold
+    (`held`: (season, episode) pairs), each a Wanted of the show (its title and ids)."""
+    return [
+        replace(show, season=season, episode=episode)
+        for episode in aired
+        if (season, episode) not in held
+    ]
 
 
 def _no_rss(url: str) -> Sequence[FeedItem]:
