@@ -254,6 +254,8 @@ def test_the_job_fails_on_a_bad_indexer_url_naming_the_variable(
 def test_no_feed_and_no_indexer_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match=r"AT_RSS_SOURCES is empty \(and so is AT_TORZNAB_URLS\)"):
         configured_feeds("", "", [])
+    with pytest.raises(ValueError, match="'torznab' is not a feed label"):
+        configured_feeds("torznab", "http://p:9696/1/api", [])  # indexers go in AT_TORZNAB_URLS
     [source] = configured_feeds("", "", ["http://p:9696/1/api?apikey=k"])
     assert source.label is RssSource.TORZNAB
     assert "apikey" not in source.name and "t=search" in source.url

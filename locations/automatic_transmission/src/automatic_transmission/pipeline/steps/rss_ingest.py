@@ -497,6 +497,6 @@ def run_rss_ingest(
     report_step(context, result)
 
 
-rss_ingest_op = step_op("rss_ingest", description="Step 01: new torrents from the RSS feeds.")(
-    run_rss_ingest
-)
+rss_ingest_op = step_op(
+    "rss_ingest", description="Step 01: new torrents from the RSS feeds and Torznab indexers."
+)(run_rss_ingest)
