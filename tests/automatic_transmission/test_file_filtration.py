@@ -212,3 +212,64 @@ def test_rows_are_selected_batch_by_batch_never_more_than_the_batch_size(
     assert {media_rows(atp_connection)[h]["pipeline_status"] for h in hashes} == {"file_accepted"}
     assert step_counts(result)["advanced"] == 7
     assert selects == [(3, 3), (3, 3), (3, 1)]  # read, decide, record per batch; a short one ends
+
+
+# --- what a Torznab indexer reports: seeders and size ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seeders", "minimum", "reason"),
+    [
+        (0, 1, "seeders 0 is below AT_MIN_SEEDERS 1"),
+        (4, 5, "seeders 4 is below AT_MIN_SEEDERS 5"),
+        (50, 1, None),
+        (0, 0, None),  # no minimum
+        (None, 1, None),  # RSS feeds report no seeders: not a reason to reject
+    ],
+)
+def test_too_few_seeders_reject_a_release_whose_seeders_are_known(
+    seeders: int | None, minimum: int, reason: str | None
+) -> None:
+    outcome = filter_file(row(resolution="1080p", seeders=seeders), RULES, minimum)
+    assert outcome.reason == reason
+    forced = row(resolution="1080p", seeders=0, rejection_status=RejectionStatus.OVERRIDE)
+    assert filter_file(forced, RULES, minimum).verdict is Verdict.ADVANCED
+
+
+def test_the_shipped_size_rules_bound_movies_and_episodes_and_pass_unknown_sizes() -> None:
+    rules = load_file_rules()
+    movie = row(resolution="1080p")
+    assert filter_file(movie, rules).verdict is Verdict.ADVANCED  # no size: an RSS feed's item
+    assert filter_file(row(resolution="1080p", size_bytes=2 * 10**9), rules).reason is None
+    assert filter_file(row(resolution="1080p", size_bytes=10**6), rules).reason == (
+        "size 1000000 is below min 300000000"
+    )
+    episode = row(MediaType.TV_SHOW, size_bytes=20 * 10**9)
+    assert filter_file(episode, rules).reason == "size 20000000000 is above max 15000000000"
+    with pytest.raises(FilterConfigError, match="min applies to numbers"):
+        parse_rules("x.yaml", {"movie": {"uploader": {"min": 1}}}, FILE_FIELDS)
+
+
+def test_the_job_rejects_unseeded_releases_by_the_setting(
+    atp_connection: psycopg2.extensions.connection,
+    postgres: PostgresResource,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unseeded, seeded, unknown = insert_media(
+        atp_connection,
+        [
+            {"media_title": "Unseeded", "release_year": 2020, "seeders": 0},
+            {"media_title": "Seeded", "release_year": 2020, "seeders": 3},
+            {"media_title": "Unknown", "release_year": 2020},
+        ],
+    )
+    monkeypatch.setenv("AT_MIN_SEEDERS", "3")
+    result = run_step("at_04_file_filtration", postgres)
+    assert result.success
+    rows = media_rows(atp_connection)
+    assert rows[unseeded]["rejection_reason"] == "seeders 0 is below AT_MIN_SEEDERS 3"
+    assert rows[seeded]["pipeline_status"] == rows[unknown]["pipeline_status"] == "file_accepted"
+    monkeypatch.setenv("AT_MIN_SEEDERS", "-1")
+    assert "AT_MIN_SEEDERS must be at least 0" in str(
+        run_step("at_04_file_filtration", postgres).all_events
+    )

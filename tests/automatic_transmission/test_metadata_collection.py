@@ -370,3 +370,57 @@ def test_a_row_left_for_the_next_run_does_not_hold_back_the_rows_behind_it(
     assert [rows[h]["pipeline_status"] for h in down] == ["file_accepted"] * 2
     assert [rows[h]["pipeline_status"] for h in later] == ["metadata_collected"] * 3
     assert step_counts(result) == {"advanced": 3, "rejected": 0, "errored": 0, "retried later": 2}
+
+
+# --- ids from a Torznab indexer: no title search -------------------------------------------------
+
+
+def _searches(world: World) -> list[str]:
+    return [r.path for r in world.tmdb.calls() if r.path.startswith("/3/search/")]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [{"tmdb_id": 603}, {"imdb_id": "tt0133093"}],
+    ids=["tmdb id: details at once", "imdb id: /find"],
+)
+def test_a_movie_with_indexer_ids_is_found_without_a_title_search(
+    world: World, ids: dict[str, Any]
+) -> None:
+    h = world.add(media_title="The Matrix", release_year=1999, **ids)
+    assert world.run().success
+    row = media_rows(world.connection)[h]
+    assert (row["pipeline_status"], row["tmdb_id"], row["imdb_id"]) == (
+        "metadata_collected", 603, "tt0133093",
+    )  # fmt: skip
+    assert _searches(world) == []
+    finds = [r for r in world.tmdb.calls() if r.path.startswith("/3/find/")]
+    assert [(r.path, r.param("external_source")) for r in finds] == (
+        [("/3/find/tt0133093", "imdb_id")] if "imdb_id" in ids else []
+    )
+
+
+def test_a_show_is_found_by_its_tvdb_id(world: World) -> None:
+    world.tmdb.show(60574, "Peaky Blinders", "2013-09-12", "tt2442560", tvdb_id=270915)
+    h = world.add(media_type="tv_show", media_title="Peaky Blinders", season=1, episode=1,
+                  tvdb_id=270915)  # fmt: skip
+    assert world.run().success
+    row = media_rows(world.connection)[h]
+    assert (row["tmdb_id"], row["imdb_id"]) == (60574, "tt2442560")
+    assert _searches(world) == []
+    assert world.server.calls("/3/find/270915")[0].param("external_source") == "tvdb_id"
+
+
+def test_ids_naming_another_title_or_unknown_to_tmdb_fall_back_to_the_title_search(
+    world: World,
+) -> None:
+    # 1399 is a show (Game of Thrones): as a movie id TMDB does not know it (404).
+    unknown = world.add(media_title="The Matrix", release_year=1999, tmdb_id=1399)
+    # An IMDb id of another film: its details are not this title, so the search decides.
+    world.tmdb.movie(680, "Pulp Fiction", "1994-09-10", "tt0110912")
+    other = world.add(media_title="The Matrix", release_year=1999, imdb_id="tt0110912",
+                      original_title="The.Matrix.1999.720p")  # fmt: skip
+    assert world.run().success
+    rows = media_rows(world.connection)
+    assert rows[unknown]["tmdb_id"] == rows[other]["tmdb_id"] == 603
+    assert _searches(world) != []

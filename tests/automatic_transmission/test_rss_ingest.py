@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 
 from automatic_transmission.clients.feeds import FeedClient, FeedItem, FeedLink, FeedsResource
+from automatic_transmission.clients.torznab import TorznabResource
 from automatic_transmission.model import MediaType, RssSource
 from automatic_transmission.pipeline.jobs import pipeline_jobs
 from automatic_transmission.pipeline.runner import Sources, StepResult
@@ -432,7 +433,12 @@ def _run_job(
     postgres: PostgresResource, feeds: FeedsResource, raise_on_error: bool = True
 ) -> dg.ExecuteInProcessResult:
     job = pipeline_jobs()["at_01_rss_ingest"]
-    resources = {"postgres": postgres, "feeds": feeds, "notifier": NotifierResource()}
+    resources = {
+        "postgres": postgres,
+        "feeds": feeds,
+        "torznab": TorznabResource(),
+        "notifier": NotifierResource(),
+    }
     return job.execute_in_process(resources=resources, raise_on_error=raise_on_error)
 
 

@@ -101,3 +101,21 @@ def test_hits_whose_id_the_columns_cannot_hold_or_with_odd_fields_are_skipped_no
     hits = client.search_movie("Heat", 1995)
 
     assert [(h.tmdb_id, h.popularity) for h in hits] == [(949, 0.0)]
+
+
+def test_find_gives_the_movie_or_the_show_an_outside_id_names(
+    tmdb: FakeTmdb, http_server: FakeHttpServer
+) -> None:
+    client = connect(tmdb)
+    answer = {
+        "movie_results": [{"id": 11}],
+        "tv_results": [],
+        "tv_episode_results": [{"id": 999, "show_id": 1399}],  # an episode's id names its show
+    }
+    http_server.route("GET", "/3/find/tt1480055", Reply(200, answer))
+    assert client.find("tt1480055", "imdb_id", tv=True) == 1399
+    assert client.find("tt1480055", "imdb_id", tv=False) == 11
+    http_server.route("GET", "/3/find/81189", Reply(200, {"movie_results": [], "tv_results": []}))
+    assert client.find("81189", "tvdb_id", tv=True) is None
+    call = http_server.calls("/3/find/81189")[0]
+    assert (call.param("external_source"), call.param("api_key")) == ("tvdb_id", TMDB_KEY)

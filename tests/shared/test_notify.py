@@ -144,6 +144,9 @@ def test_a_message_never_contains_a_secret(webhook: Webhook) -> None:
 
 def test_scrub_masks_url_credentials_and_secret_query_values() -> None:
     assert scrub("https://u:p4ss@h/x?token=abc&page=2") == f"https://{MASK}@h/x?token={MASK}&page=2"
+    # Download links of indexers: Jackett's `jackett_apikey`, trackers' `passkey`.
+    link = "http://j:9117/dl/x/?jackett_apikey=k3y&path=p&passkey=pk"
+    assert scrub(link) == f"http://j:9117/dl/x/?jackett_apikey={MASK}&path=p&passkey={MASK}"
 
 
 def test_the_notifier_never_shows_its_urls() -> None:

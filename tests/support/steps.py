@@ -17,7 +17,7 @@ from tests.support.tmdb import TMDB_KEY
 MEDIA_COLUMNS = (
     "hash", "media_type", "pipeline_status", "rejection_status", "original_title", "media_title",
     "release_year", "season", "episode", "resolution", "video_codec", "upload_type", "imdb_id",
-    "tmdb_id",
+    "tmdb_id", "tvdb_id", "seeders", "size_bytes",
 )  # fmt: skip
 
 
@@ -103,10 +103,12 @@ def step_resources(
     rules_dir: str | None = None,
     timeout_s: float = 5.0,
     feeds: Any = None,
+    torznab: Any = None,
     download: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The resources steps 04-06 need, pointed at a test database and fake services (plus
-    `feeds`, a FeedsResource, for jobs that start at step 01, `download`, the resources of
+    `feeds`, a FeedsResource, and `torznab`, a TorznabResource (none by default), for jobs that
+    start at step 01, `download`, the resources of
     steps 02 and 07-10 from `tests.support.transmission.download_resources`, and the optional
     `notifier` and `plex`, configured by the environment unless `download` names them); retries
     do not pause at all (back-off 0: a resource is Dagster configuration and takes no `sleep`; the
@@ -114,12 +116,13 @@ def step_resources(
     from automatic_transmission.clients.omdb import OmdbResource
     from automatic_transmission.clients.reel_driver import ReelDriverResource
     from automatic_transmission.clients.tmdb import TmdbResource
+    from automatic_transmission.clients.torznab import TorznabResource
     from automatic_transmission.filters import FilterSettings
     from automatic_transmission.pipeline.resources import optional_resources
     from automatic_transmission.settings import PipelineSettings
 
     host, port = reel_driver if reel_driver else ("", None)
-    step01 = {"feeds": feeds} if feeds is not None else {}
+    step01 = {"feeds": feeds, "torznab": torznab or TorznabResource()} if feeds is not None else {}
     return {
         **optional_resources(),  # AT_NOTIFY_URLS and PLEX_URL of the test's environment: unset
         **step01,

@@ -45,6 +45,7 @@ class TmdbTitle:
     runtime: int = 110
     production_countries: Sequence[str] = ("US",)
     extra: dict[str, Any] = field(default_factory=dict)
+    tvdb_id: int | None = None  # shows: what /find?external_source=tvdb_id knows them by
 
     def search_result(self) -> dict[str, Any]:
         common = {
@@ -162,8 +163,15 @@ class FakeTmdb:
         self.server.route(
             "GET", f"{TMDB_PREFIX}/{kind}/{title.tmdb_id}", self._guarded(title.details())
         )
+        for source, external in (("imdb_id", title.imdb_id), ("tvdb_id", title.tvdb_id)):
+            if external is not None:
+                self.server.route("GET", f"{TMDB_PREFIX}/find/{external}", self._find(source))
         if title.tv:
-            ids = {"id": title.tmdb_id, "imdb_id": title.imdb_id, "tvdb_id": 121361}
+            ids = {
+                "id": title.tmdb_id,
+                "imdb_id": title.imdb_id,
+                "tvdb_id": title.tvdb_id or 121361,
+            }
             self.server.route(
                 "GET", f"{TMDB_PREFIX}/tv/{title.tmdb_id}/external_ids", self._guarded(ids)
             )
@@ -179,11 +187,46 @@ class FakeTmdb:
     ) -> TmdbTitle:
         return self.add(TmdbTitle(tmdb_id, title, date, imdb_id, tv=True, **kw))
 
+    def season(self, tmdb_id: int, season: int, air_dates: Sequence[str | None]) -> None:
+        """Season details of a show: episode n+1 aired on `air_dates[n]` (None: not yet)."""
+        episodes = [
+            {"episode_number": n, "air_date": date, "name": f"Episode {n}", "season_number": season}
+            for n, date in enumerate(air_dates, 1)
+        ]
+        body = {"id": tmdb_id * 100 + season, "season_number": season, "episodes": episodes}
+        self.server.route("GET", f"{TMDB_PREFIX}/tv/{tmdb_id}/season/{season}", self._guarded(body))
+
     def _guarded(self, body: dict[str, Any]) -> Any:
         def respond(request: Request) -> Reply:
             if not self.authorised(request):
                 return Reply(401, INVALID_KEY)
             return Reply(200, body)
+
+        return respond
+
+    def _find(self, source: str) -> Any:
+        """`/find/{id}`: the titles with that outside id, when `external_source` is its kind."""
+
+        def respond(request: Request) -> Reply:
+            if not self.authorised(request):
+                return Reply(401, INVALID_KEY)
+            wanted = request.path.rsplit("/", 1)[-1]
+            found = [
+                t
+                for t in self.titles
+                if request.param("external_source") == source
+                and str(t.imdb_id if source == "imdb_id" else t.tvdb_id) == wanted
+            ]
+            return Reply(
+                200,
+                {
+                    "movie_results": [t.search_result() for t in found if not t.tv],
+                    "person_results": [],
+                    "tv_results": [t.search_result() for t in found if t.tv],
+                    "tv_episode_results": [],
+                    "tv_season_results": [],
+                },
+            )
 
         return respond
 

@@ -40,6 +40,13 @@ VALUES
     (repeat('d', 40), 'unknown', NULL, NULL, NULL, NULL, 'downloading', false, NULL,
      'unfiltered', NULL, 'Delta', 'yts.lt', NULL, NULL, NULL, NULL,
      '2018-01-01 00:00:00+00', '2018-01-01 00:00:00+00', NULL);
+INSERT INTO atp.media (hash, media_type, original_title, original_link, rss_source, indexer,
+    seeders, peers, size_bytes, tvdb_id, minimum_ratio, minimum_seed_time, download_volume_factor,
+    created_at, updated_at)
+VALUES
+    (repeat('9', 40), 'tv_show', 'Zeta.S02E03.1080p', 'http://prowlarr:9696/1/download?x=1',
+     'torznab', 'http://prowlarr:9696/1/api', 50, 7, 1500000000, 81189, 1.5, 172800, 0.5,
+     '2024-01-01 00:00:00+00', '2024-01-02 00:00:00+00');
 INSERT INTO atp.training (imdb_id, tmdb_id, label, human_labeled, anomalous, reviewed,
     media_type, media_title, season, episode, release_year, budget, revenue, runtime,
     origin_country, production_companies, genre, spoken_languages, tmdb_rating, imdb_rating,
@@ -55,6 +62,8 @@ INSERT INTO atp.prediction (imdb_id, prediction, probability, cm_value, created_
 VALUES ('tt0000001', 1, 0.87654321, 'tp', '2022-03-04 05:06:07+00'),
        ('tt00000022', 0, 0.1, 'tn', '2022-03-05 05:06:07+00');
 """
+# How many rows SEED_SQL puts in each table.
+SEEDED_ROWS = {"media": 5, "training": 2, "prediction": 2}
 TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
 
 

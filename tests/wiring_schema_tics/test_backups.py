@@ -13,6 +13,7 @@ import pytest
 from dagstributor_shared import atp_schema
 from tests.wiring_schema_tics.conftest import RunJob
 from tests.wiring_schema_tics.support import (
+    SEEDED_ROWS,
     atp_exists,
     execute,
     executed_steps,
@@ -110,11 +111,11 @@ def test_backup_job_reports_counts_backup_names_and_statements(
 ) -> None:
     result = run_job("wst_atp_bak_job")
     metadata = step_metadata(result, "backup_atp")
-    assert (metadata["media_rows"], metadata["training_rows"], metadata["prediction_rows"]) == (
-        4,
-        2,
-        2,
-    )
+    assert (
+        metadata["media_rows"],
+        metadata["training_rows"],
+        metadata["prediction_rows"],
+    ) == tuple(SEEDED_ROWS.values())
     names = [backup["backup_table"] for backup in metadata["backups"]]
     assert names == [f"atp_{t}_{_today(seeded)}" for t in TABLES]
     for backup in metadata["backups"]:
@@ -133,8 +134,9 @@ def test_a_second_backup_the_same_day_replaces_the_first(
     execute(seeded, "DELETE FROM atp.media WHERE hash = repeat('d', 40)")
     assert run_job("wst_atp_bak_job").success
     today = _today(seeded)
-    assert scalar(seeded, f"SELECT count(*) FROM bak.atp_media_{today}") == 3
-    assert scalar(seeded, f"SELECT row_count FROM bak.atp_media_{today}_metadata") == 3
+    left = SEEDED_ROWS["media"] - 1
+    assert scalar(seeded, f"SELECT count(*) FROM bak.atp_media_{today}") == left
+    assert scalar(seeded, f"SELECT row_count FROM bak.atp_media_{today}_metadata") == left
     assert len(_backup_tables(seeded)) == 3 * len(TABLES)
 
 
@@ -146,13 +148,13 @@ def test_bak_drop_reload_loses_no_row_and_keeps_enums_and_timestamps(
     assert result.success
     assert snapshot(seeded) == before
     replaced = step_metadata(result, "replace_atp")
-    assert (replaced["media_rows"], replaced["training_rows"], replaced["prediction_rows"]) == (
-        4,
-        2,
-        2,
-    )
+    assert (
+        replaced["media_rows"],
+        replaced["training_rows"],
+        replaced["prediction_rows"],
+    ) == tuple(SEEDED_ROWS.values())
     reloads = replaced["reloads"]
-    assert [r["restored_count"] for r in reloads] == [4, 2, 2]
+    assert [r["restored_count"] for r in reloads] == list(SEEDED_ROWS.values())
     assert replaced["backed_up_again"] == []  # nothing changed between backup and drop
     assert query(seeded, "SELECT pg_typeof(pipeline_status)::text FROM atp.media LIMIT 1") == [
         ("atp.pipeline_status",)
@@ -186,7 +188,7 @@ def test_reload_gives_new_columns_their_default_and_skips_removed_ones(
     assert media["skipped_columns"] == ["uploader"]
     assert any("uploader" in notice and "skipped" in notice for notice in media["notices"])
     assert query(seeded, "SELECT DISTINCT quality_score FROM atp.media") == [(7,)]
-    assert scalar(seeded, "SELECT count(*) FROM atp.media") == 4
+    assert scalar(seeded, "SELECT count(*) FROM atp.media") == SEEDED_ROWS["media"]
 
 
 def test_reload_fails_rather_than_truncate_values_that_no_longer_fit_a_changed_column(

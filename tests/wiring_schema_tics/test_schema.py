@@ -77,7 +77,7 @@ def test_enums_hold_exactly_the_listed_values(atp_connection: Connection) -> Non
         "media_accepted", "downloading", "downloaded", "transferred", "complete",
     ]  # fmt: skip
     assert enums["rejection_status"] == ["unfiltered", "accepted", "rejected", "override"]
-    assert {"yts.mx", "yts.lt", "episodefeed.com"} <= set(enums["rss_source"])
+    assert {"yts.mx", "yts.lt", "episodefeed.com", "torznab"} <= set(enums["rss_source"])
     assert enums["label_type"] == ["would_watch", "would_not_watch"]
 
 
@@ -223,6 +223,13 @@ INVALID_VALUES = [
     ("media", {"release_year": 2101}),
     ("media", {"imdb_id": "tt123456"}),
     ("media", {"tmdb_id": 0}),
+    ("media", {"seeders": -1}),
+    ("media", {"peers": -1}),
+    ("media", {"size_bytes": -1}),
+    ("media", {"tvdb_id": 0}),
+    ("media", {"minimum_ratio": -0.5}),
+    ("media", {"minimum_seed_time": -1}),
+    ("media", {"download_volume_factor": -1}),
     ("training", {"imdb_id": "nm1234567"}),
     ("training", {"release_year": 2101}),
     ("training", {"tmdb_id": -5}),

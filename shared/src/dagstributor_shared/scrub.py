@@ -20,8 +20,8 @@ MIN_SECRET = 4  # shorter values (test placeholders, empty) are not worth scrubb
 
 URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
 SECRET_QUERY = re.compile(
-    r"(?P<name>[?&;](?:api[_-]?key|apikey|key|token|x-plex-token|access_token|password|pass|"
-    r"secret|auth|sig|signature)=)[^&\s#]+",
+    r"(?P<name>[?&;](?:(?:[a-z]+_)?api[_-]?key|apikey|passkey|key|token|x-plex-token|"
+    r"access_token|password|pass|secret|auth|sig|signature)=)[^&\s#]+",
     re.IGNORECASE,
 )
 

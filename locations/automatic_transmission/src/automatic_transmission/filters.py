@@ -47,14 +47,16 @@ CONFIG_SUBDIR = "automatic_transmission"
 FILE_FIELDS = frozenset(
     {
         "resolution", "video_codec", "audio_codec", "upload_type", "uploader", "release_year",
-        "season", "episode", "rss_source", "media_title",
+        "season", "episode", "rss_source", "media_title", "size",
     }
 )  # fmt: skip
+# Rule fields named otherwise than their atp.media column.
+FIELD_COLUMNS = {"size": "size_bytes"}
 # Fields that hold numbers: the only ones `min` and `max` may bound.
 NUMERIC_FIELDS = frozenset(
     {
         "release_year", "season", "episode", "imdb_rating", "imdb_votes", "tmdb_rating",
-        "tmdb_votes", "metascore", "rt_score", "runtime", "budget", "revenue",
+        "tmdb_votes", "metascore", "rt_score", "runtime", "budget", "revenue", "size",
     }
 )  # fmt: skip
 # The metadata fields (`model.TitleMetadata`, named as atp.training's columns) but identities
@@ -246,17 +248,27 @@ def validate_rule_files(config_dir: Path | str | None = None) -> Sequence[RuleSe
 
 STALE_METADATA_VAR = "AT_STALE_METADATA_THRESHOLD"  # days
 DEFAULT_STALE_METADATA_DAYS = 30.0
+MIN_SEEDERS_VAR = "AT_MIN_SEEDERS"
+DEFAULT_MIN_SEEDERS = 1
 
 
 class FilterSettings(dg.ConfigurableResource):
     """Steps 04-06: where the rule files live and how old stored metadata may get.
 
     `rules_dir`: the folder of file_filtration.yaml / media_filtration.yaml (default
-    `config/automatic_transmission/`); `stale_metadata_days`: AT_STALE_METADATA_THRESHOLD (30).
+    `config/automatic_transmission/`); `stale_metadata_days`: AT_STALE_METADATA_THRESHOLD (30);
+    `min_seeders`: AT_MIN_SEEDERS (1), the fewest seeders a release an indexer reports on may
+    have (0 = no minimum).
     """
 
     rules_dir: str | None = None
     stale_metadata_days: float | None = None
+    min_seeders: int | None = None
+
+    def seeders_minimum(self) -> int:
+        return int(
+            number_setting(self.min_seeders, MIN_SEEDERS_VAR, DEFAULT_MIN_SEEDERS, 0, whole=True)
+        )
 
     def stale_after_days(self) -> float:
         return number_setting(

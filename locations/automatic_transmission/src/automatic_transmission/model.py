@@ -93,11 +93,39 @@ class RssSource(StrEnum):
     EZTV_RE = "eztv.re"
     SHOWRSS = "showrss.info"
     OTHER = "other"
+    TORZNAB = "torznab"  # an indexer of AT_TORZNAB_URLS, not a label of AT_RSS_SOURCES
 
     @property
     def is_movie_feed(self) -> bool:
         """YTS-style feeds carry only movies; every other feed is classified per title."""
         return self in (RssSource.YTS_MX, RssSource.YTS_LT, RssSource.YTS_AM)
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What a Torznab indexer says about a release beside its name (`torznab:attr`), named as
+    the columns of `atp.media` that keep it. Unknown values are None."""
+
+    seeders: int | None = None
+    peers: int | None = None
+    size_bytes: int | None = None
+    categories: tuple[int, ...] = ()  # Newznab categories: 2000s movies, 5000s TV
+    imdb_id: str | None = None  # `tt` and 7-8 digits, whichever spelling the indexer used
+    tmdb_id: int | None = None
+    tvdb_id: int | None = None
+    minimum_ratio: float | None = None
+    minimum_seed_time: int | None = None  # seconds
+    download_volume_factor: float | None = None  # 0 = freeleech
+
+    @property
+    def category_media_type(self) -> MediaType | None:
+        """Movie for a 2000s category, TV (a show's episode) for a 5000s one, else None."""
+        for category in self.categories:
+            if 2000 <= category < 3000:
+                return MediaType.MOVIE
+            if 5000 <= category < 6000:
+                return MediaType.TV_SHOW
+        return None
 
 
 class LabelType(StrEnum):
@@ -136,6 +164,15 @@ class MediaRow:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     deleted_at: dt.datetime | None = None
+    # What a Torznab indexer said about the release (issue 17); null for other feeds.
+    indexer: str | None = None  # the indexer's URL without its query (never the API key)
+    seeders: int | None = None
+    peers: int | None = None
+    size_bytes: int | None = None
+    tvdb_id: int | None = None
+    minimum_ratio: float | None = None
+    minimum_seed_time: int | None = None  # seconds
+    download_volume_factor: float | None = None
 
     @property
     def is_override(self) -> bool:

@@ -26,6 +26,7 @@ from automatic_transmission.clients.http import (
     Sleep,
     status_error,
 )
+from automatic_transmission.model import ReleaseFacts
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # real feeds are well under 1 MB; 5000 YTS items are ~5 MB
@@ -50,6 +51,7 @@ class FeedItem:
     title: str | None
     links: tuple[FeedLink, ...] = ()  # <link>, Atom links, <enclosure>s, *:magnetURI elements
     info_hashes: tuple[str, ...] = ()  # values of *:infoHash / *:info_hash elements
+    facts: ReleaseFacts | None = None  # what a Torznab indexer said (clients/torznab.py)
 
 
 def redacted(url: str) -> str:

@@ -255,6 +255,7 @@ class HttpTransport:
         secrets: Sequence[str] = (),
         sleep: Sleep = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        follow_redirects: bool = True,  # False: a 3xx is an answer `decode` sees
     ) -> None:
         import httpx
 
@@ -277,7 +278,7 @@ class HttpTransport:
             timeout=httpx.Timeout(timeout_s),
             headers=dict(headers or {}),
             transport=transport or DeadlineTransport(),
-            follow_redirects=True,
+            follow_redirects=follow_redirects,
         )
 
     def close(self) -> None:

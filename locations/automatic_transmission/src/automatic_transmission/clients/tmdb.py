@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -203,6 +204,43 @@ class TmdbClient:
             runtime=next((r for r in run_times if _int(r) is not None), None),
             **_shared_details(d),
         )
+
+    def find(self, external_id: str, source: str, *, tv: bool) -> int | None:
+        """The TMDB id of the movie (or show) an outside id names: `/find/{id}` with
+        `external_source` `imdb_id` or `tvdb_id`. For TV an episode's or season's id names its
+        show. None when TMDB knows no such title."""
+        payload = self._get(f"/find/{external_id}", {"external_source": source}, details=False)
+        keys = (
+            ("tv_results", "tv_episode_results", "tv_season_results") if tv else ("movie_results",)
+        )
+        for key in keys:
+            for result in payload.get(key) or ():
+                if not isinstance(result, Mapping):
+                    continue
+                # An episode or season result names its show by `show_id`.
+                found = _int(
+                    result.get("show_id" if "_episode_" in key or "_season_" in key else "id")
+                )
+                if found is not None and 0 < found <= MAX_INTEGER:
+                    return found
+        return None
+
+    def aired_episodes(self, tmdb_id: int, season: int, today: dt.date) -> list[int]:
+        """The numbers of a season's episodes that have aired by `today` (TMDB season
+        details: an episode without an air date has not aired), in order."""
+        payload = self._get(f"/tv/{tmdb_id}/season/{season}")
+        aired = []
+        for episode in payload.get("episodes") or ():
+            if not isinstance(episode, Mapping):
+                continue
+            number, date = _int(episode.get("episode_number")), _str(episode.get("air_date"))
+            try:
+                when = dt.date.fromisoformat(date) if date else None
+            except ValueError:
+                when = None
+            if number is not None and when is not None and when <= today:
+                aired.append(number)
+        return sorted(aired)
 
     def tv_imdb_id(self, tmdb_id: int) -> str | None:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""

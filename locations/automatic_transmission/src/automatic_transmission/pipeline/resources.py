@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from automatic_transmission.clients.feeds import RSS_SOURCES_VAR, RSS_URLS_VAR, FeedsResource
@@ -9,6 +11,7 @@ from automatic_transmission.clients.omdb import OMDB_API_KEY_VAR, OmdbResource
 from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.clients.reel_driver import ReelDriverResource
 from automatic_transmission.clients.tmdb import TMDB_API_KEY_VAR, TmdbResource
+from automatic_transmission.clients.torznab import TORZNAB_URLS_VAR, TorznabResource
 from automatic_transmission.clients.transmission import TransmissionResource
 from automatic_transmission.filters import FilterSettings
 from automatic_transmission.library.files import LibrarySettings
@@ -25,6 +28,7 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "postgres": PostgresResource(env_prefix=AT_PGSQL_PREFIX),
         "feeds": FeedsResource(sources=dg.EnvVar(RSS_SOURCES_VAR), urls=dg.EnvVar(RSS_URLS_VAR)),
+        "torznab": torznab_resource(),
         "pipeline_settings": PipelineSettings(),
         "filter_settings": FilterSettings(),
         "tmdb": TmdbResource(api_key=dg.EnvVar(TMDB_API_KEY_VAR)),
@@ -33,6 +37,14 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
         **transfer_resources(),
         **optional_resources(),
     }
+
+
+def torznab_resource() -> TorznabResource:
+    """The indexers of AT_TORZNAB_URLS, read through `dg.EnvVar` (the URLs carry API keys: run
+    config names the variable, never its value); unset when the location loads = none."""
+    if TORZNAB_URLS_VAR in os.environ:
+        return TorznabResource(urls=dg.EnvVar(TORZNAB_URLS_VAR))
+    return TorznabResource()
 
 
 def optional_resources() -> dict[str, dg.ConfigurableResource]:

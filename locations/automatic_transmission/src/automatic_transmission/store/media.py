@@ -62,6 +62,20 @@ WRITABLE_COLUMNS: Mapping[str, str] = {
     "deleted_at": "timestamptz",
 }
 
+# The columns a Torznab item fills when it is inserted (NewMedia), with their types.
+INDEXER_COLUMNS: Mapping[str, str] = {
+    "indexer": "text",
+    "seeders": "integer",
+    "peers": "integer",
+    "size_bytes": "bigint",
+    "imdb_id": "text",
+    "tmdb_id": "integer",
+    "tvdb_id": "integer",
+    "minimum_ratio": "real",
+    "minimum_seed_time": "integer",
+    "download_volume_factor": "real",
+}
+
 _ROW_COLUMNS = tuple(f.name for f in dataclasses.fields(MediaRow))
 _ROW_SELECT = sql.SQL(", ").join(
     sql.SQL("{}::text").format(sql.Identifier(c))
@@ -83,6 +97,17 @@ class NewMedia:
     pipeline_status: PipelineStatus = PipelineStatus.INGESTED
     rejection_status: RejectionStatus = RejectionStatus.UNFILTERED
     error_condition: str | None = None  # set = the row is inserted frozen (error_status true)
+    # What a Torznab indexer said (INDEXER_COLUMNS); None for other feeds.
+    indexer: str | None = None
+    seeders: int | None = None
+    peers: int | None = None
+    size_bytes: int | None = None
+    imdb_id: str | None = None
+    tmdb_id: int | None = None
+    tvdb_id: int | None = None
+    minimum_ratio: float | None = None
+    minimum_seed_time: int | None = None
+    download_volume_factor: float | None = None
 
     def __post_init__(self) -> None:
         if not is_info_hash(self.hash):
@@ -218,6 +243,18 @@ class MediaStore:
             cursor.execute(query, (sorted(set(hashes)),))
             return {record[0].strip() for record in cursor.fetchall()}
 
+    def known_links(self, links: Collection[str]) -> set[str]:
+        """Those of `links` some row (soft-deleted ones included) has as its original_link:
+        step 01 fetches no `.torrent` it has already seen. One query."""
+        if not links:
+            return set()
+        query = sql.SQL(
+            "SELECT DISTINCT original_link FROM {table} WHERE original_link = ANY(%s::text[])"
+        ).format(table=self._table)
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(query, (sorted(set(links)),))
+            return {record[0] for record in cursor.fetchall()}
+
     def rows_by_hash(self, hashes: Collection[str]) -> dict[str, MediaRow]:
         """The rows of these hashes, whatever their state (frozen and soft-deleted ones too),
         by hash. ONE query."""
@@ -253,18 +290,24 @@ class MediaStore:
             "pipeline_status",
             "rejection_status",
             "error_condition",
+            *INDEXER_COLUMNS,
         )
         arrays = [[_text(getattr(row, column)) for row in rows] for column in columns]
         query = sql.SQL(
             "INSERT INTO {table} (hash, media_type, original_title, original_link, rss_source,"
-            " pipeline_status, rejection_status, error_status, error_condition)"
+            " pipeline_status, rejection_status, error_status, error_condition, {indexed})"
             " SELECT v.hash, v.media_type::{media_type}, v.original_title, v.original_link,"
             " v.rss_source::{rss_source}, v.pipeline_status::{pipeline_status},"
             " v.rejection_status::{rejection_status}, v.error_condition IS NOT NULL,"
-            " v.error_condition"
+            " v.error_condition, {indexed_values}"
             " FROM unnest({arrays}) AS v({columns})"
             " ON CONFLICT (hash) DO NOTHING RETURNING hash"
         ).format(
+            indexed=sql.SQL(", ").join(sql.Identifier(c) for c in INDEXER_COLUMNS),
+            indexed_values=sql.SQL(", ").join(
+                sql.SQL("v.{}::{}").format(sql.Identifier(c), sql.SQL(t))
+                for c, t in INDEXER_COLUMNS.items()
+            ),
             table=self._table,
             media_type=self._type("{s}.media_type"),
             rss_source=self._type("{s}.rss_source"),

@@ -2,7 +2,9 @@
 
 select: `file_accepted` rows AT_BATCH_SIZE at a time, and the fresh metadata already stored for
 them (one query each per batch) · decide: reuse stored metadata when it is fresh (no HTTP at
-all); else search TMDB and pick the best-scoring hit (title similarity, then year distance — not
+all); else, when a Torznab indexer gave the row ids, TMDB details by tmdb_id or `/find` by
+imdb_id / tvdb_id (no title search; the title found must still be plausibly the row's); else
+search TMDB and pick the best-scoring hit (title similarity, then year distance — not
 the first hit), then details, the IMDb id (TV: external ids) and OMDb ratings · record: training
 upsert (one statement) and the media rows (one conditional write) · report: counts, requests, the
 table of items.
@@ -27,6 +29,7 @@ import dagster as dg
 
 from automatic_transmission.clients.http import (
     CircuitBreaker,
+    LastingServiceError,
     ServiceConfigurationError,
     ServiceError,
 )
@@ -179,24 +182,55 @@ def reuse_outcome(row: MediaRow, stored: StoredTitle) -> Outcome:
 # --- act --------------------------------------------------------------------------------------
 
 
+def title_details(row: MediaRow, tmdb: "TmdbClient", tmdb_id: int) -> TitleMetadata:
+    """TMDB's details of a movie, or of a show with its IMDb id (TV details lack it)."""
+    if row.media_type.is_tv:
+        details = tmdb.tv_details(tmdb_id)
+        return replace(details, imdb_id=tmdb.tv_imdb_id(tmdb_id))
+    return tmdb.movie_details(tmdb_id)
+
+
+def details_by_ids(row: MediaRow, tmdb: "TmdbClient") -> TitleMetadata | None:
+    """The details of the title the row's ids (a Torznab indexer's) name, without a title
+    search: its tmdb_id, else TMDB's `/find` by imdb_id, else (TV) by tvdb_id. None when the
+    row has no id, TMDB knows none of them, or the title found is not the row's (an id of the
+    other kind: TMDB's movie and TV ids overlap) — then the title search decides."""
+    tv = row.media_type.is_tv
+    tmdb_id = row.tmdb_id
+    try:
+        if tmdb_id is None and row.imdb_id:
+            tmdb_id = tmdb.find(row.imdb_id, "imdb_id", tv=tv)
+        if tmdb_id is None and row.tvdb_id and tv:
+            tmdb_id = tmdb.find(str(row.tvdb_id), "tvdb_id", tv=tv)
+        if tmdb_id is None:
+            return None
+        details = title_details(row, tmdb, tmdb_id)
+    except LastingServiceError as error:
+        if error.status_code == 404:  # an id TMDB does not know
+            return None
+        raise
+    title = row.media_title or row.original_title
+    named = SearchHit(tmdb_id, details.media_title, details.original_media_title, None)
+    return details if title_similarity(title, named) >= MIN_TITLE_SIMILARITY else None
+
+
 def fetch_metadata(row: MediaRow, tmdb: "TmdbClient", omdb: "OmdbClient") -> FetchResult:
-    """Search, details, IMDb id, ratings for one row. Service failures come back as values;
-    a configuration error (401/403) is raised: it concerns every row."""
+    """Details by the row's ids when it has them, else search and details; the IMDb id and
+    ratings for one row. Service failures come back as values; a configuration error (401/403)
+    is raised: it concerns every row."""
     title = row.media_title or row.original_title
     year = row.release_year
     search = tmdb.search_tv if row.media_type.is_tv else tmdb.search_movie
     try:
-        hits = search(title, year)
-        if not hits and year is not None:  # the parsed year may be off: ask once without it
-            hits = search(title, None)
-        hit = best_hit(hits, title, year)
-        if hit is None:
-            return NO_MATCH
-        if row.media_type.is_tv:
-            details = tmdb.tv_details(hit.tmdb_id)
-            details = replace(details, imdb_id=tmdb.tv_imdb_id(hit.tmdb_id))
-        else:
-            details = tmdb.movie_details(hit.tmdb_id)
+        details = details_by_ids(row, tmdb)
+        if details is None:
+            hits = search(title, year)
+            if not hits and year is not None:  # the parsed year may be off: ask once without it
+                hits = search(title, None)
+            hit = best_hit(hits, title, year)
+            if hit is None:
+                return NO_MATCH
+            details = title_details(row, tmdb, hit.tmdb_id)
         imdb_id = valid_imdb_id(details.imdb_id)
         if imdb_id:
             details = replace(details, **asdict(omdb.ratings(imdb_id)))
@@ -227,10 +261,16 @@ def collect_one(
 def remembering(fetch: Callable[[MediaRow], FetchResult]) -> Callable[[MediaRow], FetchResult]:
     """Within one run, rows of the same title (episodes of one show, several releases of one
     film) are looked up once; failures are not remembered."""
-    answers: dict[tuple[bool, str, int | None], FetchResult] = {}
+    answers: dict[tuple[object, ...], FetchResult] = {}
 
     def fetch_once(row: MediaRow) -> FetchResult:
-        key = (row.media_type.is_tv, normalised(row.media_title), row.release_year)
+        key: tuple[object, ...] = (
+            row.media_type.is_tv,
+            normalised(row.media_title),
+            row.release_year,
+        )
+        if row.tmdb_id or row.imdb_id or row.tvdb_id:  # an indexer named the title: by its ids
+            key = (*key, row.tmdb_id, row.imdb_id, row.tvdb_id)
         if key in answers:
             return answers[key]
         result = fetch(row)

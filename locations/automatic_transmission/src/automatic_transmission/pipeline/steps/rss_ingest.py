@@ -1,6 +1,9 @@
 """Step 01 rss_ingest: new torrents from the configured feeds become `ingested` rows.
 
-fetch: read every feed (a broken one is skipped this run) · decide (pure): per feed item its
+Feeds are the RSS feeds (AT_RSS_SOURCES, AT_RSS_URLS) and the Torznab indexers (AT_TORZNAB_URLS,
+label `torznab`: Prowlarr, Jackett). fetch: read every feed (a broken one is skipped this run;
+an indexer answering 429 or 410 too, the others go on); for a Torznab item without any hash, the
+`.torrent` behind its link (unless a row already has that link) · decide (pure): per feed item its
 info-hash, link and media type, duplicates and unusable entries left out · insert: the hashes not
 yet known (one query), one INSERT ... ON CONFLICT DO NOTHING · StepResult: the inserted rows as
 outcomes, one source row per feed · report_step: counts, the table of feeds and the table of
@@ -9,8 +12,8 @@ items; red when every feed failed.
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -25,7 +28,22 @@ from automatic_transmission.clients.feeds import (
     FeedsResource,
     redacted,
 )
-from automatic_transmission.model import MediaType, Outcome, PipelineStatus, RssSource, Verdict
+from automatic_transmission.clients.torznab import (
+    FEED_PARAMS,
+    TORZNAB_URLS_VAR,
+    TorrentHash,
+    TorznabConfigError,
+    TorznabResource,
+    with_params,
+)
+from automatic_transmission.model import (
+    MediaType,
+    Outcome,
+    PipelineStatus,
+    ReleaseFacts,
+    RssSource,
+    Verdict,
+)
 from automatic_transmission.parsing import classify_media_type
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
@@ -45,6 +63,9 @@ WARNINGS_PER_FEED = 20  # dropped entries logged one by one; the rest are summed
 # database, the logs and the run metadata.
 MAX_TITLE_CHARS = 1000
 SHOWN_TITLE_CHARS = 200  # in log lines
+# `.torrent` files fetched per indexer and run for items that name no hash; the rest wait for
+# the next run (each fetch may take a deadline).
+MAX_TORRENT_FETCHES_PER_FEED = 50
 
 # Control characters (NUL among them: PostgreSQL text cannot hold it) -> one space.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -57,6 +78,13 @@ class FeedConfigError(ValueError):
 class Log(Protocol):
     def info(self, msg: str) -> None: ...
     def warning(self, msg: str) -> None: ...
+
+
+class TorznabReader(Protocol):
+    """What step 01 asks of the Torznab client (clients/torznab.py)."""
+
+    def read(self, url: str) -> Sequence[FeedItem]: ...
+    def torrent_hash(self, link: str) -> TorrentHash: ...
 
 
 @dataclass(frozen=True)
@@ -77,21 +105,23 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",")] if value.strip() else []
 
 
-def configured_feeds(sources: str, urls: str) -> list[FeedSource]:
-    """AT_RSS_SOURCES and AT_RSS_URLS (comma lists matched by position) -> the feeds.
+def configured_feeds(sources: str, urls: str, indexers: Sequence[str] = ()) -> list[FeedSource]:
+    """AT_RSS_SOURCES and AT_RSS_URLS (comma lists matched by position) -> the feeds, then the
+    Torznab indexers (`indexers`, from AT_TORZNAB_URLS) polled as feeds (label `torznab`).
     Raises one FeedConfigError listing every problem, naming the variables."""
     labels, addresses = _split(sources), _split(urls)
     problems: list[str] = []
-    if not labels:
-        problems.append(f"{RSS_SOURCES_VAR} is empty")
+    if not labels and not indexers:
+        problems.append(f"{RSS_SOURCES_VAR} is empty (and so is {TORZNAB_URLS_VAR})")
     if len(labels) != len(addresses):
         problems.append(
             f"{RSS_SOURCES_VAR} has {len(labels)} labels but {RSS_URLS_VAR} has "
             f"{len(addresses)} URLs (they are matched by position)"
         )
-    known = ", ".join(source.value for source in RssSource)
+    labelled = [source for source in RssSource if source is not RssSource.TORZNAB]
+    known = ", ".join(source.value for source in labelled)
     for position, label in enumerate(labels, 1):
-        if label not in {source.value for source in RssSource}:
+        if label not in {source.value for source in labelled}:
             problems.append(
                 f"{RSS_SOURCES_VAR} item {position} {label!r} is not a feed label ({known})"
             )
@@ -100,9 +130,13 @@ def configured_feeds(sources: str, urls: str) -> list[FeedSource]:
             problems.append(f"{RSS_URLS_VAR} item {position} is not an http(s) URL")
     if problems:
         raise FeedConfigError("invalid feed configuration: " + "; ".join(problems))
-    return [
+    feeds = [
         FeedSource(RssSource(label), address, position)
         for position, (label, address) in enumerate(zip(labels, addresses, strict=True), 1)
+    ]
+    return feeds + [
+        FeedSource(RssSource.TORZNAB, with_params(address, FEED_PARAMS), position)
+        for position, address in enumerate(indexers, len(feeds) + 1)
     ]
 
 
@@ -148,11 +182,17 @@ def item_info_hash(item: FeedItem) -> str | None:
     return _torrent_url_hash(url) if url else None
 
 
-def media_type_for(label: RssSource, title: str) -> MediaType:
-    """Movie feeds hold movies; any other feed's items are classified from their title."""
+def media_type_for(label: RssSource, title: str, facts: ReleaseFacts | None = None) -> MediaType:
+    """Movie feeds hold movies; any other feed's items are classified from their title, and
+    when the title does not say (no TV marker: the classifier's default is a movie), from the
+    Torznab category (2000s movies, 5000s TV)."""
     if label.is_movie_feed:
         return MediaType.MOVIE
-    return MediaType(classify_media_type(title))
+    classified = MediaType(classify_media_type(title))
+    by_category = facts.category_media_type if facts is not None else None
+    if by_category is not None and classified in (MediaType.MOVIE, MediaType.UNKNOWN):
+        return by_category
+    return classified
 
 
 @dataclass(frozen=True)
@@ -163,14 +203,26 @@ class Candidate:
     title: str
     link: str | None
     source: FeedSource
+    facts: ReleaseFacts | None = None  # what a Torznab indexer said
 
     def new_media(self) -> NewMedia:
+        facts = self.facts or ReleaseFacts()
         return NewMedia(
             hash=self.hash,
-            media_type=media_type_for(self.source.label, self.title),
+            media_type=media_type_for(self.source.label, self.title, self.facts),
             original_title=self.title,
             original_link=self.link,
             rss_source=self.source.label,
+            indexer=redacted(self.source.url) if self.facts is not None else None,
+            seeders=facts.seeders,
+            peers=facts.peers,
+            size_bytes=facts.size_bytes,
+            imdb_id=facts.imdb_id,
+            tmdb_id=facts.tmdb_id,
+            tvdb_id=facts.tvdb_id,
+            minimum_ratio=facts.minimum_ratio,
+            minimum_seed_time=facts.minimum_seed_time,
+            download_volume_factor=facts.download_volume_factor,
         )
 
 
@@ -190,7 +242,7 @@ def candidate(item: FeedItem, source: FeedSource) -> Candidate | str:
     title = clean_title(item.title or (magnet_name(magnet) if magnet else None))
     if not title:
         return "no title"
-    return Candidate(info_hash, title, torrent_link(item) or magnet, source)
+    return Candidate(info_hash, title, torrent_link(item) or magnet, source, item.facts)
 
 
 FEED_FIGURES = ("entries", "inserted", "already known", "duplicates", "dropped")
@@ -203,6 +255,8 @@ class FeedRead:
     source: FeedSource
     items: Sequence[FeedItem] = ()
     error: str | None = None
+    unresolved: Mapping[int, str] = field(default_factory=dict)  # item index -> why no hash
+    known_links: int = 0  # items without a hash whose link a row already has
 
 
 @dataclass(frozen=True)
@@ -221,15 +275,80 @@ class Choice:
     dropped: list[Dropped] = field(default_factory=list)
 
 
-def fetch(feeds: Sequence[FeedSource], read: Callable[[str], Sequence[FeedItem]]) -> list[FeedRead]:
-    """Read every feed; a broken feed is recorded with its error and does not stop the others."""
+def fetch(
+    feeds: Sequence[FeedSource],
+    read: Callable[[str], Sequence[FeedItem]],
+    read_torznab: Callable[[str], Sequence[FeedItem]] | None = None,
+) -> list[FeedRead]:
+    """Read every feed (indexers with `read_torznab`); a broken feed is recorded with its error
+    and does not stop the others."""
     reads = []
     for source in feeds:
+        reader = read_torznab if source.label is RssSource.TORZNAB and read_torznab else read
         try:
-            reads.append(FeedRead(source, read(source.url)))
+            reads.append(FeedRead(source, reader(source.url)))
         except FeedError as error:
             reads.append(FeedRead(source, error=str(error)))
     return reads
+
+
+def hashless_links(reads: Sequence[FeedRead]) -> list[str]:
+    """The download links of the Torznab items that name no hash (in feed order)."""
+    return [
+        link
+        for read in reads
+        if read.source.label is RssSource.TORZNAB
+        for item in read.items
+        if item_info_hash(item) is None and (link := torrent_link(item))
+    ]
+
+
+def with_hash_behind(item: FeedItem, found: TorrentHash) -> FeedItem | str:
+    """The item completed with what its link gave: the `.torrent`'s hash, or the magnet it
+    redirected to (which then replaces the link: Transmission cannot follow that redirect);
+    or the reason it has no hash."""
+    if found.hash:
+        return replace(item, info_hashes=(*item.info_hashes, found.hash))
+    if found.magnet and magnet_info_hash(found.magnet):
+        others = tuple(link for link in item.links if not _is_torrent_file(link))
+        return replace(item, links=(FeedLink(found.magnet, "magnet"), *others))
+    return f"no info-hash: {found.error or 'the link led to a magnet without one'}"
+
+
+def resolve_hashes(
+    reads: Sequence[FeedRead], known_links: set[str], torrent_hash: Callable[[str], TorrentHash]
+) -> list[FeedRead]:
+    """act: Torznab items that name no hash get the one behind their link (at most
+    MAX_TORRENT_FETCHES_PER_FEED fetches per indexer); items whose link a row already has are
+    left out as known, without a fetch. (A link that redirected to a magnet is asked again each
+    run — its row holds the magnet — but that answer has no body.)"""
+    resolved = []
+    for read in reads:
+        if read.source.label is not RssSource.TORZNAB:
+            resolved.append(read)
+            continue
+        items: list[FeedItem] = []
+        unresolved: dict[int, str] = {}
+        known = fetches = 0
+        for item in read.items:
+            link = torrent_link(item) if item_info_hash(item) is None else None
+            if link is None:
+                items.append(item)
+            elif link in known_links:
+                known += 1
+            elif fetches >= MAX_TORRENT_FETCHES_PER_FEED:
+                unresolved[len(items)] = "no info-hash: its .torrent waits for the next run"
+                items.append(item)
+            else:
+                fetches += 1
+                completed = with_hash_behind(item, torrent_hash(link))
+                if isinstance(completed, str):
+                    unresolved[len(items)] = completed
+                    items.append(item)
+                else:
+                    items.append(completed)
+        resolved.append(replace(read, items=items, unresolved=unresolved, known_links=known))
+    return resolved
 
 
 def choose_candidates(reads: Sequence[FeedRead]) -> Choice:
@@ -238,8 +357,10 @@ def choose_candidates(reads: Sequence[FeedRead]) -> Choice:
     choice = Choice()
     chosen: set[str] = set()
     for read in reads:
-        for item in read.items:
+        for index, item in enumerate(read.items):
             found = candidate(item, read.source)
+            if isinstance(found, str) and index in read.unresolved:
+                found = read.unresolved[index]
             if isinstance(found, str):
                 title = (clean_title(item.title) or "(untitled)")[:SHOWN_TITLE_CHARS]
                 choice.dropped.append(Dropped(read.source, title, found))
@@ -271,7 +392,8 @@ def feed_sources(reads: Sequence[FeedRead], choice: Choice, inserted: set[str]) 
     for read in reads:
         row = rows[read.source.position]
         row.error = read.error
-        row.figures["entries"] = len(read.items)
+        row.figures["entries"] = len(read.items) + read.known_links
+        row.figures["already known"] = read.known_links
         row.figures["duplicates"] = choice.duplicates[read.source.position]
     for dropped in choice.dropped:
         rows[dropped.source.position].figures["dropped"] += 1
@@ -307,11 +429,15 @@ def ingest(
     read: Callable[[str], Sequence[FeedItem]],
     store: MediaStore,
     log: Log,
+    torznab: TorznabReader | None = None,
 ) -> StepResult:
     """fetch → decide → insert the items not yet known → one StepResult (outcomes: the rows
     inserted; sources: one row per feed). Database round trips: one query for the known hashes,
-    one INSERT (each with its transaction), whatever the number of feeds and items."""
-    reads = fetch(feeds, read)
+    one INSERT (each with its transaction), and with indexers one query for the known links,
+    whatever the number of feeds and items."""
+    reads = fetch(feeds, read, torznab.read if torznab else None)
+    if torznab is not None and (links := hashless_links(reads)):
+        reads = resolve_hashes(reads, store.known_links(links), torznab.torrent_hash)
     choice = choose_candidates(reads)
     known = store.known_hashes([c.hash for c in choice.candidates])
     rows = [c.new_media() for c in choice.candidates if c.hash not in known]
@@ -322,18 +448,25 @@ def ingest(
 
 
 def run_rss_ingest(
-    context: dg.OpExecutionContext, postgres: PostgresResource, feeds: FeedsResource
+    context: dg.OpExecutionContext,
+    postgres: PostgresResource,
+    feeds: FeedsResource,
+    torznab: TorznabResource,
 ) -> None:
     """The op's body: configuration -> ingest -> report (red when every feed failed)."""
     try:
-        sources = configured_feeds(feeds.sources, feeds.urls)
-    except FeedConfigError as error:
+        sources = configured_feeds(feeds.sources, feeds.urls, torznab.indexers())
+    except (FeedConfigError, TorznabConfigError) as error:
         raise dg.Failure(description=str(error)) from error
-    with open_store(postgres) as store:
-        result = ingest(sources, feeds.client().read, store, context.log)
+    indexers = torznab.client()
+    try:
+        with open_store(postgres) as store:
+            result = ingest(sources, feeds.client().read, store, context.log, indexers)
+    finally:
+        indexers.close()
     report_step(context, result)
 
 
-rss_ingest_op = step_op("rss_ingest", description="Step 01: new torrents from the RSS feeds.")(
-    run_rss_ingest
-)
+rss_ingest_op = step_op(
+    "rss_ingest", description="Step 01: new torrents from the RSS feeds and Torznab indexers."
+)(run_rss_ingest)

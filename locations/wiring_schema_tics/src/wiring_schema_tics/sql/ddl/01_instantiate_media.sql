@@ -15,9 +15,11 @@ CREATE TYPE atp.pipeline_status AS ENUM (
 
 CREATE TYPE atp.rejection_status AS ENUM ('unfiltered', 'accepted', 'rejected', 'override');
 
--- Feed labels the pipeline writes into media.rss_source (AT_RSS_SOURCES must use these).
+-- Feed labels the pipeline writes into media.rss_source (AT_RSS_SOURCES must use these);
+-- 'torznab' marks rows from an indexer of AT_TORZNAB_URLS (Prowlarr, Jackett).
 CREATE TYPE atp.rss_source AS ENUM (
-    'yts.mx', 'yts.lt', 'yts.am', 'episodefeed.com', 'eztvx.to', 'eztv.re', 'showrss.info', 'other'
+    'yts.mx', 'yts.lt', 'yts.am', 'episodefeed.com', 'eztvx.to', 'eztv.re', 'showrss.info', 'other',
+    'torznab'
 );
 
 CREATE TYPE atp.label_type AS ENUM ('would_watch', 'would_not_watch');
@@ -131,3 +133,22 @@ CREATE TRIGGER media_50_clear_rejection_reason BEFORE UPDATE ON atp.media
 -- this partial index answers that without scanning finished, frozen or deleted rows.
 CREATE INDEX media_step_queue ON atp.media (pipeline_status, created_at, hash)
     WHERE NOT error_status AND deleted_at IS NULL;
+
+-- What a Torznab indexer says about a release (issue 17), one statement per column so other
+-- additions to atp.media merge apart. `indexer` names the indexer without its query string (never
+-- the API key); the seeding minimums are the tracker's (minimum_seed_time in seconds).
+ALTER TABLE atp.media ADD COLUMN indexer text;
+ALTER TABLE atp.media ADD COLUMN seeders integer
+    CONSTRAINT media_seeders_non_negative CHECK (seeders >= 0);
+ALTER TABLE atp.media ADD COLUMN peers integer
+    CONSTRAINT media_peers_non_negative CHECK (peers >= 0);
+ALTER TABLE atp.media ADD COLUMN size_bytes bigint
+    CONSTRAINT media_size_bytes_non_negative CHECK (size_bytes >= 0);
+ALTER TABLE atp.media ADD COLUMN tvdb_id integer
+    CONSTRAINT media_tvdb_id_positive CHECK (tvdb_id > 0);
+ALTER TABLE atp.media ADD COLUMN minimum_ratio real
+    CONSTRAINT media_minimum_ratio_non_negative CHECK (minimum_ratio >= 0);
+ALTER TABLE atp.media ADD COLUMN minimum_seed_time integer
+    CONSTRAINT media_minimum_seed_time_non_negative CHECK (minimum_seed_time >= 0);
+ALTER TABLE atp.media ADD COLUMN download_volume_factor real
+    CONSTRAINT media_download_volume_factor_non_negative CHECK (download_volume_factor >= 0);
