@@ -356,7 +356,7 @@ def run_rss_ingest(
 ) -> None:
     """The op's body: configuration -> ingest -> report (red when every feed failed)."""
     try:
-        sources = configured_feeds(feeds.sources, feeds.urls)
+        sources = configured_feeds(*feeds.configured())
     except FeedConfigError as error:
         raise dg.Failure(description=str(error)) from error
     with open_store(postgres) as store:
