@@ -277,3 +277,11 @@ def test_an_undeliverable_notification_does_not_fail_the_checks(
         result = materialize(postgres, dead, instance)
     assert result.success
     assert len(result.get_asset_check_evaluations()) == 4
+
+
+def test_the_health_job_runs_in_one_process() -> None:
+    """A process per step made it 42 s; in one process it takes seconds (benchmarks/health_job.py)."""
+    from automatic_transmission.definitions import defs
+    from automatic_transmission.health.asset import HEALTH_JOB_NAME
+
+    assert defs.resolve_job_def(HEALTH_JOB_NAME).executor_def is dg.in_process_executor
