@@ -8,7 +8,7 @@ from automatic_transmission.filters import validate_rule_files
 from automatic_transmission.health.asset import (
     HEALTH_CHECKS,
     HEALTH_SCHEDULE_KEY,
-    health_job,
+    build_health_job,
     health_resources,
     media_pipeline,
 )
@@ -25,6 +25,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
     validate_naming()  # likewise a naming template that is unusable or leaves the library
     jobs = pipeline_jobs()
+    health_job = build_health_job()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS
     }

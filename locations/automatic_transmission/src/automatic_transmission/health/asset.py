@@ -285,15 +285,19 @@ HEALTH_CHECKS = (
         _backups,
     ),
 )
-health_job = dg.define_asset_job(
-    HEALTH_JOB_NAME,
-    selection=dg.AssetSelection.assets(ASSET_KEY),
-    description="Materialize media_pipeline and run its checks.",
-    tags=max_runtime_tag(DEFAULT_MAX_RUNTIME_S),
-    # One process: the asset and its four checks are quick queries, and a process per step
-    # (Dagster's default) cost about 14 s each (benchmarks/health_job.py).
-    executor_def=dg.in_process_executor,
-)
+
+
+def build_health_job() -> "dg.UnresolvedAssetJobDefinition":
+    """The health job; built with the definitions, as its run tags depend on where they load."""
+    return dg.define_asset_job(
+        HEALTH_JOB_NAME,
+        selection=dg.AssetSelection.assets(ASSET_KEY),
+        description="Materialize media_pipeline and run its checks.",
+        tags=max_runtime_tag(DEFAULT_MAX_RUNTIME_S),
+        # One process: the asset and its four checks are quick queries, and a process per step
+        # (Dagster's default) cost about 14 s each (benchmarks/health_job.py).
+        executor_def=dg.in_process_executor,
+    )
 
 
 def health_resources() -> dict[str, dg.ConfigurableResource]:
