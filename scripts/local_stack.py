@@ -20,6 +20,8 @@ Ctrl-C (SIGINT) or SIGTERM stops every process it started: each child runs in it
 group, which gets SIGTERM, then SIGKILL after the grace period. The embedded PostgreSQL is stopped
 too when this command started it; when it was already running (another checkout's stack, a
 `dagster job execute`), it is left running. `--keep-database` always leaves it running.
+`--stop-database` only stops the embedded server (one that `at-item` or `dagster job execute` left
+running says so when it exits) and exits.
 """
 
 from __future__ import annotations
@@ -206,12 +208,9 @@ class Database:
 
 
 def postmaster_pid(pgdata: Path) -> int | None:
-    """The PID of the PostgreSQL server running on this data directory, if one is running."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if pid_running(pid) else None
+    from dagstributor_shared.postgres import embedded_pid
+
+    return embedded_pid(pgdata)
 
 
 def start_database(stack: Stack) -> ConnectionSettings:
@@ -232,7 +231,7 @@ def start_database(stack: Stack) -> ConnectionSettings:
     stack.database = database = Database(pgdata=pgdata, was_running=was_running)
     settings = database.settings = resolve_settings(DB_PREFIX, {})
     if settings.pgdata is not None:
-        start_embedded(settings.pgdata)
+        start_embedded(settings.pgdata, announce=False)  # stopped on exit, or said so
     else:
         database.pgdata = None
     where = f" (data in {database.pgdata})" if database.pgdata else ""
@@ -270,6 +269,19 @@ def stop_database(database: Database, grace: float) -> None:
         os.kill(pid, signal.SIGQUIT)
         poll(lambda: not pid_running(pid), grace)
     log(f"embedded PostgreSQL stopped (pid {pid})")
+
+
+def stop_embedded_database(grace: float) -> int:
+    """`--stop-database`: stop the embedded server of this checkout (left running by a command
+    such as `at-item` or `dagster job execute`, or by --keep-database), then exit."""
+    from dagstributor_shared.postgres import embedded_pgdata
+
+    pgdata = embedded_pgdata().resolve()
+    if postmaster_pid(pgdata) is None:
+        log(f"embedded PostgreSQL is not running ({pgdata})")
+        return 0
+    stop_database(Database(pgdata=pgdata, was_running=False), grace)
+    return 0
 
 
 # --- Dagster instance ------------------------------------------------------------------------
@@ -424,6 +436,7 @@ class Options:
     startup_timeout: float
     keep_database: bool
     check: bool
+    stop_database: bool = False
 
     @property
     def url(self) -> str:
@@ -456,6 +469,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--check", action="store_true", help="start everything, wait until ready, stop, exit"
     )
+    parser.add_argument(
+        "--stop-database",
+        action="store_true",
+        help="only stop the embedded PostgreSQL a command left running, then exit",
+    )
     args = parser.parse_args(argv)
     ports = {"automatic_transmission": args.at_port, "wiring_schema_tics": args.wst_port}
     return Options(
@@ -467,6 +485,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         startup_timeout=args.startup_timeout,
         keep_database=args.keep_database,
         check=args.check,
+        stop_database=args.stop_database,
     )
 
 
@@ -608,6 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         log(f"error: {error}")
         return 1
+    if options.stop_database:
+        return stop_embedded_database(options.grace)
     return run(options)
 
 
