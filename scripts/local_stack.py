@@ -15,7 +15,8 @@ What it does:
    `dagster-daemon run` on that workspace; the UI binds to loopback unless `--host` asks otherwise.
    "ready" is printed when the webserver's GraphQL API shows both locations loaded.
 
-Children get DAGSTER_HOME and ENVIRONMENT (default `dev`) and write to this terminal.
+Children get DAGSTER_HOME and ENVIRONMENT (default `dev`) and write to this terminal, except the
+private transmission-daemon, whose lines go to `.local/logs/transmission-daemon.log`.
 Ctrl-C (SIGINT) or SIGTERM stops every process it started: each child runs in its own process
 group, which gets SIGTERM, then SIGKILL after the grace period. The embedded PostgreSQL is stopped
 too when this command started it; when it was already running (another checkout's stack, a
@@ -308,8 +309,10 @@ def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
     """A private transmission-daemon when TRANSMISSION_HOST is unset and the binary is installed:
     127.0.0.1 only, no DHT/PEX/LPD/port forwarding, its RPC password generated once into
     `<local>/transmission/rpc-password`, downloads in `<local>/downloads`, the library in
-    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default). Its settings go into `env` (the children's), library folders only where
-    unset. Otherwise one line says what to do, and the pipeline's Transmission steps will fail."""
+    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default), its log
+    lines in `<local>/logs/transmission-daemon.log` (not mixed into Dagster's output here). Its
+    settings go into `env` (the children's), library folders only where unset. Otherwise one
+    line says what to do, and the pipeline's Transmission steps will fail."""
     if env.get("TRANSMISSION_HOST"):
         log(f"Transmission: {env['TRANSMISSION_HOST']} (TRANSMISSION_HOST)")
         return []
@@ -335,8 +338,9 @@ def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
     for var, folder in (("AT_MOVIE_DIR", "movies"), ("AT_TV_SHOW_DIR", "tv")):
         (local / "library" / folder).mkdir(parents=True, exist_ok=True)
         env.setdefault(var, str(local / "library" / folder))
-    child = start_child("transmission-daemon", config.command(executable_path), env)
-    log(f"Transmission: private daemon on {config.host}:{config.rpc_port}")
+    log_file = local / "logs" / "transmission-daemon.log"
+    child = start_child("transmission-daemon", config.command(executable_path), env, log_file)
+    log(f"Transmission: private daemon on {config.host}:{config.rpc_port}, its log in {log_file}")
     return [child]
 
 
@@ -361,10 +365,18 @@ def executable(name: str) -> str:
         raise StartupError(str(error)) from None
 
 
-def start_child(name: str, command: Sequence[str], env: Mapping[str, str]) -> Child:
+def start_child(
+    name: str, command: Sequence[str], env: Mapping[str, str], log_file: Path | None = None
+) -> Child:
     """Start a command in a session (and process group) of its own, so Ctrl-C in the terminal
-    reaches only this script, which then stops the group as a whole."""
-    process = start_in_group(command, env)
+    reaches only this script, which then stops the group as a whole. Its output goes to this
+    terminal, or appended to `log_file` when one is given."""
+    if log_file is None:
+        process = start_in_group(command, env)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("ab") as output:  # the child keeps its own copy of the descriptor
+            process = start_in_group(command, env, output=output)
     log(f"started {name} (pid {process.pid}, process group {process.pid})")
     return Child(name, process)
 
