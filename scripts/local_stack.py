@@ -190,11 +190,35 @@ def workspace_for(locations: Sequence[Location], dagster_home: Path) -> Path:
     return render_workspace(locations, dagster_home / "workspace.yaml")
 
 
-def child_environment(dagster_home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
+ENV_FILE = REPO_ROOT / ".env"  # settings of this workstation (git-ignored), KEY=value lines
+SCHEDULE_PROFILE_VAR = "DAGSTRIBUTOR_SCHEDULES"  # dagstributor_shared.schedules reads it
+LOCAL_SCHEDULES = "local"  # config/schedules/local.yaml: the pipeline runs by itself
+
+
+def env_file_values(path: Path = ENV_FILE) -> dict[str, str]:
+    """The settings of the `.env` file at the repo root, if there is one (empty values kept)."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # python-dotenv, installed with dagster
+
+    return {key: value or "" for key, value in dotenv_values(path).items()}
+
+
+def child_environment(
+    dagster_home: Path,
+    base: Mapping[str, str] | None = None,
+    *,
+    paused: bool = False,
+    env_file: Path = ENV_FILE,
+) -> dict[str, str]:
+    """The children's environment: this one, then what `.env` adds (a variable set in the shell
+    wins), DAGSTER_HOME, ENVIRONMENT (default dev) and, unless `paused`, the local schedules."""
+    env = {**env_file_values(env_file), **(os.environ if base is None else base)}
     env["DAGSTER_HOME"] = str(dagster_home)
     env.setdefault("ENVIRONMENT", "dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not paused:
+        env.setdefault(SCHEDULE_PROFILE_VAR, LOCAL_SCHEDULES)
     return env
 
 
@@ -449,6 +473,7 @@ class Options:
     keep_database: bool
     check: bool
     stop_database: bool = False
+    paused: bool = False
 
     @property
     def url(self) -> str:
@@ -482,6 +507,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--check", action="store_true", help="start everything, wait until ready, stop, exit"
     )
     parser.add_argument(
+        "--paused",
+        action="store_true",
+        help="keep every schedule stopped (config/schedules/dev.yaml): nothing runs by itself",
+    )
+    parser.add_argument(
         "--stop-database",
         action="store_true",
         help="only stop the embedded PostgreSQL a command left running, then exit",
@@ -498,6 +528,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         keep_database=args.keep_database,
         check=args.check,
         stop_database=args.stop_database,
+        paused=args.paused,
     )
 
 
@@ -541,9 +572,12 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
     """
     prepare_dagster_home(options.dagster_home)
     stop.check()
-    env = child_environment(options.dagster_home)
+    env = child_environment(options.dagster_home, paused=options.paused)
     workspace = workspace_for(options.locations, options.dagster_home)
-    log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}")
+    if ENV_FILE.is_file():
+        log(f"settings from {ENV_FILE} (variables set in the shell win)")
+    profile = env.get(SCHEDULE_PROFILE_VAR) or env["ENVIRONMENT"]
+    log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}, schedules {profile}.yaml")
     children = stack.children
     children.extend(start_transmission(env, options.dagster_home.parent))
     for location in options.locations:
@@ -582,7 +616,12 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
             raise StartupError(f"webserver not answering at {options.url}/graphql in time")
         time.sleep(POLL_SECONDS)
     for name, entry in sorted(loaded.items()):
-        jobs = sum(len(repository["jobs"]) for repository in entry["repositories"])
+        jobs = sum(
+            1
+            for repository in entry["repositories"]
+            for job in repository["jobs"]
+            if not str(job["name"]).startswith("__")  # Dagster's hidden asset job: not in the UI
+        )
         schedules = sum(len(repository["schedules"]) for repository in entry["repositories"])
         log(f"location {name}: {jobs} jobs, {schedules} schedules")
 

@@ -14,7 +14,13 @@ from automatic_transmission.health.asset import (
 )
 from automatic_transmission.library.naming import validate_naming
 from automatic_transmission.operator.jobs import operator_jobs
-from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
+from automatic_transmission.pipeline.jobs import (
+    FULL_PIPELINE_JOB_NAME,
+    FULL_PIPELINE_SCHEDULE_KEY,
+    SCHEDULE_KEYS,
+    SCHEDULE_PREFIX,
+    pipeline_jobs,
+)
 from automatic_transmission.pipeline.resources import pipeline_resources
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
@@ -30,11 +36,13 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS
     }
     scheduled[HEALTH_SCHEDULE_KEY] = health_job
+    if FULL_PIPELINE_JOB_NAME in jobs:
+        scheduled[FULL_PIPELINE_SCHEDULE_KEY] = jobs[FULL_PIPELINE_JOB_NAME]
     schedules = build_schedules(
         scheduled,
         SCHEDULE_PREFIX,
         environment,
-        known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY},
+        known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY, FULL_PIPELINE_SCHEDULE_KEY},
     )
     return dg.Definitions(
         assets=[media_pipeline],
