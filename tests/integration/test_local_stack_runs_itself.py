@@ -1,6 +1,7 @@
-"""The local stack runs the pipeline by itself: started as a newcomer starts it (no launch by
-hand), with the stand-in feed, web seed, TMDB and OMDb of test_full_pipeline.py on 127.0.0.1 and
-the stack's own private transmission-daemon, a wanted movie goes from the feed to the library."""
+"""The local stack runs the pipeline by itself: started as the README's first run starts it (its
+settings, values replaced by the stand-in feed, web seed, TMDB and OMDb of test_full_pipeline.py on
+127.0.0.1; the stack's own private transmission-daemon), a wanted movie goes from the feed to the
+library with no launch by hand."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.support.feeds import yts_feed, yts_item
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.omdb import OMDB_KEY, FakeOmdb
 from tests.support.processes import REPO_ROOT, free_port, start, stop_all, wait_for
+from tests.support.readme import first_run
 from tests.support.tmdb import TMDB_KEY, FakeTmdb
 from tests.support.webseed import WebSeed
 
@@ -56,13 +58,19 @@ def test_the_local_stack_moves_an_item_from_feed_to_library_without_a_launch_by_
 
     pgdata = REPO_ROOT / ".local" / f"test-stack-{os.getpid()}"  # pgserver's user reaches it
     env = {k: v for k, v in os.environ.items() if not FOREIGN.match(k)}
+    # The README's first-run recipe, each value replaced by its stand-in on 127.0.0.1.
+    recipe, _commands = first_run()
+    stand_ins = {
+        "AT_RSS_SOURCES": "yts.mx",
+        "AT_RSS_URLS": f"{http_server.url}{YTS_PATH}",
+        "AT_MOVIE_SEARCH_API_KEY": TMDB_KEY,
+        "AT_MOVIE_RATINGS_API_KEY": OMDB_KEY,
+    }
+    assert set(recipe) == set(stand_ins)
+    env.update(stand_ins)
     env.update(
         DAGSTRIBUTOR_PGDATA=str(pgdata),
-        AT_RSS_SOURCES="yts.mx",
-        AT_RSS_URLS=f"{http_server.url}{YTS_PATH}",
-        AT_MOVIE_SEARCH_API_KEY=TMDB_KEY,
         AT_MOVIE_SEARCH_API_BASE_URL=tmdb.base_url,
-        AT_MOVIE_RATINGS_API_KEY=OMDB_KEY,
         AT_MOVIE_RATINGS_API_BASE_URL=omdb.base_url,
     )
     web_port = free_port()
@@ -90,9 +98,11 @@ def test_the_local_stack_moves_an_item_from_feed_to_library_without_a_launch_by_
         wait_for(in_library, 360, f"{MOVIE_FILE} in the library")
         assert placed.read_bytes() == (movie.path / f"{MOVIE_NAME}.mkv").read_bytes()
 
-        launched = sorted(runs(url), key=lambda run: run["startTime"] or 0)
-        first = launched[0]
-        assert first["jobName"] == "at_full_pipeline_job"
+        launched = runs(url)
+        pipeline = [
+            r for r in launched if r["jobName"] == "at_full_pipeline_job" and r["startTime"]
+        ]
+        first = min(pipeline, key=lambda run: run["startTime"])
         tags = {tag["key"]: tag["value"] for tag in first["tags"]}
         assert tags.get("dagster/schedule_name") == "at_full_pipeline"  # nobody launched it
         assert first["startTime"] - ready_at < 75  # the next minute's tick, and its launch
