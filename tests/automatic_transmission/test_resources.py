@@ -84,3 +84,26 @@ def test_explicit_fields_count_as_set() -> None:
     assert FeedsResource(sources="yts.mx", urls="http://127.0.0.1/rss").missing_settings() == []
     assert TmdbResource(api_key="k").missing_settings() == []
     assert OmdbResource(api_key="").missing_settings() == ["AT_MOVIE_RATINGS_API_KEY"]
+
+
+def test_a_resource_configured_through_dg_envvar_is_left_to_dagster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dagster as dg
+
+    from automatic_transmission.pipeline.jobs import STEPS, step_job
+    from automatic_transmission.pipeline.op import missing_job_settings
+    from automatic_transmission.pipeline.resources import pipeline_resources
+
+    for name in STEP_05:
+        monkeypatch.delenv(name, raising=False)
+    step = next(step for step in STEPS if step.number == 5)
+
+    def missing(**resources: dg.ConfigurableResource) -> list[str]:
+        defs = dg.Definitions(
+            jobs=[step_job(step)], resources={**pipeline_resources(), **resources}
+        )
+        return missing_job_settings(defs.resolve_job_def(step.job_name))
+
+    assert missing() == list(STEP_05)
+    assert missing(tmdb=TmdbResource(api_key=dg.EnvVar(STEP_05[1]))) == [STEP_05[0]]

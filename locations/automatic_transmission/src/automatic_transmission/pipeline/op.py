@@ -58,6 +58,8 @@ def missing_job_settings(job: dg.JobDefinition) -> list[str]:
         if definition is None or cls is None or not hasattr(cls, "missing_settings"):
             continue
         configured = definition.config_schema.as_field().default_value
+        if any(isinstance(value, dict) for value in configured.values()):
+            continue  # a dg.EnvVar field: Dagster itself checks it before the run starts
         missing += cls(**configured).missing_settings()
     return list(dict.fromkeys(missing))
 
