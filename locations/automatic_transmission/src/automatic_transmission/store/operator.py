@@ -106,7 +106,8 @@ def resolve_hashes(
         connection,
         sql.SQL(
             "SELECT given, array_agg(hash::text ORDER BY hash) FROM unnest(%s::text[]) AS given"
-            " LEFT JOIN {} ON left(hash::text, length(given)) = given GROUP BY given"
+            " LEFT JOIN {} ON hash BETWEEN rpad(given, 40, '0')::char(40)"
+            " AND rpad(given, 40, 'f')::char(40) GROUP BY given"  # a range of the primary key
         ).format(media),
         (list(given),),
     )
