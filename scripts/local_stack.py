@@ -15,11 +15,14 @@ What it does:
    `dagster-daemon run` on that workspace; the UI binds to loopback unless `--host` asks otherwise.
    "ready" is printed when the webserver's GraphQL API shows both locations loaded.
 
-Children get DAGSTER_HOME and ENVIRONMENT (default `dev`) and write to this terminal.
+Children get DAGSTER_HOME and ENVIRONMENT (default `dev`) and write to this terminal, except the
+private transmission-daemon, whose lines go to `.local/logs/transmission-daemon.log`.
 Ctrl-C (SIGINT) or SIGTERM stops every process it started: each child runs in its own process
 group, which gets SIGTERM, then SIGKILL after the grace period. The embedded PostgreSQL is stopped
 too when this command started it; when it was already running (another checkout's stack, a
 `dagster job execute`), it is left running. `--keep-database` always leaves it running.
+`--stop-database` only stops the embedded server (one that `at-item` or `dagster job execute` left
+running says so when it exits) and exits.
 """
 
 from __future__ import annotations
@@ -187,11 +190,35 @@ def workspace_for(locations: Sequence[Location], dagster_home: Path) -> Path:
     return render_workspace(locations, dagster_home / "workspace.yaml")
 
 
-def child_environment(dagster_home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
+ENV_FILE = REPO_ROOT / ".env"  # settings of this workstation (git-ignored), KEY=value lines
+SCHEDULE_PROFILE_VAR = "DAGSTRIBUTOR_SCHEDULES"  # dagstributor_shared.schedules reads it
+LOCAL_SCHEDULES = "local"  # config/schedules/local.yaml: the pipeline runs by itself
+
+
+def env_file_values(path: Path = ENV_FILE) -> dict[str, str]:
+    """The settings of the `.env` file at the repo root, if there is one (empty values kept)."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # python-dotenv, installed with dagster
+
+    return {key: value or "" for key, value in dotenv_values(path).items()}
+
+
+def child_environment(
+    dagster_home: Path,
+    base: Mapping[str, str] | None = None,
+    *,
+    paused: bool = False,
+    env_file: Path = ENV_FILE,
+) -> dict[str, str]:
+    """The children's environment: this one, then what `.env` adds (a variable set in the shell
+    wins), DAGSTER_HOME, ENVIRONMENT (default dev) and, unless `paused`, the local schedules."""
+    env = {**env_file_values(env_file), **(os.environ if base is None else base)}
     env["DAGSTER_HOME"] = str(dagster_home)
     env.setdefault("ENVIRONMENT", "dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not paused:
+        env.setdefault(SCHEDULE_PROFILE_VAR, LOCAL_SCHEDULES)
     return env
 
 
@@ -206,12 +233,9 @@ class Database:
 
 
 def postmaster_pid(pgdata: Path) -> int | None:
-    """The PID of the PostgreSQL server running on this data directory, if one is running."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if pid_running(pid) else None
+    from dagstributor_shared.postgres import embedded_pid
+
+    return embedded_pid(pgdata)
 
 
 def start_database(stack: Stack) -> ConnectionSettings:
@@ -232,7 +256,7 @@ def start_database(stack: Stack) -> ConnectionSettings:
     stack.database = database = Database(pgdata=pgdata, was_running=was_running)
     settings = database.settings = resolve_settings(DB_PREFIX, {})
     if settings.pgdata is not None:
-        start_embedded(settings.pgdata)
+        start_embedded(settings.pgdata, announce=False)  # stopped on exit, or said so
     else:
         database.pgdata = None
     where = f" (data in {database.pgdata})" if database.pgdata else ""
@@ -272,6 +296,19 @@ def stop_database(database: Database, grace: float) -> None:
     log(f"embedded PostgreSQL stopped (pid {pid})")
 
 
+def stop_embedded_database(grace: float) -> int:
+    """`--stop-database`: stop the embedded server of this checkout (left running by a command
+    such as `at-item` or `dagster job execute`, or by --keep-database), then exit."""
+    from dagstributor_shared.postgres import embedded_pgdata
+
+    pgdata = embedded_pgdata().resolve()
+    if postmaster_pid(pgdata) is None:
+        log(f"embedded PostgreSQL is not running ({pgdata})")
+        return 0
+    stop_database(Database(pgdata=pgdata, was_running=False), grace)
+    return 0
+
+
 # --- Dagster instance ------------------------------------------------------------------------
 
 
@@ -296,8 +333,10 @@ def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
     """A private transmission-daemon when TRANSMISSION_HOST is unset and the binary is installed:
     127.0.0.1 only, no DHT/PEX/LPD/port forwarding, its RPC password generated once into
     `<local>/transmission/rpc-password`, downloads in `<local>/downloads`, the library in
-    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default). Its settings go into `env` (the children's), library folders only where
-    unset. Otherwise one line says what to do, and the pipeline's Transmission steps will fail."""
+    `<local>/library` (`local`: the folder of the Dagster home, `.local/` by default), its log
+    lines in `<local>/logs/transmission-daemon.log` (not mixed into Dagster's output here). Its
+    settings go into `env` (the children's), library folders only where unset. Otherwise one
+    line says what to do, and the pipeline's Transmission steps will fail."""
     if env.get("TRANSMISSION_HOST"):
         log(f"Transmission: {env['TRANSMISSION_HOST']} (TRANSMISSION_HOST)")
         return []
@@ -323,8 +362,9 @@ def start_transmission(env: dict[str, str], local: Path) -> list[Child]:
     for var, folder in (("AT_MOVIE_DIR", "movies"), ("AT_TV_SHOW_DIR", "tv")):
         (local / "library" / folder).mkdir(parents=True, exist_ok=True)
         env.setdefault(var, str(local / "library" / folder))
-    child = start_child("transmission-daemon", config.command(executable_path), env)
-    log(f"Transmission: private daemon on {config.host}:{config.rpc_port}")
+    log_file = local / "logs" / "transmission-daemon.log"
+    child = start_child("transmission-daemon", config.command(executable_path), env, log_file)
+    log(f"Transmission: private daemon on {config.host}:{config.rpc_port}, its log in {log_file}")
     return [child]
 
 
@@ -349,10 +389,18 @@ def executable(name: str) -> str:
         raise StartupError(str(error)) from None
 
 
-def start_child(name: str, command: Sequence[str], env: Mapping[str, str]) -> Child:
+def start_child(
+    name: str, command: Sequence[str], env: Mapping[str, str], log_file: Path | None = None
+) -> Child:
     """Start a command in a session (and process group) of its own, so Ctrl-C in the terminal
-    reaches only this script, which then stops the group as a whole."""
-    process = start_in_group(command, env)
+    reaches only this script, which then stops the group as a whole. Its output goes to this
+    terminal, or appended to `log_file` when one is given."""
+    if log_file is None:
+        process = start_in_group(command, env)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("ab") as output:  # the child keeps its own copy of the descriptor
+            process = start_in_group(command, env, output=output)
     log(f"started {name} (pid {process.pid}, process group {process.pid})")
     return Child(name, process)
 
@@ -424,6 +472,8 @@ class Options:
     startup_timeout: float
     keep_database: bool
     check: bool
+    stop_database: bool = False
+    paused: bool = False
 
     @property
     def url(self) -> str:
@@ -456,6 +506,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--check", action="store_true", help="start everything, wait until ready, stop, exit"
     )
+    parser.add_argument(
+        "--paused",
+        action="store_true",
+        help="keep every schedule stopped (config/schedules/dev.yaml): nothing runs by itself",
+    )
+    parser.add_argument(
+        "--stop-database",
+        action="store_true",
+        help="only stop the embedded PostgreSQL a command left running, then exit",
+    )
     args = parser.parse_args(argv)
     ports = {"automatic_transmission": args.at_port, "wiring_schema_tics": args.wst_port}
     return Options(
@@ -467,6 +527,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         startup_timeout=args.startup_timeout,
         keep_database=args.keep_database,
         check=args.check,
+        stop_database=args.stop_database,
+        paused=args.paused,
     )
 
 
@@ -510,9 +572,12 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
     """
     prepare_dagster_home(options.dagster_home)
     stop.check()
-    env = child_environment(options.dagster_home)
+    env = child_environment(options.dagster_home, paused=options.paused)
     workspace = workspace_for(options.locations, options.dagster_home)
-    log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}")
+    if ENV_FILE.is_file():
+        log(f"settings from {ENV_FILE} (variables set in the shell win)")
+    profile = env.get(SCHEDULE_PROFILE_VAR) or env["ENVIRONMENT"]
+    log(f"workspace {workspace}, ENVIRONMENT={env['ENVIRONMENT']}, schedules {profile}.yaml")
     children = stack.children
     children.extend(start_transmission(env, options.dagster_home.parent))
     for location in options.locations:
@@ -551,7 +616,12 @@ def start_stack(options: Options, stop: StopFlag, stack: Stack) -> None:
             raise StartupError(f"webserver not answering at {options.url}/graphql in time")
         time.sleep(POLL_SECONDS)
     for name, entry in sorted(loaded.items()):
-        jobs = sum(len(repository["jobs"]) for repository in entry["repositories"])
+        jobs = sum(
+            1
+            for repository in entry["repositories"]
+            for job in repository["jobs"]
+            if not str(job["name"]).startswith("__")  # Dagster's hidden asset job: not in the UI
+        )
         schedules = sum(len(repository["schedules"]) for repository in entry["repositories"])
         log(f"location {name}: {jobs} jobs, {schedules} schedules")
 
@@ -608,6 +678,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         log(f"error: {error}")
         return 1
+    if options.stop_database:
+        return stop_embedded_database(options.grace)
     return run(options)
 
 

@@ -17,6 +17,7 @@ from automatic_transmission.health.asset import (
     waiting_limits_hours,
 )
 from automatic_transmission.health.checks import (
+    BACKUP_JOB_NAME,
     NO_REASON,
     backup_ages_hours,
     backup_check,
@@ -34,6 +35,7 @@ from tests.automatic_transmission.conftest import MediaTable
 from tests.support.processes import free_port
 from tests.support.webhook import Webhook
 from wiring_schema_tics.backups import backup_all
+from wiring_schema_tics.definitions import SCHEDULED_JOB as WST_BACKUP_JOB
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -161,7 +163,11 @@ def test_backups_older_than_the_drop_guard_allows_fail_the_backup_check(
     atp_database: str, connection: psycopg2.extensions.connection
 ) -> None:
     assert backup_ages_hours(connection) == {"media": None, "training": None, "prediction": None}
-    assert not backup_check(backup_ages_hours(connection), 24).passed
+    fresh_install = backup_check(backup_ages_hours(connection), 24)
+    assert not fresh_install.passed
+    assert fresh_install.summary.startswith("atp.media has no backup")
+    assert f"Launch {BACKUP_JOB_NAME} in the wiring_schema_tics location" in fresh_install.summary
+    assert BACKUP_JOB_NAME == WST_BACKUP_JOB  # the name the schema location schedules
 
     backup_all(connection)  # the schema location's own backups, named as it names them
     ages = backup_ages_hours(connection)
@@ -279,3 +285,11 @@ def test_backups_are_held_to_the_drop_guards_age_by_default(
 ) -> None:
     monkeypatch.delenv("AT_HEALTH_BACKUP_MAX_AGE_HOURS", raising=False)
     assert dt.timedelta(hours=HealthSettings().backup_limit()) == atp_schema.MAX_BACKUP_AGE
+
+
+def test_the_health_job_runs_in_one_process() -> None:
+    """A process per step made it 42 s; in one process it takes seconds (benchmarks/health_job.py)."""
+    from automatic_transmission.definitions import defs
+    from automatic_transmission.health.asset import HEALTH_JOB_NAME
+
+    assert defs.resolve_job_def(HEALTH_JOB_NAME).executor_def is dg.in_process_executor

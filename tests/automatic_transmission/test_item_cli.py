@@ -118,6 +118,11 @@ def test_json_gives_every_field_for_scripts(
     assert item["year_or_episode"] == "S02E05"
     assert item["error"] == "TMDB answered 404"
     assert item["status"] == "parsed" and item["deleted"] is False
+    row = items.row(SEVERANCE)  # and every column of atp.media, whole
+    assert set(row) <= set(item), f"columns missing: {set(row) - set(item)}"
+    for name in ("hash", "original_title", "media_type", "season", "episode", "error_condition",
+                 "error_status", "rejection_status", "deleted_at"):  # fmt: skip
+        assert item[name] == row[name], name
 
 
 def test_words_are_matched_literally_and_no_match_exits_1(

@@ -149,11 +149,13 @@ def test_retry_of_a_row_that_is_not_frozen_changes_nothing_and_says_so(
 def test_retry_needs_exactly_one_selector(
     rows: MediaTable, postgres: PostgresResource, config: dict[str, Any]
 ) -> None:
-    with pytest.raises(Exception, match="exactly one of hashes, error_contains or all_errored"):
-        JOBS["at_retry_errored_job"].execute_in_process(
-            run_config={"ops": {"retry_errored": {"config": config}}},
-            resources={"postgres": postgres},
-        )
+    before = snapshot(rows)
+    result = run(postgres, "at_retry_errored_job", "retry_errored", config)
+    assert not result.success
+    assert step_failure(result).startswith(
+        "nothing changed: give exactly one of hashes, error_contains or all_errored"
+    )
+    assert snapshot(rows) == before
 
 
 @pytest.mark.parametrize(
@@ -190,14 +192,45 @@ def test_during_maintenance_an_operator_job_fails_naming_the_schema_job_and_chan
     assert snapshot(rows) == before
 
 
-def test_a_malformed_hash_is_refused_by_the_config(
+def test_a_malformed_hash_fails_the_run_in_one_sentence_naming_it(
     rows: MediaTable, postgres: PostgresResource
 ) -> None:
-    with pytest.raises(Exception, match="not a torrent hash"):
-        JOBS["at_reject_job"].execute_in_process(
-            run_config={"ops": {"reject": {"config": {"hashes": ["blade runner"]}}}},
-            resources={"postgres": postgres, "transmission": NO_TRANSMISSION},
-        )
+    result = run(postgres, "at_reject_job", "reject", {"hashes": ["blade runner", "3f2a9"]})
+    assert not result.success
+    failure = step_failure(result)
+    assert failure.startswith("nothing changed: not a torrent hash")
+    assert "'blade runner', '3f2a9'" in failure  # five characters are too few for a prefix
+    assert "pydantic" not in failure and "Traceback" not in failure
+
+
+def test_a_unique_prefix_names_its_row_as_at_item_prints_it(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    rows.add("3f2a9c" + "0" * 34, pipeline_status="parsed", error_status=True,
+             error_condition="year is null")  # fmt: skip
+    result = run(postgres, "at_retry_errored_job", "retry_errored", {"hashes": ["3F2A9C000000"]})
+    assert result.success
+    assert set(changed(result)[1]) == {"3f2a9c" + "0" * 34}
+    assert rows.row("3f2a9c" + "0" * 34)["error_status"] is False
+
+
+@pytest.mark.parametrize(
+    ("job", "op"),
+    [("at_retry_errored_job", "retry_errored"), ("at_override_job", "override"),
+     ("at_reject_job", "reject")],
+)  # fmt: skip
+def test_an_ambiguous_or_unknown_prefix_fails_naming_it_and_changes_nothing(
+    rows: MediaTable, postgres: PostgresResource, job: str, op: str
+) -> None:
+    before = snapshot(rows)
+    result = run(postgres, job, op, {"hashes": [h(2), "000000", "abcdef"]})
+    assert not result.success
+    failure = step_failure(result)
+    assert "no row in atp.media with hash abcdef" in failure
+    assert "hash prefix 000000 is ambiguous: it matches 14 rows" in failure
+    assert f"{h(1)}, {h(2)}" in failure and "give more characters" in failure
+    assert "Nothing was changed" in failure and "Traceback" not in failure
+    assert snapshot(rows) == before
 
 
 def test_override_restarts_a_rejected_item_and_marks_unjudged_ones(
@@ -266,7 +299,7 @@ def test_reject_removes_the_items_torrent_with_its_data_and_leaves_others(
         postgres,
         "at_reject_job",
         "reject",
-        {"hashes": [unwanted.hash, h(1)]},
+        {"hashes": [unwanted.hash[:12], h(1)]},  # a prefix as at-item prints it
         transmission.resource(),
     )
 

@@ -11,8 +11,15 @@ from dagster_k8s.job import get_user_defined_k8s_config
 from automatic_transmission.pipeline import run_tags
 from automatic_transmission.pipeline.jobs import STEPS, Step, full_pipeline_job, step_job
 from automatic_transmission.pipeline.op import step_op
-from dagstributor_shared.environment import Environment
+from dagstributor_shared.environment import KUBERNETES_SERVICE_HOST_VAR, Environment
 from dagstributor_shared.run_tags import MAX_RUNTIME_TAG, max_runtime_tag
+
+
+@pytest.fixture(autouse=True)
+def in_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests look at the tags as a cluster builds them (the kubelet sets this variable)."""
+    monkeypatch.setenv(KUBERNETES_SERVICE_HOST_VAR, "10.0.0.1")
+    monkeypatch.setenv("ENVIRONMENT", "dev")  # required in a cluster (importing a location)
 
 
 def all_jobs(environment: Environment) -> list[dg.JobDefinition]:
@@ -35,6 +42,16 @@ def test_every_run_of_every_job_carries_a_positive_max_runtime(environment: Envi
     assert len(jobs) >= 8
     for job in jobs:
         assert float(job.run_tags[MAX_RUNTIME_TAG]) > 0, job.name
+
+
+def test_a_workstation_shows_no_kubernetes_tag_on_any_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KUBERNETES_SERVICE_HOST_VAR)
+    jobs = all_jobs(Environment.DEV)
+    assert len(jobs) >= 8
+    for job in jobs:
+        assert MAX_RUNTIME_TAG not in job.run_tags, job.name
+        assert run_tags.K8S_CONFIG_TAG not in job.run_tags, job.name
+    assert run_tags.step_tags("transfer") == {}
 
 
 def test_a_deadline_must_be_positive() -> None:

@@ -24,8 +24,8 @@ from tests.support.deploy import (
 )
 
 # Read by the code but never set in a deployment: the image sets the config folder, the embedded
-# server exists only on a workstation.
-NOT_DEPLOYED = {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA"}
+# server exists only on a workstation, the schedule profile is the local stack's.
+NOT_DEPLOYED = {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA", "DAGSTRIBUTOR_SCHEDULES"}
 # In the README for a workstation only.
 WORKSTATION_ONLY = {"DAGSTER_HOME"}
 COMPOSE_ONLY = {

@@ -161,7 +161,7 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
     command = [
         sys.executable, str(LOCAL_STACK),
         "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
-        "--dagster-home", str(tmp_path / "dagster_home"), "--grace", str(GRACE),
+        "--dagster-home", str(tmp_path / "dagster_home"), "--grace", str(GRACE), "--paused",
     ]  # fmt: skip
     stack = start("local_stack", command, env, tmp_path)
     try:

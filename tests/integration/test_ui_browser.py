@@ -72,6 +72,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         sys.executable, str(LOCAL_STACK),
         "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
         "--dagster-home", str(home / "dagster_home"),
+        "--paused",  # nothing runs by itself while the browser looks
     ]  # fmt: skip
     process = start("local_stack", command, env, home)
     try:

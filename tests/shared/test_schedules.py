@@ -8,7 +8,12 @@ import dagster as dg
 import pytest
 
 from dagstributor_shared.environment import Environment
-from dagstributor_shared.schedules import ScheduleConfigError, build_schedules, find_config_dir
+from dagstributor_shared.schedules import (
+    SCHEDULE_PROFILE_VAR,
+    ScheduleConfigError,
+    build_schedules,
+    find_config_dir,
+)
 
 
 @dg.op
@@ -141,3 +146,41 @@ def test_config_dir_can_be_named_by_the_environment(
 ) -> None:
     monkeypatch.setenv("DAGSTRIBUTOR_CONFIG_DIR", str(tmp_path))
     assert find_config_dir() == tmp_path
+
+
+def test_the_local_profile_runs_the_pipeline_by_itself_and_dev_stays_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local stack sets DAGSTRIBUTOR_SCHEDULES=local: every schedule RUNNING, the whole
+    pipeline each minute; ENVIRONMENT stays dev, whose file keeps every schedule STOPPED."""
+    from automatic_transmission.definitions import build_definitions as build_at
+    from wiring_schema_tics.definitions import build_definitions as build_wst
+
+    def schedules() -> dict[str, dg.ScheduleDefinition]:
+        return {
+            s.name: s
+            for build in (build_at, build_wst)
+            for s in build(Environment.DEV).get_repository_def().schedule_defs
+        }
+
+    monkeypatch.delenv(SCHEDULE_PROFILE_VAR, raising=False)
+    assert {s.default_status for s in schedules().values()} == {dg.DefaultScheduleStatus.STOPPED}
+    assert "at_full_pipeline" not in schedules()
+
+    monkeypatch.setenv(SCHEDULE_PROFILE_VAR, "local")
+    local = schedules()
+    assert {s.default_status for s in local.values()} == {dg.DefaultScheduleStatus.RUNNING}
+    assert local["at_full_pipeline"].cron_schedule == "* * * * *"
+    assert local["at_full_pipeline"].job_name == "at_full_pipeline_job"
+    assert {"at_media_pipeline_health", "wst_atp_bak"} <= set(local)
+
+
+def test_a_profile_that_names_no_file_is_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(SCHEDULE_PROFILE_VAR, "holiday")
+    with pytest.raises(ScheduleConfigError, match=r"holiday\.yaml: schedule file not found"):
+        _build(_config(tmp_path, "{}\n"))
+    monkeypatch.setenv(SCHEDULE_PROFILE_VAR, "../prod")
+    with pytest.raises(ScheduleConfigError, match=f"{SCHEDULE_PROFILE_VAR} must name a file"):
+        _build(_config(tmp_path, "{}\n"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -113,9 +115,45 @@ def socket_dir_of(server: Any) -> str:
     return uri.split("host=", 1)[1] if "host=" in uri else str(server.pgdata)
 
 
-def start_embedded(pgdata: Path) -> str:
-    """Start (or join) the one embedded server for this data directory; returns its socket dir."""
-    return socket_dir_of(embedded_server(pgdata))
+# How a person stops the embedded server a command left running (scripts/local_stack.py).
+STOP_EMBEDDED_HINT = "uv run python scripts/local_stack.py --stop-database"
+_announced: set[Path] = set()  # data directories whose server this process started
+
+
+def embedded_pid(pgdata: Path) -> int | None:
+    """The PID of the server running on this data directory (its postmaster.pid), if any."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
+def _say_left_running(pgdata: Path) -> None:
+    pid = embedded_pid(pgdata)
+    if pid is not None:
+        print(
+            f"note: this command started the embedded PostgreSQL (pid {pid}, data in {pgdata}) "
+            f"and left it running for the next command and the local stack; "
+            f"stop it with: {STOP_EMBEDDED_HINT}",
+            file=sys.stderr,
+        )
+
+
+def start_embedded(pgdata: Path, *, announce: bool = True) -> str:
+    """Start (or join) the one embedded server for this data directory; returns its socket dir.
+
+    The server outlives the process (the other location and later commands join it). So a
+    process that started it says so once when it exits, with how to stop it, unless it stops the
+    server itself (`announce=False`: the local stack); joining a running server says nothing.
+    """
+    started_here = embedded_pid(pgdata) is None
+    socket_dir = socket_dir_of(embedded_server(pgdata))
+    if started_here and announce and pgdata not in _announced:
+        _announced.add(pgdata)
+        atexit.register(_say_left_running, pgdata)
+    return socket_dir
 
 
 def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -> bool:

@@ -1,4 +1,9 @@
-"""Schedule YAML (`config/schedules/<env>.yaml`) -> Dagster schedules, validated with file and key."""
+"""Schedule YAML (`config/schedules/<env>.yaml`) -> Dagster schedules, validated with file and key.
+
+DAGSTRIBUTOR_SCHEDULES names another file of that folder (without `.yaml`) to use instead of the
+environment's: the local stack sets it to `local` (config/schedules/local.yaml: the pipeline runs by
+itself every minute) while ENVIRONMENT stays `dev`; `local_stack.py --paused` leaves it unset.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from dagstributor_shared.config_files import read_yaml, validated
 from dagstributor_shared.environment import Environment
 
 CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
+SCHEDULE_PROFILE_VAR = "DAGSTRIBUTOR_SCHEDULES"
 # Every schedule key starts with the prefix of the location that owns it. A location validates the
 # keys with its own prefix and leaves the others to their owner; a key with no known prefix is an
 # error everywhere, so a typo is never silently ignored by both.
@@ -105,7 +111,11 @@ def find_config_dir(start: Path | None = None) -> Path:
 
 
 def schedule_file(environment: Environment, config_dir: Path | None = None) -> Path:
-    return (config_dir or find_config_dir()) / "schedules" / f"{environment.value}.yaml"
+    """The environment's schedule file, or the profile DAGSTRIBUTOR_SCHEDULES names."""
+    profile = os.environ.get(SCHEDULE_PROFILE_VAR, "").strip() or environment.value
+    if not profile.replace("-", "").replace("_", "").isalnum():
+        raise ScheduleConfigError(f"{SCHEDULE_PROFILE_VAR} must name a file of config/schedules")
+    return (config_dir or find_config_dir()) / "schedules" / f"{profile}.yaml"
 
 
 def load_schedule_specs(

@@ -8,13 +8,15 @@ from automatic_transmission.filters import validate_rule_files
 from automatic_transmission.health.asset import (
     HEALTH_CHECKS,
     HEALTH_SCHEDULE_KEY,
-    health_job,
+    build_health_job,
     health_resources,
     media_pipeline,
 )
 from automatic_transmission.library.naming import validate_naming
 from automatic_transmission.operator.jobs import operator_jobs
 from automatic_transmission.pipeline.jobs import (
+    FULL_PIPELINE_JOB_NAME,
+    FULL_PIPELINE_SCHEDULE_KEY,
     SCHEDULE_KEYS,
     SCHEDULE_PREFIX,
     chain_jobs,
@@ -35,15 +37,18 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     load_safety_rules()  # and safety.yaml (step 07's fake-release rules)
     load_seeding_rules()  # and seeding.yaml (steps 07 and 10)
     jobs = pipeline_jobs()
+    health_job = build_health_job()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS
     }
     scheduled[HEALTH_SCHEDULE_KEY] = health_job
+    if FULL_PIPELINE_JOB_NAME in jobs:
+        scheduled[FULL_PIPELINE_SCHEDULE_KEY] = jobs[FULL_PIPELINE_JOB_NAME]
     schedules = build_schedules(
         scheduled,
         SCHEDULE_PREFIX,
         environment,
-        known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY},
+        known_keys=SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY, FULL_PIPELINE_SCHEDULE_KEY},
     )
     chains = chain_jobs()
     sensors = build_sensors({**jobs, **chains}, environment)

@@ -42,6 +42,12 @@ def required_setting(explicit: str | None, var: str) -> str:
     return value
 
 
+def unset_settings(explicit_by_var: dict[str, str | None]) -> list[str]:
+    """The variables (of variable -> explicit field) with neither an explicit value nor a
+    non-empty environment variable: what a resource's `missing_settings()` returns."""
+    return [var for var, explicit in explicit_by_var.items() if not str(setting(explicit, var, ""))]
+
+
 def owner_id(explicit: int | None, var: str) -> int | None:
     """A numeric user or group id; None when not set (files keep the owner they get)."""
     if setting(explicit, var, "") == "":

@@ -2,7 +2,7 @@
 
     uv run at-item "blade runner"      # every word in the release name or the parsed title
     uv run at-item 3f2a9c              # a hash prefix (6+ hex characters)
-    uv run at-item --json severance    # for scripts
+    uv run at-item --json severance    # for scripts: every column of atp.media, whole
 
 The database is the pipeline's (AT_PGSQL_*; the embedded server on a workstation without them).
 Soft-deleted rows are shown too (status `... (deleted)`): they answer the question as well.
@@ -16,8 +16,8 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import TextIO
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
 
 import psycopg2
 import psycopg2.extensions
@@ -45,6 +45,13 @@ class Item:
     created_at: str
     updated_at: str
     deleted: bool
+    columns: dict[str, Any] = field(default_factory=dict)  # the whole row, as JSON values
+
+
+def as_json(item: Item) -> dict[str, Any]:
+    """Every column of the row under its own name, plus the summary the table shows."""
+    summary = {k: v for k, v in asdict(item).items() if k != "columns"}
+    return {**summary, **item.columns}
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -75,8 +82,8 @@ def find_items(
         "SELECT hash, coalesce(media_title, original_title), pipeline_status::text,"
         " rejection_status::text, rejection_reason, error_condition, error_status, release_year,"
         " season, episode, resolution, coalesce(target_path, parent_path), created_at,"
-        " updated_at, deleted_at IS NOT NULL"
-        " FROM {} WHERE {} ORDER BY updated_at DESC, hash LIMIT %s"
+        " updated_at, deleted_at IS NOT NULL, to_jsonb(m)"
+        " FROM {} AS m WHERE {} ORDER BY updated_at DESC, hash LIMIT %s"
     ).format(sql.Identifier(schema, "media"), condition)
     with connection.cursor() as cursor:
         cursor.execute(query, [*params, limit])
@@ -84,7 +91,7 @@ def find_items(
     connection.commit()
     items = []
     for (h, title, status, rejection, reason, error, frozen, year, season, episode,
-         resolution, path, created, updated, deleted) in found:  # fmt: skip
+         resolution, path, created, updated, deleted, columns) in found:  # fmt: skip
         items.append(
             Item(
                 hash=str(h).strip(),
@@ -99,6 +106,7 @@ def find_items(
                 created_at=_timestamp(created),
                 updated_at=_timestamp(updated),
                 deleted=bool(deleted),
+                columns={**columns, "hash": str(h).strip()},
             )
         )
     return items
@@ -166,7 +174,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"at-item: {error}".strip(), file=sys.stderr)
         return 2
     if options.json:
-        out.write(json.dumps([asdict(item) for item in items], ensure_ascii=False, indent=2))
+        out.write(json.dumps([as_json(item) for item in items], ensure_ascii=False, indent=2))
         out.write("\n")
     elif items:
         out.write(render_table(items) + "\n")

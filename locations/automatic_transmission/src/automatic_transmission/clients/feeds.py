@@ -27,6 +27,7 @@ from automatic_transmission.clients.http import (
     status_error,
 )
 from automatic_transmission.model import ReleaseFacts
+from automatic_transmission.settings import setting, unset_settings
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # real feeds are well under 1 MB; 5000 YTS items are ~5 MB
@@ -186,17 +187,28 @@ def parse_feed(content: bytes, where: str = "feed") -> list[FeedItem]:
 
 RSS_SOURCES_VAR = "AT_RSS_SOURCES"
 RSS_URLS_VAR = "AT_RSS_URLS"
+TORZNAB_URLS_VAR = "AT_TORZNAB_URLS"  # the Torznab indexers (clients/torznab.py)
 
 
 class FeedsResource(dg.ConfigurableResource):
     """The RSS feeds: labels (AT_RSS_SOURCES) and URLs (AT_RSS_URLS), comma lists matched by
     position and checked when the step starts; and how feeds are fetched."""
 
-    sources: str
-    urls: str
+    sources: str | None = None
+    urls: str | None = None
     timeout_s: float = 30.0
     retries: int = 1
     backoff_s: float = 1.0
+
+    def configured(self) -> tuple[str, str]:
+        """(labels, URLs) as given: explicit fields win (tests), else the variables."""
+        return (str(setting(self.sources, RSS_SOURCES_VAR, "")),
+                str(setting(self.urls, RSS_URLS_VAR, "")))  # fmt: skip
+
+    def missing_settings(self) -> list[str]:
+        if setting(None, TORZNAB_URLS_VAR, ""):
+            return []  # Torznab indexers alone are a configuration (step 01 checks the rest)
+        return unset_settings({RSS_SOURCES_VAR: self.sources, RSS_URLS_VAR: self.urls})
 
     def client(self) -> FeedClient:
 

@@ -31,10 +31,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import dagster as dg
 
+from automatic_transmission.settings import required_setting, unset_settings
 from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:  # httpx is imported where it is used: code-location import time matters
@@ -502,13 +503,23 @@ class HttpAnswer:
 
 class ApiKeyResource(dg.ConfigurableResource):
     """What the keyed web-service resources (TMDB, OMDb) share: the api key and how their
-    JSON client times out and retries."""
+    JSON client times out and retries. The key is read from `API_KEY_VAR` when the run starts
+    (an explicit field wins, tests); an unset key is listed by `missing_settings()`, which the
+    step op checks for the whole job before any work, so the run fails at its start naming it."""
 
-    api_key: str
+    API_KEY_VAR: ClassVar[str] = ""
+    api_key: str | None = None
     timeout_s: float = 10.0
     retries: int = 3
     backoff_s: float = 0.5
     max_retry_after_s: float = 60.0
+
+    def key(self) -> str:
+        """The api key; SettingsError naming the variable when it is not set."""
+        return required_setting(self.api_key, self.API_KEY_VAR)
+
+    def missing_settings(self) -> list[str]:
+        return unset_settings({self.API_KEY_VAR: self.api_key})
 
     def _retry_policy(self) -> RetryPolicy:
 

@@ -18,7 +18,7 @@ from automatic_transmission.clients.http import (
     TransientServiceError,
 )
 from automatic_transmission.model import OmdbRatings
-from automatic_transmission.settings import SettingsError, setting
+from automatic_transmission.settings import setting
 
 SERVICE = "OMDb"
 DEFAULT_BASE_URL = "https://www.omdbapi.com/"
@@ -113,13 +113,13 @@ class OmdbResource(ApiKeyResource):
     """OMDb: AT_MOVIE_RATINGS_API_KEY, AT_MOVIE_RATINGS_API_BASE_URL (default
     https://www.omdbapi.com/)."""
 
+    API_KEY_VAR = OMDB_API_KEY_VAR
+
     base_url: str | None = None
 
     def client(self) -> OmdbClient:
-        if not self.api_key:
-            raise SettingsError(f"{OMDB_API_KEY_VAR} is empty")
         return OmdbClient.connect(
-            self.api_key,
+            self.key(),
             str(setting(self.base_url, OMDB_BASE_URL_VAR, DEFAULT_BASE_URL)),
             timeout_s=self.timeout_s,
             retry=self._retry_policy(),

@@ -17,7 +17,7 @@ from automatic_transmission.clients.http import (
     Sleep,
 )
 from automatic_transmission.model import MAX_INTEGER, TitleMetadata, as_number
-from automatic_transmission.settings import SettingsError, number_setting, setting
+from automatic_transmission.settings import number_setting, setting
 
 SERVICE = "TMDB"
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -258,16 +258,16 @@ class TmdbResource(ApiKeyResource):
     (default https://api.themoviedb.org/3), AT_MOVIE_DETAILS_API_BASE_URL (default: the search
     URL), AT_MOVIE_SEARCH_API_RATE_LIMIT (requests per second, default 40)."""
 
+    API_KEY_VAR = TMDB_API_KEY_VAR
+
     base_url: str | None = None
     details_base_url: str | None = None
     rate_limit_per_s: float | None = None
 
     def client(self) -> TmdbClient:
-        if not self.api_key:
-            raise SettingsError(f"{TMDB_API_KEY_VAR} is empty")
         base_url = str(setting(self.base_url, TMDB_BASE_URL_VAR, DEFAULT_BASE_URL))
         return TmdbClient.connect(
-            self.api_key,
+            self.key(),
             base_url,
             details_base_url=str(
                 setting(self.details_base_url, TMDB_DETAILS_BASE_URL_VAR, base_url)

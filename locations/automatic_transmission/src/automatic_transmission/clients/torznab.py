@@ -28,6 +28,7 @@ import dagster as dg
 from automatic_transmission.clients.feeds import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
+    TORZNAB_URLS_VAR,
     USER_AGENT,
     FeedError,
     FeedItem,
@@ -48,9 +49,9 @@ from automatic_transmission.clients.http import (
 )
 from automatic_transmission.clients.torrent_file import TorrentFileError, info_hash
 from automatic_transmission.model import MAX_INTEGER, ReleaseFacts
+from automatic_transmission.settings import setting
 from dagstributor_shared.scrub import register
 
-TORZNAB_URLS_VAR = "AT_TORZNAB_URLS"
 SERVICE = "torznab"
 TORRENT_TYPE = "application/x-bittorrent"
 FEED_PARAMS = {"t": "search", "cat": "2000,5000", "extended": "1"}  # the newest movies and TV
@@ -450,7 +451,7 @@ class TorznabResource(dg.ConfigurableResource):
     """The Torznab indexers (AT_TORZNAB_URLS, a comma list of API URLs with their keys, e.g.
     `http://prowlarr:9696/1/api?apikey=...`; empty = none) and how they are read."""
 
-    urls: str = ""
+    urls: str | None = None  # explicit (tests); else AT_TORZNAB_URLS, read when a run starts
     timeout_s: float = 30.0
     retries: int = 1
     backoff_s: float = 1.0
@@ -458,7 +459,7 @@ class TorznabResource(dg.ConfigurableResource):
 
     def indexers(self) -> list[str]:
         """The configured API URLs, each key registered with the scrubber first."""
-        found = configured_indexers(self.urls)
+        found = configured_indexers(str(setting(self.urls, TORZNAB_URLS_VAR, "")))
         for url in found:
             register(*secret_values(url))
         return found

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
 
-from automatic_transmission.settings import number_setting, required_setting, setting
+from automatic_transmission.settings import (
+    number_setting,
+    required_setting,
+    setting,
+    unset_settings,
+)
 from dagstributor_shared.scrub import register, scrub
 
 if TYPE_CHECKING:
@@ -285,6 +290,9 @@ class TransmissionResource(dg.ConfigurableResource):
     password: str | None = None
     path: str | None = None
     timeout_s: float = 30.0
+
+    def missing_settings(self) -> list[str]:
+        return unset_settings({TRANSMISSION_HOST_VAR: self.host})
 
     def client(self) -> TransmissionClient:
         """Connected (one session-get); TransmissionUnavailable names HOST:PORT when it fails."""

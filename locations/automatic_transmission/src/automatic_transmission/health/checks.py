@@ -292,8 +292,13 @@ def backup_ages_hours(
     return ages
 
 
+# The schema location's job that makes the backups (named, not imported: locations stay apart).
+BACKUP_JOB_NAME = "wst_atp_bak_job"
+
+
 def backup_check(ages_hours: Mapping[str, float | None], max_hours: float) -> CheckOutcome:
-    """Every table has a backup younger than the drop guard's limit."""
+    """Every table has a backup younger than the drop guard's limit; a failing check names the
+    job that fixes it (a fresh install has no backup yet)."""
     problems = []
     for table, hours in ages_hours.items():
         if hours is None:
@@ -301,7 +306,9 @@ def backup_check(ages_hours: Mapping[str, float | None], max_hours: float) -> Ch
         elif hours > max_hours:
             problems.append(f"atp.{table}: newest backup is {hours:.1f} h old")
     summary = (
-        "; ".join(problems) + f" (the drop guard allows {max_hours:g} h)"
+        "; ".join(problems) + f" (the drop guard allows {max_hours:g} h). Launch "
+        f"{BACKUP_JOB_NAME} in the wiring_schema_tics location to make them; its schedule "
+        "then keeps them fresh"
         if problems
         else f"every table has a backup younger than {max_hours:g} h"
     )

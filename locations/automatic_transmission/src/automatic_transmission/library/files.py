@@ -18,7 +18,7 @@ import dagster as dg
 
 from automatic_transmission.library.naming import Naming, UnsafePath, load_naming, safe_relative
 from automatic_transmission.library.placement import Placement, SourceFile
-from automatic_transmission.settings import owner_id, required_setting, setting
+from automatic_transmission.settings import owner_id, required_setting, setting, unset_settings
 
 MODE = 0o775
 PARTIAL_SUFFIX = ".partial"
@@ -188,7 +188,12 @@ class LibrarySettings(dg.ConfigurableResource):
     copy_only: bool = False
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self.library()  # a missing folder setting or a bad preset fails the run at its start
+        if not self.missing_settings():  # missing ones: the step op's check names them all
+            self.library()  # a bad preset or owner fails the run at its start
+
+    def missing_settings(self) -> list[str]:
+        return unset_settings({DOWNLOAD_DIR_VAR: self.download_dir, MOVIE_DIR_VAR: self.movie_dir,
+                               TV_SHOW_DIR_VAR: self.tv_show_dir})  # fmt: skip
 
     def library(self) -> Library:
 

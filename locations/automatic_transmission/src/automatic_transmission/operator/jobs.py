@@ -1,9 +1,11 @@
 """Operator jobs for the Launchpad: retry frozen rows, override a rejection, reject an item.
 
-Their run config is a `dg.Config`, so the Launchpad shows and validates it (types at once, the
-rules below when the run starts). Each run reports exactly the rows it changed (count and table,
-with the status before and after) and the named rows it left alone; an unknown hash fails the run
-naming it, and then nothing changes. The reject job then removes the items' torrents with their
+Their run config is a `dg.Config`, so the Launchpad shows and checks its types at once; the rules
+below are checked when the run starts and a broken one fails the run with one sentence (a
+`dg.Failure`, not a validation traceback). A hash may be whole or a unique prefix (6+ hex, as
+`at-item` prints it), resolved inside the run's transaction. Each run reports exactly the rows it
+changed (count and table, with the status before and after) and the named rows it left alone; an
+unknown hash or an ambiguous prefix fails the run naming it, and then nothing changes. The reject job then removes the items' torrents with their
 data from Transmission (a torrent Transmission does not hold is fine); when Transmission is down
 the soft delete stands and the run is red, to be run again.
 
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import dagster as dg
 import psycopg2.extensions
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from automatic_transmission.clients.transmission import (
     TransmissionClient,
@@ -31,6 +33,7 @@ from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
 from automatic_transmission.settings import SettingsError
 from automatic_transmission.store.operator import (
     OperatorResult,
+    UnknownHashError,
     normalise_hashes,
     override,
     reject,
@@ -43,16 +46,22 @@ from dagstributor_shared.run_tags import max_runtime_tag
 RETRY_JOB_NAME = "at_retry_errored_job"
 OVERRIDE_JOB_NAME = "at_override_job"
 REJECT_JOB_NAME = "at_reject_job"
-HASHES_HELP = "torrent hashes (40 hex characters), e.g. from `at-item` or a step's table"
+HASHES_HELP = (
+    "torrent hashes (40 hex characters) or unique prefixes of 6 or more, e.g. from `at-item` "
+    "or a step's table"
+)
 
 
 class _HashesConfig(dg.Config):
     hashes: list[str] = Field(default_factory=list, description=HASHES_HELP)
 
-    @field_validator("hashes")
-    @classmethod
-    def _valid_hashes(cls, hashes: list[str]) -> list[str]:
-        return normalise_hashes(hashes)
+    def problem(self) -> str | None:
+        """What is wrong with this config in one sentence, or None."""
+        try:
+            normalise_hashes(self.hashes)
+        except ValueError as error:
+            return str(error)
+        return None
 
 
 class RetryErroredConfig(_HashesConfig):
@@ -63,25 +72,21 @@ class RetryErroredConfig(_HashesConfig):
     )
     all_errored: bool = Field(default=False, description="retry every frozen row")
 
-    @model_validator(mode="after")
-    def _one_selector(self) -> "RetryErroredConfig":
+    def problem(self) -> str | None:
         chosen = [bool(self.hashes), bool(self.error_contains.strip()), self.all_errored]
         if sum(chosen) != 1:
-            raise ValueError(
+            return (
                 "give exactly one of hashes, error_contains or all_errored: true "
                 f"(got {sum(chosen)})"
             )
-        return self
+        return super().problem()
 
 
 class ItemsConfig(_HashesConfig):
     """The items to act on (at least one hash)."""
 
-    @model_validator(mode="after")
-    def _some_hashes(self) -> "ItemsConfig":
-        if not self.hashes:
-            raise ValueError("give at least one hash")
-        return self
+    def problem(self) -> str | None:
+        return "give at least one hash" if not self.hashes else super().problem()
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,15 @@ def report(
 
 
 @contextmanager
-def operator_connection(postgres: PostgresResource) -> Iterator[psycopg2.extensions.connection]:
+def operator_connection(
+    postgres: PostgresResource, config: _HashesConfig
+) -> Iterator[psycopg2.extensions.connection]:
     """A connection for an operator's change, made under the maintenance lock held shared;
-    during a schema job that keeps it past AT_MAINTENANCE_WAIT, a red run and no change."""
+    during a schema job that keeps it past AT_MAINTENANCE_WAIT, a red run and no change. A broken
+    config, an unknown hash or an ambiguous prefix is a red run naming it, and no change."""
+    problem = config.problem()
+    if problem:
+        raise dg.Failure(description=f"nothing changed: {problem}")
     try:
         with shared_maintenance_lock(postgres), postgres.connect() as connection:
             yield connection
@@ -156,13 +167,15 @@ def operator_connection(postgres: PostgresResource) -> Iterator[psycopg2.extensi
         raise dg.Failure(
             description=f"nothing changed: {error}. Run the job again when the schema job is done."
         ) from None
+    except UnknownHashError as error:
+        raise dg.Failure(description=str(error)) from None
 
 
 @dg.op(name="retry_errored", description="Clear the freeze of frozen rows.")
 def retry_errored_op(
     context: dg.OpExecutionContext, config: RetryErroredConfig, postgres: PostgresResource
 ) -> None:
-    with operator_connection(postgres) as connection:
+    with operator_connection(postgres, config) as connection:
         result = retry_errored(
             connection,
             hashes=config.hashes,
@@ -176,7 +189,7 @@ def retry_errored_op(
 def override_op(
     context: dg.OpExecutionContext, config: ItemsConfig, postgres: PostgresResource
 ) -> None:
-    with operator_connection(postgres) as connection:
+    with operator_connection(postgres, config) as connection:
         result = override(connection, config.hashes, postgres.settings().schema)
     report(context, result)
 
@@ -195,10 +208,10 @@ def reject_op(
     """The soft delete is the operator's verdict and is committed first. Then the torrents of
     every named hash leave Transmission, also of rows soft-deleted before: a run whose removal
     failed (Transmission down) is red, keeps the soft delete, and is simply run again."""
-    with operator_connection(postgres) as connection:
+    with operator_connection(postgres, config) as connection:
         result = reject(connection, config.hashes, postgres.settings().schema)
     try:
-        removal = remove_torrents(transmission.client(), config.hashes)
+        removal = remove_torrents(transmission.client(), result.hashes)
     except (TransmissionUnavailable, SettingsError) as error:
         raise dg.Failure(
             description=(

@@ -52,6 +52,9 @@ STEPS: tuple[Step, ...] = (
 )
 SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
+# The full pipeline's schedule: only the local profile (config/schedules/local.yaml) has it, so a
+# workstation's stack runs every step once a minute in one run instead of ten.
+FULL_PIPELINE_SCHEDULE_KEY = "at_full_pipeline"
 
 
 def step_job(step: Step) -> dg.JobDefinition:

@@ -43,12 +43,49 @@ def skip_step(context: dg.OpExecutionContext, error: MaintenanceLockTimeout) -> 
     context.add_output_metadata({SKIPPED_KEY: dg.MetadataValue.text(str(error))})
 
 
+def missing_job_settings(job: dg.JobDefinition) -> list[str]:
+    """Every required variable that is not set, of every resource the job's ops use (the
+    resources that have `missing_settings()`), in a stable order without repeats. Read from the
+    job's resource definitions, so a step finds what a later step of the same run would lack."""
+    ops = [node.definition for node in job.graph.nodes]
+    keys = sorted(
+        {k for op in ops if isinstance(op, dg.OpDefinition) for k in op.required_resource_keys}
+    )
+    missing: list[str] = []
+    for key in keys:
+        definition = job.resource_defs.get(key)
+        cls = getattr(definition, "configurable_resource_cls", None)
+        if definition is None or cls is None or not hasattr(cls, "missing_settings"):
+            continue
+        configured = definition.config_schema.as_field().default_value
+        if any(isinstance(value, dict) for value in configured.values()):
+            continue  # a dg.EnvVar field: Dagster itself checks it before the run starts
+        missing += cls(**configured).missing_settings()
+    return list(dict.fromkeys(missing))
+
+
+def check_job_settings(context: dg.OpExecutionContext) -> None:
+    """Fail the run before any work with one sentence naming every missing required setting."""
+    missing = missing_job_settings(context.job_def)
+    if missing:
+        raise dg.Failure(
+            description=(
+                f"{context.job_name} needs settings that are not set: {', '.join(missing)}. "
+                "Set them in the environment (on a workstation: the .env file at the repo "
+                "root, read by scripts/local_stack.py) and launch again; nothing was changed."
+            )
+        )
+
+
 def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDefinition]:
     """The op decorator every step uses: an optional `after` input orders steps in the full job.
 
     Every step op also requires the `notifier` resource, without the step function taking it:
     `report_step` finds it in `context.resources` and notifies what the recorded outcomes call
     for (reporting.notify_step), so no step handles notifications itself.
+
+    Before anything else a step checks the required settings of the whole job (the resources'
+    `missing_settings()`): one missing fails the run at once, naming every missing variable.
 
     And every step runs holding the database's maintenance lock shared (maintenance_hold.py),
     taken before the step opens its own connections and given back after its last commit. When
@@ -83,6 +120,7 @@ def step_op(name: str, **kwargs: Any) -> Callable[[Callable[..., None]], dg.OpDe
             postgres: PostgresResource = values[POSTGRES_KEY]
             for key in added:
                 values.pop(key)
+            check_job_settings(context)
             with ExitStack() as hold:
                 try:
                     hold.enter_context(shared_maintenance_lock(postgres))

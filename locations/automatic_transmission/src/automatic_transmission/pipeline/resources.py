@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from automatic_transmission.clients.feeds import RSS_SOURCES_VAR, RSS_URLS_VAR, FeedsResource
-from automatic_transmission.clients.omdb import OMDB_API_KEY_VAR, OmdbResource
+from automatic_transmission.clients.feeds import FeedsResource
+from automatic_transmission.clients.omdb import OmdbResource
 from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.clients.reel_driver import ReelDriverResource
-from automatic_transmission.clients.tmdb import TMDB_API_KEY_VAR, TmdbResource
-from automatic_transmission.clients.torznab import TORZNAB_URLS_VAR, TorznabResource
+from automatic_transmission.clients.tmdb import TmdbResource
+from automatic_transmission.clients.torznab import TorznabResource
 from automatic_transmission.clients.transmission import TransmissionResource
 from automatic_transmission.filters import FilterSettings
 from automatic_transmission.library.files import LibrarySettings
@@ -24,27 +22,24 @@ from dagstributor_shared.postgres import PostgresResource
 
 
 def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
-    """Every resource the steps use; a job initialises only those its ops require."""
+    """Every resource the steps use; a job initialises only those its ops require. The required
+    settings (feeds, TMDB and OMDb keys) are read when a run starts, not through `dg.EnvVar`
+    in the run config: a missing EnvVar makes Dagster refuse the launch with a page of config
+    tracebacks, while the step op's check (pipeline/op.py) fails the run at its start with one
+    sentence listing every missing variable of the job. Secrets stay out of the run config and
+    logs either way."""
     return {
         "postgres": PostgresResource(env_prefix=AT_PGSQL_PREFIX),
-        "feeds": FeedsResource(sources=dg.EnvVar(RSS_SOURCES_VAR), urls=dg.EnvVar(RSS_URLS_VAR)),
-        "torznab": torznab_resource(),
+        "feeds": FeedsResource(),
+        "torznab": TorznabResource(),
         "pipeline_settings": PipelineSettings(),
         "filter_settings": FilterSettings(),
-        "tmdb": TmdbResource(api_key=dg.EnvVar(TMDB_API_KEY_VAR)),
-        "omdb": OmdbResource(api_key=dg.EnvVar(OMDB_API_KEY_VAR)),
+        "tmdb": TmdbResource(),
+        "omdb": OmdbResource(),
         "reel_driver": ReelDriverResource(),
         **transfer_resources(),
         **optional_resources(),
     }
-
-
-def torznab_resource() -> TorznabResource:
-    """The indexers of AT_TORZNAB_URLS, read through `dg.EnvVar` (the URLs carry API keys: run
-    config names the variable, never its value); unset when the location loads = none."""
-    if TORZNAB_URLS_VAR in os.environ:
-        return TorznabResource(urls=dg.EnvVar(TORZNAB_URLS_VAR))
-    return TorznabResource()
 
 
 def optional_resources() -> dict[str, dg.ConfigurableResource]:

@@ -3,14 +3,16 @@
 `dagster/max_runtime` (seconds) is enforced by the instance's run monitoring: a run still going
 after it is failed and its pod removed. The transfer step moves finished downloads into the
 library, so its run pod gets three volumes through the `dagster-k8s/config` tag (read by the
-K8sRunLauncher; outside Kubernetes the tag is ignored) and a longer deadline than the rest.
+K8sRunLauncher) and a longer deadline than the rest. Outside Kubernetes jobs carry none of these
+tags (dagstributor_shared.run_tags): the local Launchpad shows no pod volumes or deadlines that
+nothing there would act on.
 
 The volumes are PersistentVolumeClaims with fixed names, mounted at fixed container paths. Where
 the files really live is the deployment's choice, made where a cluster admin expects it: each
 environment's kustomize overlay (`deploy/k8s/overlays/<env>/volumes.yaml`) binds these claims to
 hostPath PersistentVolumes on the node's download and library folders. The pod itself carries no
 hostPath volume, which the "restricted" Pod Security Standard forbids, and the tags are the same
-in every process: nothing here reads the environment. The location's ConfigMap points
+in every process of a cluster: the only thing read is whether it is one. The location's ConfigMap points
 AT_DOWNLOAD_DIR / AT_MOVIE_DIR / AT_TV_SHOW_DIR at the mount paths below (a test checks it).
 
 Plain dictionaries and JSON: no import of dagster_k8s.
@@ -22,6 +24,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from dagstributor_shared.environment import in_kubernetes
 from dagstributor_shared.run_tags import max_runtime_tag
 
 K8S_CONFIG_TAG = "dagster-k8s/config"
@@ -82,7 +85,7 @@ def _tags(step_names: Iterable[str], runtime_s: int) -> dict[str, str]:
     for name in step_names:
         volumes.update({v.name: v for v in STEP_VOLUMES.get(name, ())})
     tags = max_runtime_tag(runtime_s)
-    if volumes:
+    if volumes and in_kubernetes():
         tags[K8S_CONFIG_TAG] = json.dumps(k8s_config(volumes.values(), runtime_s))
     return tags
 

@@ -1,15 +1,18 @@
 """The SQL of the operator jobs: retry frozen rows, override a rejection, reject (soft delete).
 
 Each function runs in one transaction and returns exactly the rows it changed (with the status
-before and after) and the named rows it left alone with the reason. Hashes are checked first: an
-unknown hash is an error naming it, and then nothing changes. The triggers of `atp.media` do the
+before and after) and the named rows it left alone with the reason. A hash may be given whole or as a
+unique prefix (6+ hex characters, as `at-item` prints it); prefixes are resolved first, inside the
+same transaction: an unknown hash or an ambiguous prefix is an error naming it, and then nothing
+changes. The triggers of `atp.media` do the
 rest of the bookkeeping (a cleared freeze loses its error text, a row back to `ingested` is reset,
 a soft delete becomes `rejected` / `user deletion`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -17,7 +20,6 @@ from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus, RejectionStatus
 from automatic_transmission.store.session import transaction_cursor
-from automatic_transmission.torrents import is_info_hash
 
 # Rows the filters have not yet accepted for download: an override still changes their fate.
 OVERRIDABLE_STATUSES = (
@@ -30,8 +32,11 @@ OVERRIDABLE_STATUSES = (
 )
 
 
+HASH_PREFIX_PATTERN = re.compile(r"^[0-9a-f]{6,40}$")
+
+
 class UnknownHashError(LookupError):
-    """Hashes that name no row of atp.media; nothing was changed."""
+    """Hashes (or prefixes) that name no row of atp.media, or more than one; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -53,21 +58,24 @@ class LeftAlone:
 class OperatorResult:
     changed: Sequence[ChangedRow]
     left_alone: Sequence[LeftAlone] = ()
+    hashes: Sequence[str] = ()  # the named hashes in full, prefixes resolved
 
 
 def normalise_hashes(hashes: Iterable[str]) -> list[str]:
-    """Lowercase 40-hex hashes in their given order without repeats; ValueError names bad ones."""
+    """Lowercase hashes or hash prefixes (6 to 40 hex characters) in their given order without
+    repeats; ValueError names the bad ones."""
     result: list[str] = []
     bad: list[str] = []
     for raw in hashes:
         value = raw.strip().lower()
-        if not is_info_hash(value):
+        if not HASH_PREFIX_PATTERN.match(value):
             bad.append(raw)
         elif value not in result:
             result.append(value)
     if bad:
         raise ValueError(
-            "not a torrent hash (40 hex characters): " + ", ".join(repr(b) for b in bad)
+            "not a torrent hash (40 hex characters, or a prefix of 6 or more): "
+            + ", ".join(repr(b) for b in bad)
         )
     return result
 
@@ -84,24 +92,57 @@ def _fetch(
         return list(cursor.fetchall())
 
 
+def _lists(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[object, list[object]]]:
+    for key, values in rows:
+        yield key, list(values) if isinstance(values, list) else []
+
+
+def resolve_hashes(
+    connection: psycopg2.extensions.connection, media: sql.Identifier, given: Sequence[str]
+) -> list[str]:
+    """The full hashes the given hashes or prefixes name, in their order without repeats: ONE
+    query for all. Raises UnknownHashError naming every prefix that matches no row or several."""
+    found = _fetch(
+        connection,
+        sql.SQL(
+            "SELECT given, array_agg(hash::text ORDER BY hash) FROM unnest(%s::text[]) AS given"
+            " LEFT JOIN {} ON hash BETWEEN rpad(given, 40, '0')::char(40)"
+            " AND rpad(given, 40, 'f')::char(40) GROUP BY given"  # a range of the primary key
+        ).format(media),
+        (list(given),),
+    )
+    matches = {str(g): [str(h).strip() for h in hs if h is not None] for g, hs in _lists(found)}
+    unknown = [g for g in given if not matches[g]]
+    ambiguous = [g for g in given if len(matches[g]) > 1]
+    problems = []
+    if unknown:
+        problems.append("no row in atp.media with hash " + ", ".join(unknown))
+    for prefix in ambiguous:
+        shown = ", ".join(matches[prefix][:5]) + (", ..." if len(matches[prefix]) > 5 else "")
+        problems.append(
+            f"hash prefix {prefix} is ambiguous: it matches {len(matches[prefix])} rows "
+            f"({shown}); give more characters"
+        )
+    if problems:
+        raise UnknownHashError("; ".join(problems) + ". Nothing was changed.")
+    return list(dict.fromkeys(matches[g][0] for g in given))
+
+
 def _known(
-    connection: psycopg2.extensions.connection, media: sql.Identifier, hashes: Sequence[str]
-) -> dict[str, tuple[str, bool, bool, str]]:
-    """Hash -> (status, frozen, deleted, rejection status) of the named rows, locked; raises
-    UnknownHashError naming every hash without a row."""
+    connection: psycopg2.extensions.connection, media: sql.Identifier, given: Sequence[str]
+) -> tuple[list[str], dict[str, tuple[str, bool, bool, str]]]:
+    """The full hashes named (prefixes resolved, see resolve_hashes) and hash -> (status, frozen,
+    deleted, rejection status) of their rows, locked."""
+    hashes = resolve_hashes(connection, media, given)
     found = _fetch(
         connection,
         sql.SQL(
             "SELECT hash::text, pipeline_status::text, error_status, deleted_at IS NOT NULL,"
             " rejection_status::text FROM {} WHERE hash = ANY(%s::text[]) FOR UPDATE"
         ).format(media),
-        (list(hashes),),
+        (hashes,),
     )
-    known = {str(h).strip(): (str(s), bool(e), bool(d), str(r)) for h, s, e, d, r in found}
-    unknown = [h for h in hashes if h not in known]
-    if unknown:
-        raise UnknownHashError("no row in atp.media with hash " + ", ".join(unknown))
-    return known
+    return hashes, {str(h).strip(): (str(s), bool(e), bool(d), str(r)) for h, s, e, d, r in found}
 
 
 def _changed(rows: Iterable[tuple[object, ...]]) -> list[ChangedRow]:
@@ -133,12 +174,13 @@ def retry_errored(
     """Clear the freeze of frozen rows (named ones, those whose error contains a text, or all),
     so the step owning their status picks them up on its next run."""
     media = sql.Identifier(schema, "media")
-    hashes = normalise_hashes(hashes)
+    given = normalise_hashes(hashes)
 
     def work() -> OperatorResult:
         left: list[LeftAlone] = []
-        if hashes:
-            known = _known(connection, media, hashes)
+        hashes: list[str] = []
+        if given:
+            hashes, known = _known(connection, media, given)
             for h in hashes:
                 _status, frozen, deleted, _rejection = known[h]
                 if deleted:
@@ -164,7 +206,7 @@ def retry_errored(
             ).format(media=media, selector=selector),
             params,
         )
-        return OperatorResult(_changed(rows), left)
+        return OperatorResult(_changed(rows), left, hashes)
 
     return _in_transaction(connection, work)
 
@@ -177,10 +219,10 @@ def override(
     judged yet keeps its status. Rows already accepted for download, already overridden or
     soft-deleted are left alone."""
     media = sql.Identifier(schema, "media")
-    hashes = normalise_hashes(hashes)
+    given = normalise_hashes(hashes)
 
     def work() -> OperatorResult:
-        known = _known(connection, media, hashes)
+        hashes, known = _known(connection, media, given)
         left: list[LeftAlone] = []
         for h in hashes:
             status, _frozen, deleted, rejection = known[h]
@@ -205,7 +247,7 @@ def override(
             ).format(media=media, status=sql.Identifier(schema, "pipeline_status")),
             (hashes, [s.value for s in OVERRIDABLE_STATUSES]),
         )
-        return OperatorResult(_changed(rows), left)
+        return OperatorResult(_changed(rows), left, hashes)
 
     return _in_transaction(connection, work)
 
@@ -217,10 +259,10 @@ def reject(
     `user deletion` (trigger); every step skips it from then on. Already deleted rows are left
     alone."""
     media = sql.Identifier(schema, "media")
-    hashes = normalise_hashes(hashes)
+    given = normalise_hashes(hashes)
 
     def work() -> OperatorResult:
-        known = _known(connection, media, hashes)
+        hashes, known = _known(connection, media, given)
         left = [LeftAlone(h, "already soft-deleted") for h in hashes if known[h][2]]
         rows = _fetch(
             connection,
@@ -232,6 +274,6 @@ def reject(
             ).format(media=media),
             (hashes,),
         )
-        return OperatorResult(_changed(rows), left)
+        return OperatorResult(_changed(rows), left, hashes)
 
     return _in_transaction(connection, work)

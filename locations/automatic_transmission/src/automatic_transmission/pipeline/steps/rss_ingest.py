@@ -455,7 +455,7 @@ def run_rss_ingest(
 ) -> None:
     """The op's body: configuration -> ingest -> report (red when every feed failed)."""
     try:
-        sources = configured_feeds(feeds.sources, feeds.urls, torznab.indexers())
+        sources = configured_feeds(*feeds.configured(), torznab.indexers())
     except (FeedConfigError, TorznabConfigError) as error:
         raise dg.Failure(description=str(error)) from error
     indexers = torznab.client()
