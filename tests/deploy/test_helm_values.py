@@ -15,6 +15,7 @@ from tests.support.deploy import (
     BRANCHES,
     DEPLOY,
     ENVIRONMENTS,
+    NOT_DEPLOYED,
     SECRETS_EXAMPLE,
     by_kind,
     code_settings,
@@ -114,9 +115,7 @@ def test_each_location_gets_the_configmaps_and_secrets_it_needs(env: str) -> Non
         given = {k for c in configmaps for k in made_configmaps[c]}
         given |= {k for s in secrets for k in made_secrets[s]}
         needed = code_settings(package)
-        needed = type(needed)(
-            needed.names - {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA"}, needed.pgsql_prefixes
-        )
+        needed = type(needed)(needed.names - NOT_DEPLOYED, needed.pgsql_prefixes)
         assert needed.required_in(given) == set(), name
 
 

@@ -9,6 +9,7 @@ from automatic_transmission.pipeline.run_tags import LIBRARY_VOLUMES
 from tests.support.deploy import (
     BASE_CONFIGMAPS,
     COMPOSE_ENV,
+    NOT_DEPLOYED,
     OVERLAYS,
     REPO_ROOT,
     SECRET_NAME,
@@ -25,7 +26,6 @@ from tests.support.deploy import (
 
 # Read by the code but never set in a deployment: the image sets the config folder, the embedded
 # server exists only on a workstation, the schedule profile is the local stack's.
-NOT_DEPLOYED = {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA", "DAGSTRIBUTOR_SCHEDULES"}
 # In the README for a workstation only.
 WORKSTATION_ONLY = {"DAGSTER_HOME"}
 COMPOSE_ONLY = {

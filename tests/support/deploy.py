@@ -54,6 +54,12 @@ SECRET_NAME = re.compile(
 )
 
 
+# Settings that only a workstation or a test sets: never in a ConfigMap or a Secret.
+NOT_DEPLOYED = frozenset(
+    {"DAGSTRIBUTOR_CONFIG_DIR", "DAGSTRIBUTOR_PGDATA", "DAGSTRIBUTOR_SCHEDULES"}
+)
+
+
 def tool(name: str) -> str:
     """A console script of the dev group (installed by `uv sync` next to this interpreter)."""
     path = Path(sys.executable).parent / name

@@ -206,8 +206,13 @@ class FeedsResource(dg.ConfigurableResource):
                 str(setting(self.urls, RSS_URLS_VAR, "")))  # fmt: skip
 
     def missing_settings(self) -> list[str]:
-        if setting(None, TORZNAB_URLS_VAR, ""):
-            return []  # Torznab indexers alone are a configuration (step 01 checks the rest)
+        """AT_RSS_SOURCES/AT_RSS_URLS, unless Torznab indexers (AT_TORZNAB_URLS) are set or the
+        fields were given explicitly: RSS feeds are optional beside indexers (step 01 then fails
+        naming both variables when neither gives a feed)."""
+        if setting(None, TORZNAB_URLS_VAR, "") or (
+            self.sources is not None and self.urls is not None
+        ):
+            return []
         return unset_settings({RSS_SOURCES_VAR: self.sources, RSS_URLS_VAR: self.urls})
 
     def client(self) -> FeedClient:
