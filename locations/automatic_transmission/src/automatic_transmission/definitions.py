@@ -16,6 +16,7 @@ from automatic_transmission.library.naming import validate_naming
 from automatic_transmission.operator.jobs import operator_jobs
 from automatic_transmission.pipeline.jobs import SCHEDULE_KEYS, SCHEDULE_PREFIX, pipeline_jobs
 from automatic_transmission.pipeline.resources import pipeline_resources
+from automatic_transmission.quality import load_quality
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.schedules import build_schedules
@@ -24,6 +25,7 @@ from dagstributor_shared.schedules import build_schedules
 def build_definitions(environment: Environment) -> dg.Definitions:
     validate_rule_files()  # a malformed filter rule is a load error naming the file and rule
     validate_naming()  # likewise a naming template that is unusable or leaves the library
+    load_quality()  # and a quality ladder with an unknown key or quality
     jobs = pipeline_jobs()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {
         key: job for key, job in jobs.items() if key in SCHEDULE_KEYS
