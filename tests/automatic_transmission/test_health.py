@@ -159,7 +159,8 @@ def test_the_wait_a_schedule_explains_is_its_longest_gap_times_the_factor() -> N
 def test_backups_older_than_the_drop_guard_allows_fail_the_backup_check(
     atp_database: str, connection: psycopg2.extensions.connection
 ) -> None:
-    assert backup_ages_hours(connection) == {"media": None, "training": None, "prediction": None}
+    tables = ("media", "training", "prediction", "watchlist")
+    assert backup_ages_hours(connection) == dict.fromkeys(tables)
     assert not backup_check(backup_ages_hours(connection), 24).passed
 
     backup_all(connection)  # the schema location's own backups, named as it names them

@@ -24,7 +24,7 @@ from automatic_transmission.model import PipelineStatus
 
 TOP_REJECTION_REASONS = 10
 LISTED_ROWS = 20  # offending rows named in a check's metadata
-BACKED_UP_TABLES = ("media", "training", "prediction")
+BACKED_UP_TABLES = ("media", "training", "prediction", "watchlist")
 NO_REASON = "(no reason)"
 
 # Status -> number of the step that moves rows out of it (pipeline.md).
