@@ -1,8 +1,12 @@
-"""Step 06 media_filtration: does the household want this `metadata_collected` item?
+"""Step 06 media_filtration: does the household want this `metadata_collected` item, and is this
+release the one to take?
 
-select: `metadata_collected` rows AT_BATCH_SIZE at a time and the training rows of their movies
-(one query each per batch)
-· decide: TV types and `override` are accepted without asking anyone; a movie without an imdb_id
+select: `metadata_collected` rows AT_BATCH_SIZE at a time, every release of their items (held,
+being fetched, waiting) and the training rows of their movies (one query each per batch)
+· decide: first the item (`items.choose`: only the best release on the quality ladder that
+improves on what is held, and only when nothing of the item is being fetched; the others are
+rejected with a reason naming the item and the better release); then TV types and `override`
+are accepted without asking anyone; a movie without an imdb_id
 is rejected; an `anomalous` training row's stored label decides; every other movie is judged by
 reel-driver (when REEL_DRIVER_HOST is set) or by the rules of `media_filtration.yaml`
 · act: one predict_batch call per batch, one predict call per item the batch did not score
@@ -25,10 +29,12 @@ import dagster as dg
 from automatic_transmission.clients.http import ServiceConfigurationError, ServiceError
 from automatic_transmission.clients.reel_driver import Prediction, ReelDriverResource
 from automatic_transmission.filters import FilterSettings, RuleSet
+from automatic_transmission.items import Choice, choose
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step, show_number
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore
 from dagstributor_shared.postgres import PostgresResource
@@ -134,8 +140,29 @@ def judge(
     return [judge_by_rules(p, rules) for p in pending]
 
 
+def item_outcome(choice: Choice) -> Outcome:
+    """A release that is not the one to take: rejected with the reason, or, forced by the user
+    while its item is being fetched, left to wait for the next run."""
+    assert choice.reason is not None
+    if choice.waits:
+        return Outcome.retry(choice.row, choice.reason)
+    return Outcome.reject(choice.row, choice.reason)
+
+
+def split_by_item(
+    rows: Sequence[MediaRow], related: Sequence[MediaRow], profile: QualityProfile
+) -> tuple[list[MediaRow], list[Outcome]]:
+    """The rows still to judge (taken for their item, or without an item) and the outcomes of
+    the others."""
+    choices = choose(rows, related, profile)
+    passed_over = [c for c in choices.values() if not c.taken]
+    skip = {c.row.hash for c in passed_over}
+    return [r for r in rows if r.hash not in skip], [item_outcome(c) for c in passed_over]
+
+
 LABELS = "labels written"
 JUDGED = "movies judged"
+PASSED_OVER = "not the release to take"
 
 
 def run_media_filtration(
@@ -148,11 +175,14 @@ def run_media_filtration(
     client = reel_driver.client()
     threshold = reel_driver.resolved_threshold()
     rules = filter_settings.media_rules() if client is None else None
-    result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0}))
+    profile = load_quality(filter_settings.rules_dir)
+    result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0, PASSED_OVER: 0}))
     with closing(client) if client is not None else nullcontext(), open_store(postgres) as media:
         training = TrainingStore(media.connection, media.schema)
 
-        def handle(rows: list[MediaRow], result: StepResult) -> list[Outcome]:
+        def handle(batch: list[MediaRow], result: StepResult) -> list[Outcome]:
+            rows, passed_over = split_by_item(batch, media.related_releases(batch), profile)
+            result.count(PASSED_OVER, len(passed_over))
             movies = [r.imdb_id for r in rows if r.imdb_id and not r.media_type.is_tv]
             stored = training.titles(movies) if movies else {}
             triaged = [triage(row, stored) for row in rows]
@@ -168,7 +198,7 @@ def run_media_filtration(
                     stop, pending = error, []
             judgements += judge(pending, answers, threshold, rules)
             result.count(LABELS, training.write_labels(labels_of(judgements)))
-            decided = [j.outcome for j in judgements]
+            decided = passed_over + [j.outcome for j in judgements]
             if stop is not None:
                 raise StopStep(stop, decided)
             return decided
