@@ -40,7 +40,7 @@ from tests.support.transmission import Daemon, download_resources
 from tests.support.webseed import SeededTorrent, WebSeed, web_seed, write_payload
 
 STEP_ORDER = [
-    "rss_ingest", "collect", "parse", "file_filtration", "metadata_collection",
+    "watchlist_sync", "rss_ingest", "collect", "parse", "file_filtration", "metadata_collection",
     "media_filtration", "initiation", "download_check", "transfer", "cleanup",
 ]  # fmt: skip
 YTS_PATH, TV_PATH = "/feeds/yts", "/feeds/tv"
@@ -253,7 +253,8 @@ def test_every_feed_item_ends_with_the_verdict_its_rules_give_and_wanted_ones_ar
     assert list(metadata) == STEP_ORDER
     assert (metadata["rss_ingest"]["inserted"], metadata["rss_ingest"]["entries"]) == (6, 6)
     first_run = {step: outcome_counts(found) for step, found in metadata.items()}
-    assert {step: first_run[step] for step in STEP_ORDER[:7]} == {
+    assert {step: first_run[step] for step in STEP_ORDER[:8]} == {
+        "watchlist_sync": {"advanced": 0, "rejected": 0, "errored": 0, "retried later": 0},
         "rss_ingest": {"advanced": 6, "rejected": 0, "errored": 0, "retried later": 0},
         "collect": {"advanced": 0, "rejected": 0, "errored": 0, "retried later": 0},
         "parse": {"advanced": 5, "rejected": 0, "errored": 1, "retried later": 0},

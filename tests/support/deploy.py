@@ -49,7 +49,9 @@ SETTING_NAME = re.compile(
 # A literal `<X>_PGSQL` is a PostgresResource prefix: the code reads `<X>_PGSQL_<suffix>`.
 PGSQL_PREFIX = re.compile(r"^[A-Z]+_PGSQL$")
 # AT_NOTIFY_URLS: Apprise URLs carry the targets' tokens in their paths.
-SECRET_NAME = re.compile(r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$")
+SECRET_NAME = re.compile(
+    r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$|^AT_WATCHLIST_URLS$"
+)
 
 
 def tool(name: str) -> str:

@@ -17,6 +17,7 @@ from automatic_transmission.pipeline.steps.metadata_collection import metadata_c
 from automatic_transmission.pipeline.steps.parse import parse_op
 from automatic_transmission.pipeline.steps.rss_ingest import rss_ingest_op
 from automatic_transmission.pipeline.steps.transfer import transfer_op
+from automatic_transmission.pipeline.steps.watchlist_sync import watchlist_sync_op
 
 SCHEDULE_PREFIX = "at_"
 
@@ -50,7 +51,10 @@ STEPS: tuple[Step, ...] = (
     Step(9, "transfer", transfer_op),
     Step(10, "cleanup", cleanup_op),
 )
-SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
+# The watchlist sync (issue 16) is no numbered step: it reads no atp.media rows. It has its own
+# job and schedule, and the full pipeline runs it first, so step 06 judges by a fresh list.
+WATCHLIST_SYNC_KEY = f"{SCHEDULE_PREFIX}watchlist_sync"
+SCHEDULE_KEYS = frozenset(step.key for step in STEPS) | {WATCHLIST_SYNC_KEY}
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
 
 
@@ -63,20 +67,31 @@ def step_job(step: Step) -> dg.JobDefinition:
     )
 
 
+def watchlist_sync_job() -> dg.JobDefinition:
+    return dg.GraphDefinition(
+        name=f"{WATCHLIST_SYNC_KEY}_job", node_defs=[watchlist_sync_op]
+    ).to_job(
+        executor_def=dg.in_process_executor,
+        tags=step_tags("watchlist_sync"),
+        description="The watchlist feeds and watchlist.yaml into atp.watchlist.",
+    )
+
+
 def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
-    """Every implemented step in order, each starting after the previous one finished."""
+    """The watchlist sync, then every implemented step in order, each starting after the
+    previous one finished."""
     ready = [step for step in steps if step.op is not None]
 
     @dg.graph(name=FULL_PIPELINE_JOB_NAME)
     def full_pipeline() -> None:
-        previous = None
+        previous = watchlist_sync_op()
         for step in ready:
             assert step.op is not None
-            previous = step.op(previous) if previous is not None else step.op()
+            previous = step.op(previous)
 
     return full_pipeline.to_job(
         executor_def=dg.in_process_executor,
-        tags=pipeline_tags(step.name for step in ready),
+        tags=pipeline_tags(["watchlist_sync", *(step.name for step in ready)]),
         description="All pipeline steps in order in one run.",
     )
 
@@ -85,5 +100,6 @@ def pipeline_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition
     """Jobs by schedule key (step jobs) plus the full pipeline under its own name."""
     jobs = {step.key: step_job(step) for step in steps if step.op is not None}
     if jobs:
+        jobs[WATCHLIST_SYNC_KEY] = watchlist_sync_job()
         jobs[FULL_PIPELINE_JOB_NAME] = full_pipeline_job(steps)
     return jobs

@@ -22,12 +22,13 @@ the row for the next run; a 401/403 fails the step (configuration, not the row's
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import closing, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dagster as dg
 
 from automatic_transmission.clients.http import ServiceConfigurationError, ServiceError
 from automatic_transmission.clients.reel_driver import Prediction, ReelDriverResource
+from automatic_transmission.clients.watchlist import WatchlistResource
 from automatic_transmission.filters import FilterSettings, RuleSet
 from automatic_transmission.items import Choice, choose
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
@@ -37,9 +38,13 @@ from automatic_transmission.pipeline.runner import StepResult, StopStep, open_st
 from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore
+from automatic_transmission.store.watchlist import WatchlistStore
+from automatic_transmission.watchlist import WatchedTitle
 from dagstributor_shared.postgres import PostgresResource
 
 NO_IMDB_ID = "movie has no imdb_id"
+NOT_FOLLOWED = "not followed (AT_TV_FOLLOW=watchlist and the show is not on the watchlist)"
+ON_WATCHLIST = "on the watchlist: taken without the model"
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,27 @@ def accept(row: MediaRow, label: LabelType | None = None) -> Judgement:
     return Judgement(Outcome.advance(row, PipelineStatus.MEDIA_ACCEPTED), row.imdb_id, label)
 
 
-def triage(row: MediaRow, stored: Mapping[str, StoredTitle]) -> Judgement | NeedsJudging:
-    """Everything that is decided without the model or the rules."""
+def triage(
+    row: MediaRow,
+    stored: Mapping[str, StoredTitle],
+    followed: WatchedTitle | None = None,
+    all_tv: bool = True,
+) -> Judgement | NeedsJudging:
+    """Everything that is decided without the model or the rules. `followed`: the watchlist
+    title the row belongs to; `all_tv`: AT_TV_FOLLOW=all (else only shows on the watchlist)."""
     title = stored.get(row.imdb_id) if row.imdb_id else None
     if row.is_override:
         # The user forced it: they want it. A movie's training row learns that (would_watch).
         label = LabelType.WOULD_WATCH if title and not row.media_type.is_tv else None
         return accept(row, label)
     if row.media_type.is_tv:
-        return accept(row)  # shows are chosen by subscribing to feeds
+        if all_tv or followed is not None:
+            return accept(row)  # shows are chosen by subscribing to feeds (or the watchlist)
+        return Judgement(Outcome.reject(row, NOT_FOLLOWED))
+    if followed is not None:
+        # On the watchlist: wanted, whatever the model would say (its training row learns it).
+        judgement = accept(row, LabelType.WOULD_WATCH if title else None)
+        return replace(judgement, outcome=replace(judgement.outcome, reason=ON_WATCHLIST))
     if not row.imdb_id:
         return Judgement(Outcome.reject(row, NO_IMDB_ID))
     if title is None:
@@ -171,7 +188,9 @@ def run_media_filtration(
     pipeline_settings: PipelineSettings,
     filter_settings: FilterSettings,
     reel_driver: ReelDriverResource,
+    watchlist: WatchlistResource,
 ) -> None:
+    all_tv = watchlist.follows_all_tv()
     client = reel_driver.client()
     threshold = reel_driver.resolved_threshold()
     rules = filter_settings.media_rules() if client is None else None
@@ -179,13 +198,14 @@ def run_media_filtration(
     result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0, PASSED_OVER: 0}))
     with closing(client) if client is not None else nullcontext(), open_store(postgres) as media:
         training = TrainingStore(media.connection, media.schema)
+        followed = WatchlistStore(media.connection, media.schema).watchlist()  # one query a run
 
         def handle(batch: list[MediaRow], result: StepResult) -> list[Outcome]:
             rows, passed_over = split_by_item(batch, media.related_releases(batch), profile)
             result.count(PASSED_OVER, len(passed_over))
             movies = [r.imdb_id for r in rows if r.imdb_id and not r.media_type.is_tv]
             stored = training.titles(movies) if movies else {}
-            triaged = [triage(row, stored) for row in rows]
+            triaged = [triage(row, stored, followed.match(row), all_tv) for row in rows]
             judgements = [t for t in triaged if isinstance(t, Judgement)]
             pending = [t for t in triaged if isinstance(t, NeedsJudging)]
             result.count(JUDGED, len(pending))
