@@ -29,6 +29,7 @@ from dagstributor_shared.postgres import PostgresResource
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.reel_driver import FakeReelDriver
 from tests.support.steps import insert_media, media_rows, step_metadata, step_resources
+from tests.support.tmdb import FakeTmdb, TmdbTitle
 
 
 def plex_feed(*items: tuple[str, str, tuple[str, ...]]) -> bytes:
@@ -202,3 +203,35 @@ def test_step_06_takes_a_watched_movie_over_the_model_and_follows_only_watched_s
     assert judged == ["tt0000002"]  # the watched movie never went to the model
     table = step_metadata(result)
     assert ON_WATCHLIST in str(table)
+
+
+def test_a_show_named_only_by_its_tvdb_id_gets_its_tmdb_id_from_tmdb_find_and_is_followed(
+    postgres: PostgresResource,
+    atp_connection: psycopg2.extensions.connection,
+    http_server: FakeHttpServer,
+    tmp_path: Path,
+) -> None:
+    tmdb = FakeTmdb(http_server)
+    tmdb.add(TmdbTitle(95396, "Severance", "2022-02-17", "tt11280740", tv=True, tvdb_id=371980))
+    http_server.route("GET", FEED, Reply(200, plex_feed(("Severance", "show", ("tvdb://371980",)))))
+    watchlist = WatchlistResource(
+        urls=f"{http_server.url}{FEED}", config_dir=str(tmp_path), tv_follow="watchlist"
+    )
+    assert run("at_watchlist_sync", postgres, watchlist, tmdb_url=tmdb.base_url).success
+    assert [row[4:] for row in stored(atp_connection)] == [(95396, 371980)]
+    [find] = [c for c in tmdb.calls() if "/find/" in c.path]
+    assert find.param("external_source") == "tvdb_id"
+
+    followed, other = insert_media(
+        atp_connection,
+        [
+            {"media_type": "tv_show", "media_title": "Severance (US)", "season": 2, "episode": 3,
+             "tmdb_id": 95396, "upload_type": "WEB", "pipeline_status": "metadata_collected"},
+            {"media_type": "tv_show", "media_title": "Other", "season": 1, "episode": 1,
+             "tmdb_id": 1, "upload_type": "WEB", "pipeline_status": "metadata_collected"},
+        ],
+    )  # fmt: skip
+    assert run("at_06_media_filtration", postgres, watchlist).success
+    rows = media_rows(atp_connection)
+    assert rows[followed]["pipeline_status"] == "media_accepted"  # matched by tmdb_id
+    assert rows[other]["rejection_reason"] == NOT_FOLLOWED

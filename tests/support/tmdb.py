@@ -45,6 +45,7 @@ class TmdbTitle:
     runtime: int = 110
     production_countries: Sequence[str] = ("US",)
     extra: dict[str, Any] = field(default_factory=dict)
+    tvdb_id: int | None = None  # a show TMDB's /find answers for (external_source=tvdb_id)
 
     def search_result(self) -> dict[str, Any]:
         common = {
@@ -162,8 +163,15 @@ class FakeTmdb:
         self.server.route(
             "GET", f"{TMDB_PREFIX}/{kind}/{title.tmdb_id}", self._guarded(title.details())
         )
+        if title.tv and title.tvdb_id is not None:
+            found = {"movie_results": [], "tv_results": [title.search_result()]}
+            self.server.route("GET", f"{TMDB_PREFIX}/find/{title.tvdb_id}", self._guarded(found))
         if title.tv:
-            ids = {"id": title.tmdb_id, "imdb_id": title.imdb_id, "tvdb_id": 121361}
+            ids = {
+                "id": title.tmdb_id,
+                "imdb_id": title.imdb_id,
+                "tvdb_id": title.tvdb_id or 121361,
+            }
             self.server.route(
                 "GET", f"{TMDB_PREFIX}/tv/{title.tmdb_id}/external_ids", self._guarded(ids)
             )

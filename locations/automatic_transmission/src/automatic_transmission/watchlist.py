@@ -13,8 +13,8 @@ Two sources fill `atp.watchlist`: Plex watchlist feeds (AT_WATCHLIST_URLS; RSS 2
 
 Step 06 takes a movie on the watchlist without asking the model, and with AT_TV_FOLLOW=watchlist
 only episodes of shows on it. A release matches by imdb_id or tmdb_id (known after step 05), or,
-for an entry that gives only a title, by the normalised title (and the year when given). A tvdb id
-alone matches nothing yet (TMDB's /find would turn it into a tmdb id; not built).
+for an entry that gives only a title, by the normalised title (and the year when given). A show
+named only by a tvdb id gets its tmdb_id from TMDB's /find when it is synced.
 """
 
 from __future__ import annotations
