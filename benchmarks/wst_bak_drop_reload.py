@@ -43,7 +43,12 @@ from tests.support.database import PgTestServer, open_test_server  # noqa: E402
 from wiring_schema_tics import backups, schema  # noqa: E402
 from wiring_schema_tics.jobs import build_jobs, build_resources  # noqa: E402
 
-TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
+TABLE_KEYS = {
+    "media": "hash",
+    "training": "imdb_id",
+    "prediction": "imdb_id",
+    "watchlist": "source, kind, watch_key",
+}
 # What the job runs, in its order, as files psql can run on its own.
 PSQL_FILES: list[Path] = [
     backups.FUNCTIONS_FILE,

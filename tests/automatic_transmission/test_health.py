@@ -162,7 +162,7 @@ def test_the_wait_a_schedule_explains_is_its_longest_gap_times_the_factor() -> N
 def test_backups_older_than_the_drop_guard_allows_fail_the_backup_check(
     atp_database: str, connection: psycopg2.extensions.connection
 ) -> None:
-    assert backup_ages_hours(connection) == {"media": None, "training": None, "prediction": None}
+    assert backup_ages_hours(connection) == dict.fromkeys(atp_schema.TABLES)
     fresh_install = backup_check(backup_ages_hours(connection), 24)
     assert not fresh_install.passed
     assert fresh_install.summary.startswith("atp.media has no backup")

@@ -104,7 +104,9 @@ def test_in_the_full_pipeline_every_step_after_a_skipped_one_skips_too(
 
     assert result.success
     by_step = metadata_by_step(result)
-    assert set(by_step) == {"parse", "file_filtration", "metadata_collection", "media_filtration"}
+    assert set(by_step) == {
+        "watchlist_sync", "parse", "file_filtration", "metadata_collection", "media_filtration",
+    }  # fmt: skip
     assert all("exclusive by backend" in m["skipped"] for m in by_step.values())
     assert media_rows(ingested) == before
 

@@ -21,6 +21,7 @@ KEYS = [
     "upload_type",
     "uploader",
     "media_type",
+    "revision",
 ]
 
 
@@ -62,6 +63,7 @@ def test_names_as_arguments_print_one_object_each_in_order(command: list[str]) -
         "upload_type": "WEB",
         "uploader": "GRP",
         "media_type": "tv_episode_pack",
+        "revision": 1,
     }
     assert (rows[1]["title"], rows[1]["year"], rows[1]["media_type"]) == (
         "2001 A Space Odyssey",
@@ -88,7 +90,7 @@ def test_stdin_one_name_per_line_skips_blank_lines(command: list[str]) -> None:
 @pytest.mark.parametrize("command", COMMANDS, ids=IDS)
 def test_unparseable_name_prints_nulls_and_unknown(command: list[str]) -> None:
     rows = _run(command, ["!!!", ""])
-    expected = dict.fromkeys(KEYS) | {"media_type": "unknown"}
+    expected = dict.fromkeys(KEYS) | {"media_type": "unknown", "revision": 1}
     assert rows == [expected, expected]
 
 

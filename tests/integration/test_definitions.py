@@ -69,6 +69,7 @@ AT_SCHEDULES = {
     "at_08_download_check",
     "at_09_transfer",
     "at_10_cleanup",
+    "at_watchlist_sync",
     "at_media_pipeline_health",
 }
 AT_JOB_NAMES = {f"{key}_job" for key in AT_SCHEDULES} | {
@@ -92,7 +93,11 @@ def test_every_schedule_file_has_an_entry_for_every_step_and_the_backup(
     environment: Environment,
 ) -> None:
     config = _config(environment)
-    steps_and_health = {step.key for step in STEPS} | {"at_media_pipeline_health"} | SENSOR_KEYS
+    steps_and_health = (
+        {step.key for step in STEPS}
+        | {"at_media_pipeline_health", "at_watchlist_sync"}
+        | SENSOR_KEYS
+    )
     assert {key for key in config if key.startswith("at_")} == steps_and_health
     assert "wst_atp_bak" in config
 

@@ -40,7 +40,7 @@ from tests.support.transmission import Daemon, download_resources
 from tests.support.webseed import SeededTorrent, WebSeed, web_seed, write_payload
 
 STEP_ORDER = [
-    "rss_ingest", "collect", "parse", "file_filtration", "metadata_collection",
+    "watchlist_sync", "rss_ingest", "collect", "parse", "file_filtration", "metadata_collection",
     "media_filtration", "initiation", "download_check", "transfer", "cleanup",
 ]  # fmt: skip
 YTS_PATH, TV_PATH = "/feeds/yts", "/feeds/tv"
@@ -253,7 +253,8 @@ def test_every_feed_item_ends_with_the_verdict_its_rules_give_and_wanted_ones_ar
     assert list(metadata) == STEP_ORDER
     assert (metadata["rss_ingest"]["inserted"], metadata["rss_ingest"]["entries"]) == (6, 6)
     first_run = {step: outcome_counts(found) for step, found in metadata.items()}
-    assert {step: first_run[step] for step in STEP_ORDER[:7]} == {
+    assert {step: first_run[step] for step in STEP_ORDER[:8]} == {
+        "watchlist_sync": {"advanced": 0, "rejected": 0, "errored": 0, "retried later": 0},
         "rss_ingest": {"advanced": 6, "rejected": 0, "errored": 0, "retried later": 0},
         "collect": {"advanced": 0, "rejected": 0, "errored": 0, "retried later": 0},
         "parse": {"advanced": 5, "rejected": 0, "errored": 1, "retried later": 0},
@@ -291,3 +292,35 @@ def test_a_second_full_run_changes_nothing_and_asks_no_service_about_decided_row
     assert list(metadata) == STEP_ORDER
     assert (metadata["rss_ingest"]["inserted"], metadata["rss_ingest"]["already known"]) == (0, 6)
     assert all(sum(outcome_counts(found).values()) == 0 for found in metadata.values())
+
+
+def test_several_releases_of_one_item_in_one_feed_yield_one_download_the_best(
+    world: World,
+) -> None:
+    """Issue 16: three releases of one episode arrive in one run (the worse ones listed first);
+    only the best is downloaded and filed, the others are rejected naming the better release."""
+    worse = {
+        info_hash(11): "Severance S02E03 720p WEB H264-SuccessfulCrab",
+        info_hash(12): "Severance S02E03 1080p HDTV H264-OtherGroup",
+    }
+    episodes = [
+        episode_item(title, h, n=20 + i, tv_info_hash=h)
+        for i, (h, title) in enumerate(worse.items())
+    ]
+    _, wanted = feeds(world.movie, world.episode)
+    rss = {"Content-Type": "application/rss+xml"}
+    world.server.route("GET", TV_PATH, Reply(200, episode_feed(episodes + wanted), rss))
+
+    world.run_until_settled("reel-driver")
+
+    rows = media_rows(world.connection)
+    assert rows[EPISODE]["pipeline_status"] == "complete"
+    for loser in worse:
+        assert (rows[loser]["pipeline_status"], rows[loser]["rejection_reason"]) == (
+            "rejected",
+            "Severance S02E03: a better release of this item is waiting "
+            f"(1080p WEB-DL ({EPISODE[:8]}…))",
+        )
+    filed = sorted(p.relative_to(world.library).as_posix() for p in world.library.rglob("*.mkv"))
+    assert filed == sorted([MOVIE_FILE, EPISODE_FILE])
+    assert world.daemon.torrents() == {}

@@ -50,7 +50,7 @@ SETTING_NAME = re.compile(
 PGSQL_PREFIX = re.compile(r"^[A-Z]+_PGSQL$")
 # AT_NOTIFY_URLS: Apprise URLs carry the targets' tokens in their paths.
 SECRET_NAME = re.compile(
-    r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$|^AT_TORZNAB_URLS$"
+    r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$|^AT_TORZNAB_URLS$|^AT_WATCHLIST_URLS$"
 )
 
 

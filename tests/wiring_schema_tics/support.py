@@ -44,9 +44,13 @@ INSERT INTO atp.media (hash, media_type, original_title, original_link, rss_sour
     seeders, peers, size_bytes, tvdb_id, minimum_ratio, minimum_seed_time, download_volume_factor,
     created_at, updated_at)
 VALUES
-    (repeat('9', 40), 'tv_show', 'Zeta.S02E03.1080p', 'http://prowlarr:9696/1/download?x=1',
+    (repeat('7', 40), 'tv_show', 'Zeta.S02E03.1080p', 'http://prowlarr:9696/1/download?x=1',
      'torznab', 'http://prowlarr:9696/1/api', 50, 7, 1500000000, 81189, 1.5, 172800, 0.5,
      '2024-01-01 00:00:00+00', '2024-01-02 00:00:00+00');
+INSERT INTO atp.media (hash, media_type, media_title, season, last_season, episode, last_episode,
+    revision, seeders, tmdb_id, pipeline_status, original_title, created_at, updated_at)
+VALUES (repeat('9', 40), 'tv_episode_pack', 'Zeta', 2, NULL, 1, 3, 2, 17, 22, 'downloading',
+        'Zeta.S02E01-E03.REPACK', '2017-01-01 00:00:00+00', '2017-01-02 00:00:00+00');
 INSERT INTO atp.training (imdb_id, tmdb_id, label, human_labeled, anomalous, reviewed,
     media_type, media_title, season, episode, release_year, budget, revenue, runtime,
     origin_country, production_companies, genre, spoken_languages, tmdb_rating, imdb_rating,
@@ -61,10 +65,21 @@ VALUES
 INSERT INTO atp.prediction (imdb_id, prediction, probability, cm_value, created_at)
 VALUES ('tt0000001', 1, 0.87654321, 'tp', '2022-03-04 05:06:07+00'),
        ('tt00000022', 0, 0.1, 'tn', '2022-03-05 05:06:07+00');
+INSERT INTO atp.watchlist (source, kind, watch_key, imdb_id, tmdb_id, tvdb_id, title, year,
+    first_seen, last_seen)
+VALUES ('https://rss.plex.tv/abc', 'movie', 'imdb:tt0000001', 'tt0000001', 11, NULL, 'Alpha',
+        1999, '2020-01-02 03:04:05.123456+00', '2021-02-03 04:05:06+00'),
+       ('watchlist.yaml', 'show', 'title:beta:', NULL, NULL, 81189, 'Beta', NULL,
+        '2019-05-06 07:08:09+00', '2019-05-06 07:08:09+00');
 """
 # How many rows SEED_SQL puts in each table.
-SEEDED_ROWS = {"media": 5, "training": 2, "prediction": 2}
-TABLE_KEYS = {"media": "hash", "training": "imdb_id", "prediction": "imdb_id"}
+SEEDED_ROWS = {"media": 6, "training": 2, "prediction": 2, "watchlist": 2}
+TABLE_KEYS = {
+    "media": "hash",
+    "training": "imdb_id",
+    "prediction": "imdb_id",
+    "watchlist": "source, kind, watch_key",
+}
 
 
 def execute(connection: psycopg2.extensions.connection, sql: str, params: Any = None) -> None:
@@ -88,7 +103,7 @@ def scalar(connection: psycopg2.extensions.connection, sql: str, params: Any = N
 
 
 def snapshot(connection: psycopg2.extensions.connection) -> dict[str, list[dict[str, Any]]]:
-    """Every row of the three tables, full contents, ordered by key (enums as their text)."""
+    """Every row of the tables, full contents, ordered by key (enums as their text)."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for table, key in TABLE_KEYS.items():
         with connection.cursor() as cursor:

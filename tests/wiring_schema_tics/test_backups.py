@@ -111,11 +111,8 @@ def test_backup_job_reports_counts_backup_names_and_statements(
 ) -> None:
     result = run_job("wst_atp_bak_job")
     metadata = step_metadata(result, "backup_atp")
-    assert (
-        metadata["media_rows"],
-        metadata["training_rows"],
-        metadata["prediction_rows"],
-    ) == tuple(SEEDED_ROWS.values())
+    counts = [metadata[f"{t}_rows"] for t in SEEDED_ROWS]
+    assert counts == list(SEEDED_ROWS.values())
     names = [backup["backup_table"] for backup in metadata["backups"]]
     assert names == [f"atp_{t}_{_today(seeded)}" for t in TABLES]
     for backup in metadata["backups"]:
@@ -148,11 +145,8 @@ def test_bak_drop_reload_loses_no_row_and_keeps_enums_and_timestamps(
     assert result.success
     assert snapshot(seeded) == before
     replaced = step_metadata(result, "replace_atp")
-    assert (
-        replaced["media_rows"],
-        replaced["training_rows"],
-        replaced["prediction_rows"],
-    ) == tuple(SEEDED_ROWS.values())
+    counts = [replaced[f"{t}_rows"] for t in SEEDED_ROWS]
+    assert counts == list(SEEDED_ROWS.values())
     reloads = replaced["reloads"]
     assert [r["restored_count"] for r in reloads] == list(SEEDED_ROWS.values())
     assert replaced["backed_up_again"] == []  # nothing changed between backup and drop
@@ -191,6 +185,33 @@ def test_reload_gives_new_columns_their_default_and_skips_removed_ones(
     assert scalar(seeded, "SELECT count(*) FROM atp.media") == SEEDED_ROWS["media"]
 
 
+def test_a_backup_made_before_items_existed_reloads_with_defaults_and_computed_items(
+    run_job: RunJob, seeded: Connection
+) -> None:
+    """Issue 16: a backup without the item columns (made by the code before them) still loads:
+    revision takes its default and the generated item_span is computed from the columns."""
+    assert run_job("wst_atp_bak_job").success
+    today = _today(seeded)
+    execute(
+        seeded,
+        f"ALTER TABLE bak.atp_media_{today} DROP COLUMN revision, DROP COLUMN last_season,"
+        " DROP COLUMN last_episode, DROP COLUMN seeders, DROP COLUMN item_span",
+    )
+    execute(seeded, "DROP SCHEMA atp CASCADE")
+    assert run_job("wst_atp_instantiate_job").success
+    for table in ("media", "training", "prediction"):
+        execute(seeded, f"SELECT * FROM bak.reload_table('atp', '{table}')")
+    rows = query(
+        seeded,
+        "SELECT hash, revision, lower(item_span), upper(item_span) FROM atp.media"
+        " WHERE tmdb_id IS NOT NULL ORDER BY hash",
+    )
+    assert rows == [
+        ("9" * 40, 1, 22 * 2**26 + 2 * 2**14 + 1, 22 * 2**26 + 2 * 2**14 + 2),
+        ("a" * 40, 1, -11, -10),
+    ]
+
+
 def test_reload_fails_rather_than_truncate_values_that_no_longer_fit_a_changed_column(
     run_job: RunJob, seeded: Connection
 ) -> None:
@@ -209,6 +230,9 @@ def test_reload_casts_columns_whose_type_changed_to_the_new_type_keeping_their_v
     _back_up_and_recreate_empty(run_job)
     # varchar(25) -> char(5): 'GRP' is padded, not cut to one character (`::character`).
     execute(seeded, "ALTER TABLE atp.media ALTER COLUMN uploader TYPE char(5)")
+    # (season feeds the generated item_span, which must go before season's type can change)
+    execute(seeded, "ALTER TABLE atp.media DROP CONSTRAINT media_one_fetch_per_item")
+    execute(seeded, "ALTER TABLE atp.media DROP COLUMN item_span")
     execute(seeded, "ALTER TABLE atp.media ALTER COLUMN season TYPE bigint")
     execute(seeded, "DROP VIEW atp.movies")  # a schema change drops and recreates the view
     execute(seeded, "ALTER TABLE atp.training ALTER COLUMN origin_country TYPE varchar(3)[]")
@@ -245,7 +269,7 @@ def test_reload_with_truncate_replaces_the_rows_with_the_backup(
     assert result.success
     assert snapshot(seeded) == backed_up
     reloads = step_metadata(result, "reload_atp")["reloads"]
-    assert [r["truncated"] for r in reloads] == [True, True, False]
+    assert [r["truncated"] for r in reloads] == [True, True, False, True]
 
 
 def test_drop_is_refused_without_any_backup(run_job: RunJob, seeded: Connection) -> None:

@@ -38,13 +38,14 @@ def test_instantiate_job_runs_01_02_03_10_in_order(
         "01_instantiate_media.sql",
         "02_instantiate_training.sql",
         "03_instantiate_prediction.sql",
+        "04_instantiate_watchlist.sql",
         "10_set_perms.sql",
     ]
     tables = query(
         atp_connection,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'atp' ORDER BY 1",
     )
-    assert [t for (t,) in tables] == ["media", "movies", "prediction", "training"]
+    assert [t for (t,) in tables] == ["media", "movies", "prediction", "training", "watchlist"]
 
 
 def test_instantiate_twice_fails_clearly_and_leaves_the_schema_and_rows_alone(
@@ -314,3 +315,58 @@ def test_drop_job_with_force_drops_schema_atp(run_job: RunJob, seeded: Connectio
     result = run_job("wst_atp_drop_job", {"ops": {"check_backups": {"config": {"force": True}}}})
     assert result.success
     assert not atp_exists(seeded)
+
+
+def _item_row(hash_char: str, status: str, **values: object) -> dict[str, object]:
+    return {
+        "hash": hash_char * 40, "media_type": "tv_show", "original_title": f"Show {hash_char}",
+        "tmdb_id": 1399, "season": 1, "episode": 5, "pipeline_status": status, **values,
+    }  # fmt: skip
+
+
+def _insert(connection: Connection, row: dict[str, object]) -> None:
+    columns = ", ".join(row)
+    placeholders = ", ".join(["%s"] * len(row))
+    execute(
+        connection,
+        f"INSERT INTO atp.media ({columns}) VALUES ({placeholders})",
+        tuple(row.values()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "allowed"),
+    [
+        ({}, {}, False),  # the same episode twice
+        ({}, {"episode": 6}, True),  # two episodes of one season
+        ({"media_type": "tv_season", "episode": None}, {}, False),  # a season pack covers it
+        ({"media_type": "tv_episode_pack", "episode": 4, "last_episode": 6}, {}, False),
+        ({"media_type": "tv_episode_pack", "episode": 1, "last_episode": 4}, {}, True),
+        ({"media_type": "tv_season", "season": 1, "last_season": 3, "episode": None},
+         {"season": 3, "episode": 9}, False),  # a multi-season pack
+        ({}, {"season": 2}, True),
+        ({}, {"tmdb_id": 1400}, True),
+        ({"media_type": "movie", "season": None, "episode": None},
+         {"media_type": "movie", "season": None, "episode": None}, False),
+        ({"media_type": "movie", "season": None, "episode": None, "tmdb_id": 1},
+         {"tmdb_id": 1, "season": 0, "episode": 0}, True),  # a movie is no episode of a show
+        ({"tmdb_id": None}, {"tmdb_id": None}, True),  # no item known: judged alone
+        ({"pipeline_status": "complete"}, {}, True),  # held, not being fetched: an upgrade
+        ({"error_status": True}, {}, True),  # frozen: not being fetched
+    ],
+)  # fmt: skip
+def test_the_database_allows_one_release_per_item_being_fetched(
+    atp_connection: Connection,
+    first: dict[str, object],
+    second: dict[str, object],
+    allowed: bool,
+) -> None:
+    """Issue 16: two live releases whose items overlap are never accepted/downloading at once."""
+    _insert(atp_connection, _item_row("a", "downloading", **first))
+    if allowed:
+        _insert(atp_connection, _item_row("b", "media_accepted", **second))
+        return
+    with pytest.raises(psycopg2.errors.ExclusionViolation, match="media_one_fetch_per_item"):
+        _insert(atp_connection, _item_row("b", "media_accepted", **second))
+    atp_connection.rollback()
+    _insert(atp_connection, _item_row("b", "metadata_collected", **second))  # waiting is fine

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 SCHEMA = "atp"
 BACKUP_SCHEMA = "bak"
 # The tables in dependency order (the order of instantiation and reload), each backed up.
-TABLES: tuple[str, ...] = ("media", "training", "prediction")
+TABLES: tuple[str, ...] = ("media", "training", "prediction", "watchlist")
 # A drop needs a verified backup of every table younger than this. A day covers the daily
 # workflow (back up, then change the schema the same day) while refusing to drop on the strength
 # of last month's backup, which would silently lose everything the pipeline wrote since. The

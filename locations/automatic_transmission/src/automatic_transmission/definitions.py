@@ -24,6 +24,7 @@ from automatic_transmission.pipeline.jobs import (
 )
 from automatic_transmission.pipeline.resources import pipeline_resources
 from automatic_transmission.pipeline.sensors import build_sensors
+from automatic_transmission.quality import load_quality
 from automatic_transmission.safety import load_safety_rules
 from automatic_transmission.seeding import load_seeding_rules
 from dagstributor_shared.environment import Environment, current_environment
@@ -36,6 +37,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     validate_naming()  # likewise a naming template that is unusable or leaves the library
     load_safety_rules()  # and safety.yaml (step 07's fake-release rules)
     load_seeding_rules()  # and seeding.yaml (steps 07 and 10)
+    load_quality()  # and a quality ladder with an unknown key or quality
     jobs = pipeline_jobs()
     health_job = build_health_job()
     scheduled: dict[str, dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = {

@@ -72,6 +72,17 @@ class PipelineStatus(StrEnum):
     COMPLETE = "complete"
 
 
+# Statuses of a release "being fetched" (accepted, downloading, downloaded): the database allows
+# one live release per item in them (constraint media_one_fetch_per_item); and of a release the
+# library holds.
+FETCHING_STATUSES = (
+    PipelineStatus.MEDIA_ACCEPTED,
+    PipelineStatus.DOWNLOADING,
+    PipelineStatus.DOWNLOADED,
+)
+HELD_STATUSES = (PipelineStatus.TRANSFERRED, PipelineStatus.COMPLETE)
+
+
 class RejectionStatus(StrEnum):
     UNFILTERED = "unfiltered"
     ACCEPTED = "accepted"
@@ -173,6 +184,14 @@ class MediaRow:
     minimum_ratio: float | None = None
     minimum_seed_time: int | None = None  # seconds
     download_volume_factor: float | None = None
+    # Items (issue 16): the last season/episode a pack covers, the PROPER/REPACK revision, the
+    # indexer's seeders, and the item as the database computes it (`atp.media.item_span`,
+    # [lower, upper) on one line where overlapping means "covers the same episode"; None: no
+    # item known, the release is judged alone).
+    last_season: int | None = None
+    last_episode: int | None = None
+    revision: int = 1
+    item_span: tuple[int, int] | None = None
 
     @property
     def is_override(self) -> bool:

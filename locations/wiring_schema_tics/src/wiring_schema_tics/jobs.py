@@ -136,7 +136,9 @@ def test_db_connection(context: dg.OpExecutionContext, postgres: PostgresResourc
     )
 
 
-@_schema_op(description="Back up media, training, prediction into schema bak; verify; prune.")
+@_schema_op(
+    description="Back up media, training, prediction, watchlist into schema bak; verify; prune."
+)
 def backup_atp(
     context: dg.OpExecutionContext,
     config: BackupConfig,
@@ -211,7 +213,7 @@ def replace_atp(
     context.add_output_metadata(metadata)
 
 
-@_schema_op(description="Create schema atp: 01 -> 02 -> 03 -> 10; refuses if it exists.")
+@_schema_op(description="Create schema atp: 01 -> 02 -> 03 -> 04 -> 10; refuses if it exists.")
 def instantiate_atp(
     context: dg.OpExecutionContext,
     postgres: PostgresResource,
@@ -251,7 +253,10 @@ def verify_counts(
 # job name -> (description, ops in the order they run)
 JOB_STEPS: dict[str, tuple[str, Sequence[dg.OpDefinition]]] = {
     "test_db_connection_job": ("Connection test (test.sql).", (test_db_connection,)),
-    "wst_atp_bak_job": ("Back up and verify media, training, prediction.", (backup_atp,)),
+    "wst_atp_bak_job": (
+        "Back up and verify media, training, prediction, watchlist.",
+        (backup_atp,),
+    ),
     "wst_atp_drop_job": (
         "Drop schema atp, refused without fresh verified backups unless forced.",
         (check_backups, drop_atp),

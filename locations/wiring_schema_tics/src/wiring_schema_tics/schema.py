@@ -29,6 +29,7 @@ INSTANTIATE_FILES: tuple[Path, ...] = (
     DDL_DIR / "01_instantiate_media.sql",
     DDL_DIR / "02_instantiate_training.sql",
     DDL_DIR / "03_instantiate_prediction.sql",
+    DDL_DIR / "04_instantiate_watchlist.sql",
     PERMISSIONS_FILE,
 )
 TEST_FILE = SQL_DIR / "test.sql"
@@ -47,7 +48,7 @@ def atp_exists(connection: psycopg2.extensions.connection) -> bool:
 
 
 def instantiate(connection: psycopg2.extensions.connection) -> list[SqlFileResult]:
-    """Run 01 -> 02 -> 03 -> 10, each file in its own transaction; the first failure raises."""
+    """Run 01 -> 02 -> 03 -> 04 -> 10, each file in its own transaction; the first failure raises."""
     if atp_exists(connection):
         raise SchemaExistsError(
             f"schema {SCHEMA} already exists in database {connection.info.dbname!r}; "

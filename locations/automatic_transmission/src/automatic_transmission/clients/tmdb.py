@@ -246,6 +246,14 @@ class TmdbClient:
         """A show's IMDb id from `/tv/{id}/external_ids` (TV details do not carry it)."""
         return _str(self._get(f"/tv/{tmdb_id}/external_ids").get("imdb_id"))
 
+    def tv_tmdb_id_of_tvdb(self, tvdb_id: int) -> int | None:
+        """The tmdb_id of the show TheTVDB knows as `tvdb_id` (`/find/{id}`; a Plex watchlist
+        may name a show only by its tvdb id); None when TMDB knows none."""
+        found = self._get(f"/find/{tvdb_id}", {"external_source": "tvdb_id"})
+        shows = found.get("tv_results")
+        first = shows[0] if isinstance(shows, list) and shows else None
+        return _int(first.get("id")) if isinstance(first, Mapping) else None
+
 
 TMDB_BASE_URL_VAR = "AT_MOVIE_SEARCH_API_BASE_URL"
 TMDB_DETAILS_BASE_URL_VAR = "AT_MOVIE_DETAILS_API_BASE_URL"

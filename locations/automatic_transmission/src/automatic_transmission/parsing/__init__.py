@@ -86,6 +86,7 @@ from automatic_transmission import limits
 from automatic_transmission.model import MediaType
 from automatic_transmission.parsing.numbering import Reading, apply_numbering_rules
 from automatic_transmission.parsing.paths import split_path
+from automatic_transmission.parsing.revision import FIRST_REVISION, parse_revision
 
 __all__ = [
     "MEDIA_TYPES",
@@ -128,6 +129,7 @@ class ParsedRelease:
     # Always a MediaType once built; a plain value ("movie") is accepted and converted, so
     # callers that build a ParsedRelease by hand keep working.
     media_type: MediaType | str = MediaType.UNKNOWN
+    revision: int = FIRST_REVISION  # PROPER/REPACK: parsing/revision.py
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media_type", MediaType(self.media_type))
@@ -894,6 +896,7 @@ def _parse_name(name: str) -> ParsedRelease:
             dated=numbered.dated,
             series=bool(_COMPLETE_SERIES.search(text)),
         ),
+        revision=parse_revision(text),
     )
 
 

@@ -17,6 +17,7 @@ from automatic_transmission.pipeline.steps.metadata_collection import metadata_c
 from automatic_transmission.pipeline.steps.parse import parse_op
 from automatic_transmission.pipeline.steps.rss_ingest import rss_ingest_op
 from automatic_transmission.pipeline.steps.transfer import transfer_op
+from automatic_transmission.pipeline.steps.watchlist_sync import watchlist_sync_op
 
 SCHEDULE_PREFIX = "at_"
 
@@ -50,7 +51,10 @@ STEPS: tuple[Step, ...] = (
     Step(9, "transfer", transfer_op),
     Step(10, "cleanup", cleanup_op),
 )
-SCHEDULE_KEYS = frozenset(step.key for step in STEPS)
+# The watchlist sync (issue 16) is no numbered step: it reads no atp.media rows. It has its own
+# job and schedule, and the full pipeline runs it first, so step 06 judges by a fresh list.
+WATCHLIST_SYNC_KEY = f"{SCHEDULE_PREFIX}watchlist_sync"
+SCHEDULE_KEYS = frozenset(step.key for step in STEPS) | {WATCHLIST_SYNC_KEY}
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
 # The full pipeline's schedule: only the local profile (config/schedules/local.yaml) has it, so a
 # workstation's stack runs every step once a minute in one run instead of ten.
@@ -66,27 +70,49 @@ def step_job(step: Step) -> dg.JobDefinition:
     )
 
 
-def chain_job(name: str, steps: tuple[Step, ...], description: str) -> dg.JobDefinition:
-    """These steps in order in one run, each starting after the previous one finished."""
+def chain_job(
+    name: str,
+    steps: tuple[Step, ...],
+    description: str,
+    first: dg.OpDefinition | None = None,
+) -> dg.JobDefinition:
+    """`first` (when given), then these steps in order in one run, each starting after the
+    previous one finished."""
     ready = [step for step in steps if step.op is not None]
 
     @dg.graph(name=name)
     def chain() -> None:
-        previous = None
+        previous = first() if first is not None else None
         for step in ready:
             assert step.op is not None
-            previous = step.op(previous) if previous is not None else step.op()
+            previous = step.op(previous)
 
     return chain.to_job(
         executor_def=dg.in_process_executor,
-        tags=pipeline_tags(step.name for step in ready),
+        tags=pipeline_tags([*([first.name] if first else []), *(s.name for s in ready)]),
         description=description,
     )
 
 
+def watchlist_sync_job() -> dg.JobDefinition:
+    return dg.GraphDefinition(
+        name=f"{WATCHLIST_SYNC_KEY}_job", node_defs=[watchlist_sync_op]
+    ).to_job(
+        executor_def=dg.in_process_executor,
+        tags=step_tags("watchlist_sync"),
+        description="The watchlist feeds and watchlist.yaml into atp.watchlist.",
+    )
+
+
 def full_pipeline_job(steps: tuple[Step, ...]) -> dg.JobDefinition:
-    """Every implemented step in order, each starting after the previous one finished."""
-    return chain_job(FULL_PIPELINE_JOB_NAME, steps, "All pipeline steps in order in one run.")
+    """The watchlist sync, then every implemented step in order (step 06 judges by a fresh
+    list), each starting after the previous one finished."""
+    return chain_job(
+        FULL_PIPELINE_JOB_NAME,
+        steps,
+        "The watchlist sync, then all pipeline steps in order in one run.",
+        first=watchlist_sync_op,
+    )
 
 
 # The runs the sensors start (pipeline/sensors.py): steps that can run now, run now.
@@ -116,5 +142,6 @@ def pipeline_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition
     """Jobs by schedule key (step jobs) plus the full pipeline under its own name."""
     jobs = {step.key: step_job(step) for step in steps if step.op is not None}
     if jobs:
+        jobs[WATCHLIST_SYNC_KEY] = watchlist_sync_job()
         jobs[FULL_PIPELINE_JOB_NAME] = full_pipeline_job(steps)
     return jobs

@@ -11,6 +11,7 @@ from automatic_transmission.clients.reel_driver import ReelDriverResource
 from automatic_transmission.clients.tmdb import TmdbResource
 from automatic_transmission.clients.torznab import TorznabResource
 from automatic_transmission.clients.transmission import TransmissionResource
+from automatic_transmission.clients.watchlist import WatchlistResource
 from automatic_transmission.filters import FilterSettings
 from automatic_transmission.library.files import LibrarySettings
 from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
@@ -44,9 +45,13 @@ def pipeline_resources() -> dict[str, dg.ConfigurableResource]:
 
 def optional_resources() -> dict[str, dg.ConfigurableResource]:
     """The resources that do nothing until configured: `notifier` (AT_NOTIFY_URLS; every step
-    op and health check requires it) and `plex` (PLEX_URL, PLEX_TOKEN; step 09), read when a run
-    starts."""
-    return {"notifier": NotifierResource(), "plex": PlexResource()}
+    op and health check requires it), `plex` (PLEX_URL, PLEX_TOKEN; step 09) and `watchlist`
+    (AT_WATCHLIST_URLS, AT_TV_FOLLOW; the watchlist sync and step 06), read when a run starts."""
+    return {
+        "notifier": NotifierResource(),
+        "plex": PlexResource(),
+        "watchlist": WatchlistResource(),
+    }
 
 
 def transfer_resources() -> dict[str, dg.ConfigurableResource]:

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import (
+    FETCHING_STATUSES,
+    HELD_STATUSES,
     MediaRow,
     MediaType,
     Outcome,
@@ -60,6 +63,10 @@ WRITABLE_COLUMNS: Mapping[str, str] = {
     "audio_codec": "text",
     "upload_type": "text",
     "deleted_at": "timestamptz",
+    "last_season": "integer",
+    "last_episode": "integer",
+    "revision": "smallint",
+    "seeders": "integer",
 }
 
 # The columns a Torznab item fills when it is inserted (NewMedia), with their types.
@@ -75,6 +82,20 @@ INDEXER_COLUMNS: Mapping[str, str] = {
     "minimum_seed_time": "integer",
     "download_volume_factor": "real",
 }
+
+_FETCHING = ", ".join(f"'{status.value}'" for status in FETCHING_STATUSES)
+# A release moves into a "being fetched" status only while no other live release of its item is
+# in one (the condition the constraint media_one_fetch_per_item enforces, checked first so a
+# batch is not refused for one row).
+_FETCH_GUARD = (
+    f" AND (v.to_status::{{status_type}} NOT IN ({_FETCHING})"
+    f" OR m.pipeline_status IN ({_FETCHING}) OR m.item_span IS NULL"
+    " OR NOT EXISTS (SELECT FROM {table} AS o WHERE o.item_span && m.item_span"
+    f" AND o.hash <> m.hash AND o.pipeline_status IN ({_FETCHING})"
+    " AND NOT o.error_status AND o.deleted_at IS NULL))"
+)
+_FETCH_ATTEMPTS = 3
+RELATED_STATUSES = (PipelineStatus.METADATA_COLLECTED, *FETCHING_STATUSES, *HELD_STATUSES)
 
 _ROW_COLUMNS = tuple(f.name for f in dataclasses.fields(MediaRow))
 _ROW_SELECT = sql.SQL(", ").join(
@@ -161,7 +182,15 @@ def _row(record: Mapping[str, Any]) -> MediaRow:
     values["pipeline_status"] = PipelineStatus(values["pipeline_status"])
     values["rejection_status"] = RejectionStatus(values["rejection_status"])
     values["rss_source"] = _enum_or_none(RssSource, values["rss_source"])
+    values["item_span"] = _span(values["item_span"])
     return MediaRow(**values)
+
+
+def _span(value: Any) -> tuple[int, int] | None:
+    """An int8range as psycopg2 reads it -> (lower, upper), half-open; None for no item."""
+    if value is None or value.isempty or value.lower is None or value.upper is None:
+        return None
+    return int(value.lower), int(value.upper)
 
 
 class MediaStore:
@@ -269,6 +298,30 @@ class MediaStore:
         rows = [_row(dict(zip(_ROW_COLUMNS, record, strict=True))) for record in records]
         return {row.hash: row for row in rows}
 
+    def related_releases(
+        self, rows: Collection[MediaRow], statuses: Collection[PipelineStatus] = RELATED_STATUSES
+    ) -> list[MediaRow]:
+        """Every live release (not frozen, not soft-deleted) in `statuses` whose item overlaps
+        the item of one of `rows`; by default those waiting (metadata_collected), being fetched
+        or held: what step 06 compares a batch with. ONE query, whatever the number of rows."""
+        spans = sorted({f"[{r.item_span[0]},{r.item_span[1]})" for r in rows if r.item_span})
+        if not spans:
+            return []
+        query = sql.SQL(
+            "SELECT DISTINCT ON (m.hash) {columns} FROM unnest(%s::int8range[]) AS q(span)"
+            " JOIN {table} AS m ON m.item_span && q.span"
+            " WHERE NOT m.error_status AND m.deleted_at IS NULL"
+            " AND m.pipeline_status = ANY(%s::{status_type}[])"
+        ).format(
+            columns=_ROW_SELECT,  # unambiguous: q has only `span`
+            table=self._table,
+            status_type=self._type("{s}.pipeline_status"),
+        )
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(query, (spans, [_text(s) for s in statuses]))
+            records = cursor.fetchall()
+        return [_row(dict(zip(_ROW_COLUMNS, record, strict=True))) for record in records]
+
     # --- writes --------------------------------------------------------------------------------
 
     def insert_new(self, items: Sequence[NewMedia]) -> list[str]:
@@ -351,17 +404,35 @@ class MediaStore:
             key = (outcome.to_status is not None, tuple(sorted(outcome.changes)))
             shapes.setdefault(key, []).append(outcome)
 
-        updated: set[str] = set()
-        with self._cursor(commit=True) as cursor:
-            for (moves, columns), group in shapes.items():
-                query, params = self._update_statement(moves, columns, group)
-                cursor.execute(query, params)
-                updated.update(record[0].strip() for record in cursor.fetchall())
+        updated = self._write_shapes(shapes)
         return AppliedOutcomes(
             applied=[o.hash for o in writes if o.hash in updated],
             skipped=[o.hash for o in writes if o.hash not in updated],
             retried=retried,
         )
+
+    def _write_shapes(
+        self, shapes: Mapping[tuple[bool, tuple[str, ...]], Sequence[Outcome]]
+    ) -> set[str]:
+        """The UPDATEs of `apply` in one transaction. A release moving into a "being fetched"
+        status while another of its item is being fetched is left alone (`_FETCH_GUARD`); when
+        an overlapping run commits such a release between our check and our write, the
+        database refuses ours (media_one_fetch_per_item): the transaction is rolled back and
+        written again, and the guard then sees the other run's release."""
+        for attempt in range(1, _FETCH_ATTEMPTS + 1):
+            updated: set[str] = set()
+            try:
+                with self._cursor(commit=True) as cursor:
+                    for (moves, columns), group in shapes.items():
+                        query, params = self._update_statement(moves, columns, group)
+                        cursor.execute(query, params)
+                        updated.update(record[0].strip() for record in cursor.fetchall())
+            except psycopg2.errors.ExclusionViolation:
+                if attempt == _FETCH_ATTEMPTS:
+                    raise
+                continue
+            return updated
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _update_statement(
         self, moves: bool, columns: tuple[str, ...], group: Sequence[Outcome]
@@ -392,9 +463,15 @@ class MediaStore:
             " WHERE m.hash = v.hash::bpchar"
             " AND m.pipeline_status = v.from_status::{status_type}"
             " AND NOT m.error_status AND m.deleted_at IS NULL"
+            "{guard}"
             " RETURNING m.hash"
         ).format(
             table=self._table,
+            guard=sql.SQL(_FETCH_GUARD).format(
+                table=self._table, status_type=self._type("{s}.pipeline_status")
+            )
+            if moves
+            else sql.SQL(""),
             assignments=sql.SQL(", ").join(assignments),
             arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in names),
             names=sql.SQL(", ").join(sql.Identifier(n) for n in names),

@@ -27,8 +27,10 @@ from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, Pipelin
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.quality import load_quality
 from automatic_transmission.seeding import SeedingRules, SeedingSettings, seeding_done
 from automatic_transmission.settings import PipelineSettings, number_setting
+from automatic_transmission.store.items import make_item_wanted_again
 from dagstributor_shared.postgres import PostgresResource
 
 
@@ -160,6 +162,9 @@ def clean(
     return outcomes
 
 
+REVIVED = "next best releases taken"
+
+
 def run_cleanup(
     context: dg.OpExecutionContext,
     postgres: PostgresResource,
@@ -175,6 +180,7 @@ def run_cleanup(
     now = dt.datetime.now(dt.UTC)
     result = StepResult()
     result.count("torrents removed", 0)
+    result.count(REVIVED, 0)
     with open_store(postgres) as store:
         for status in (PipelineStatus.TRANSFERRED, PipelineStatus.DOWNLOADING):
             run_batches(
@@ -184,6 +190,10 @@ def run_cleanup(
                 lambda rows, result: clean(client, rows, torrents, now, delays, rules, result),
                 result,
             )
+        # A hung download's item is wanted again: the next best release seen is taken instead.
+        hung_rows = [result.rows[o.hash] for o in result.outcomes if o.reason == HUNG_REASON]
+        revived = make_item_wanted_again(store, hung_rows, load_quality())
+        result.count(REVIVED, len(revived))
     report_step(
         context,
         result,

@@ -1,8 +1,12 @@
-"""Step 06 media_filtration: does the household want this `metadata_collected` item?
+"""Step 06 media_filtration: does the household want this `metadata_collected` item, and is this
+release the one to take?
 
-select: `metadata_collected` rows AT_BATCH_SIZE at a time and the training rows of their movies
-(one query each per batch)
-· decide: TV types and `override` are accepted without asking anyone; a movie without an imdb_id
+select: `metadata_collected` rows AT_BATCH_SIZE at a time, every release of their items (held,
+being fetched, waiting) and the training rows of their movies (one query each per batch)
+· decide: first the item (`items.choose`: only the best release on the quality ladder that
+improves on what is held, and only when nothing of the item is being fetched; the others are
+rejected with a reason naming the item and the better release); then TV types and `override`
+are accepted without asking anyone; a movie without an imdb_id
 is rejected; an `anomalous` training row's stored label decides; every other movie is judged by
 reel-driver (when REEL_DRIVER_HOST is set) or by the rules of `media_filtration.yaml`
 · act: one predict_batch call per batch, one predict call per item the batch did not score
@@ -18,22 +22,29 @@ the row for the next run; a 401/403 fails the step (configuration, not the row's
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import closing, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dagster as dg
 
 from automatic_transmission.clients.http import ServiceConfigurationError, ServiceError
 from automatic_transmission.clients.reel_driver import Prediction, ReelDriverResource
+from automatic_transmission.clients.watchlist import WatchlistResource
 from automatic_transmission.filters import FilterSettings, RuleSet
+from automatic_transmission.items import Choice, choose
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step, show_number
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore
+from automatic_transmission.store.watchlist import WatchlistStore
+from automatic_transmission.watchlist import WatchedTitle
 from dagstributor_shared.postgres import PostgresResource
 
 NO_IMDB_ID = "movie has no imdb_id"
+NOT_FOLLOWED = "not followed (AT_TV_FOLLOW=watchlist and the show is not on the watchlist)"
+ON_WATCHLIST = "on the watchlist: taken without the model"
 
 
 @dataclass(frozen=True)
@@ -57,15 +68,27 @@ def accept(row: MediaRow, label: LabelType | None = None) -> Judgement:
     return Judgement(Outcome.advance(row, PipelineStatus.MEDIA_ACCEPTED), row.imdb_id, label)
 
 
-def triage(row: MediaRow, stored: Mapping[str, StoredTitle]) -> Judgement | NeedsJudging:
-    """Everything that is decided without the model or the rules."""
+def triage(
+    row: MediaRow,
+    stored: Mapping[str, StoredTitle],
+    followed: WatchedTitle | None = None,
+    all_tv: bool = True,
+) -> Judgement | NeedsJudging:
+    """Everything that is decided without the model or the rules. `followed`: the watchlist
+    title the row belongs to; `all_tv`: AT_TV_FOLLOW=all (else only shows on the watchlist)."""
     title = stored.get(row.imdb_id) if row.imdb_id else None
     if row.is_override:
         # The user forced it: they want it. A movie's training row learns that (would_watch).
         label = LabelType.WOULD_WATCH if title and not row.media_type.is_tv else None
         return accept(row, label)
     if row.media_type.is_tv:
-        return accept(row)  # shows are chosen by subscribing to feeds
+        if all_tv or followed is not None:
+            return accept(row)  # shows are chosen by subscribing to feeds (or the watchlist)
+        return Judgement(Outcome.reject(row, NOT_FOLLOWED))
+    if followed is not None:
+        # On the watchlist: wanted, whatever the model would say (its training row learns it).
+        judgement = accept(row, LabelType.WOULD_WATCH if title else None)
+        return replace(judgement, outcome=replace(judgement.outcome, reason=ON_WATCHLIST))
     if not row.imdb_id:
         return Judgement(Outcome.reject(row, NO_IMDB_ID))
     if title is None:
@@ -134,8 +157,29 @@ def judge(
     return [judge_by_rules(p, rules) for p in pending]
 
 
+def item_outcome(choice: Choice) -> Outcome:
+    """A release that is not the one to take: rejected with the reason, or, forced by the user
+    while its item is being fetched, left to wait for the next run."""
+    assert choice.reason is not None
+    if choice.waits:
+        return Outcome.retry(choice.row, choice.reason)
+    return Outcome.reject(choice.row, choice.reason)
+
+
+def split_by_item(
+    rows: Sequence[MediaRow], related: Sequence[MediaRow], profile: QualityProfile
+) -> tuple[list[MediaRow], list[Outcome]]:
+    """The rows still to judge (taken for their item, or without an item) and the outcomes of
+    the others."""
+    choices = choose(rows, related, profile)
+    passed_over = [c for c in choices.values() if not c.taken]
+    skip = {c.row.hash for c in passed_over}
+    return [r for r in rows if r.hash not in skip], [item_outcome(c) for c in passed_over]
+
+
 LABELS = "labels written"
 JUDGED = "movies judged"
+PASSED_OVER = "not the release to take"
 
 
 def run_media_filtration(
@@ -144,18 +188,24 @@ def run_media_filtration(
     pipeline_settings: PipelineSettings,
     filter_settings: FilterSettings,
     reel_driver: ReelDriverResource,
+    watchlist: WatchlistResource,
 ) -> None:
+    all_tv = watchlist.follows_all_tv()
     client = reel_driver.client()
     threshold = reel_driver.resolved_threshold()
     rules = filter_settings.media_rules() if client is None else None
-    result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0}))
+    profile = load_quality(filter_settings.rules_dir)
+    result = StepResult(figures=Counter({LABELS: 0, JUDGED: 0, PASSED_OVER: 0}))
     with closing(client) if client is not None else nullcontext(), open_store(postgres) as media:
         training = TrainingStore(media.connection, media.schema)
+        followed = WatchlistStore(media.connection, media.schema).watchlist()  # one query a run
 
-        def handle(rows: list[MediaRow], result: StepResult) -> list[Outcome]:
+        def handle(batch: list[MediaRow], result: StepResult) -> list[Outcome]:
+            rows, passed_over = split_by_item(batch, media.related_releases(batch), profile)
+            result.count(PASSED_OVER, len(passed_over))
             movies = [r.imdb_id for r in rows if r.imdb_id and not r.media_type.is_tv]
             stored = training.titles(movies) if movies else {}
-            triaged = [triage(row, stored) for row in rows]
+            triaged = [triage(row, stored, followed.match(row), all_tv) for row in rows]
             judgements = [t for t in triaged if isinstance(t, Judgement)]
             pending = [t for t in triaged if isinstance(t, NeedsJudging)]
             result.count(JUDGED, len(pending))
@@ -168,7 +218,7 @@ def run_media_filtration(
                     stop, pending = error, []
             judgements += judge(pending, answers, threshold, rules)
             result.count(LABELS, training.write_labels(labels_of(judgements)))
-            decided = [j.outcome for j in judgements]
+            decided = passed_over + [j.outcome for j in judgements]
             if stop is not None:
                 raise StopStep(stop, decided)
             return decided

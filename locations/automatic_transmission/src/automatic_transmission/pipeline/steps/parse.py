@@ -5,8 +5,9 @@ media type requires · record: conditional transitions from `ingested`, one roun
 and batch · report: counts and the table of rows.
 
 Decisions the design left open:
-- The database holds one season and one episode number: a multi-episode pack (S01E01-E03)
-  keeps its first (lowest) episode, a multi-season pack (S01-S03) its first season.
+- A multi-episode pack (S01E01-E03) stores its first (lowest) episode in `episode` and its last
+  in `last_episode`, a multi-season pack (S01-S03) likewise `season` and `last_season`: the
+  item (`item_span`) covers the range.
 - season/episode are TV columns: a movie's row stores neither, even if its name had numbers.
 - A year outside the column's range (1850-2100) is treated as no year; likewise a season or
   episode number outside `integer` (a hostile `S01E99999999999` would fail the batch's UPDATE).
@@ -57,6 +58,13 @@ def resolved_media_type(row: MediaRow, parsed: ParsedRelease) -> MediaType:
         return MediaType.UNKNOWN
 
 
+def last_number(value: int | list[int] | None) -> int | None:
+    """The last season/episode a pack covers (S01E01-E03 -> 3); None when it covers one."""
+    if not isinstance(value, list) or len(value) < 2:
+        return None
+    return first_number(max(value))
+
+
 def parsed_fields(parsed: ParsedRelease, media_type: MediaType) -> dict[str, Any]:
     """The `atp.media` columns parsing fills."""
     tv = media_type.is_tv
@@ -65,6 +73,9 @@ def parsed_fields(parsed: ParsedRelease, media_type: MediaType) -> dict[str, Any
         "release_year": valid_year(parsed.year),
         "season": first_number(parsed.season) if tv else None,
         "episode": first_number(parsed.episode) if tv else None,
+        "last_season": last_number(parsed.season) if tv else None,
+        "last_episode": last_number(parsed.episode) if tv else None,
+        "revision": min(parsed.revision, 32767),
         "resolution": parsed.resolution,
         "video_codec": parsed.video_codec,
         "audio_codec": parsed.audio_codec,

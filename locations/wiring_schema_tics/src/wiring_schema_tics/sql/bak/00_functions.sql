@@ -304,12 +304,13 @@ BEGIN
     WHERE t.attrelid = target AND t.attnum > 0 AND NOT t.attisdropped AND t.attgenerated = ''
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS b
                       WHERE b.attrelid = backup AND b.attname = t.attname AND NOT b.attisdropped);
+    -- A generated column of the target (atp.media.item_span) is neither restored nor skipped:
+    -- the INSERT computes it again from the restored columns.
     SELECT coalesce(array_agg(b.attname::text ORDER BY b.attnum), '{}') INTO skipped
     FROM pg_catalog.pg_attribute AS b
     WHERE b.attrelid = backup AND b.attnum > 0 AND NOT b.attisdropped
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute AS t
-                      WHERE t.attrelid = target AND t.attname = b.attname AND NOT t.attisdropped
-                        AND t.attgenerated = '');
+                      WHERE t.attrelid = target AND t.attname = b.attname AND NOT t.attisdropped);
 
     IF insert_list IS NULL THEN
         RAISE EXCEPTION 'backup % shares no column with %', backup, target;

@@ -152,3 +152,51 @@ ALTER TABLE atp.media ADD COLUMN minimum_seed_time integer
     CONSTRAINT media_minimum_seed_time_non_negative CHECK (minimum_seed_time >= 0);
 ALTER TABLE atp.media ADD COLUMN download_volume_factor real
     CONSTRAINT media_download_volume_factor_non_negative CHECK (download_volume_factor >= 0);
+
+-- Items (issue 16). A release (a row) belongs to an item: a movie (its tmdb_id) or an episode (its
+-- show's tmdb_id, season and episode); a season pack covers every episode of its seasons, a
+-- multi-episode pack its episodes. Parsing stores the first season/episode in season/episode and
+-- the last one of a pack in last_season/last_episode (null: only the first).
+ALTER TABLE atp.media ADD COLUMN last_season integer;
+ALTER TABLE atp.media ADD COLUMN last_episode integer;
+-- PROPER/REPACK/REAL: 2, REPACK2: 3 ... (parsing/revision.py); 1 is the first release.
+ALTER TABLE atp.media ADD COLUMN revision smallint NOT NULL DEFAULT 1
+    CONSTRAINT media_revision_positive CHECK (revision >= 1);
+-- The indexer's seeders when the feed says (ties on the quality ladder go to more seeders).
+ALTER TABLE atp.media ADD COLUMN IF NOT EXISTS seeders integer;
+
+-- The item as a range of one bigint line, so that "covers the same episode" is range overlap
+-- (&&), which a GiST index and an exclusion constraint understand without any extension:
+--   movie      [-tmdb_id, -tmdb_id + 1)
+--   episodes   tmdb_id * 2^26 + season * 2^14 + episode, first to last episode of a pack
+--   seasons    every episode number of the seasons, first to last season of a pack
+-- Null (no item known: no tmdb_id yet, a number out of range): the release is judged alone, as
+-- before items existed. Generated, so it is never out of step with the columns it reads, and a
+-- reload (which skips generated columns) recomputes it.
+ALTER TABLE atp.media ADD COLUMN item_span int8range GENERATED ALWAYS AS (
+    CASE
+        WHEN tmdb_id IS NULL THEN NULL
+        WHEN media_type = 'movie' THEN int8range(-tmdb_id::bigint, -tmdb_id::bigint + 1)
+        WHEN media_type = 'unknown' OR season IS NULL OR season NOT BETWEEN 0 AND 4095
+            OR coalesce(last_season, season) NOT BETWEEN season AND 4095 THEN NULL
+        WHEN media_type = 'tv_season' OR episode IS NULL OR last_season > season THEN int8range(
+            tmdb_id::bigint * 67108864 + season::bigint * 16384,
+            tmdb_id::bigint * 67108864 + (coalesce(last_season, season) + 1)::bigint * 16384)
+        WHEN episode NOT BETWEEN 0 AND 16383
+            OR coalesce(last_episode, episode) NOT BETWEEN episode AND 16383 THEN NULL
+        ELSE int8range(
+            tmdb_id::bigint * 67108864 + season::bigint * 16384 + episode,
+            tmdb_id::bigint * 67108864 + season::bigint * 16384 + coalesce(last_episode, episode) + 1)
+    END
+) STORED;
+
+-- One download per item, guaranteed by the database: no two live releases whose items overlap may
+-- be "being fetched" (accepted, downloading, downloaded) at once, whatever runs overlap. Held
+-- releases (transferred, complete) are not in it: an upgrade downloads while the old file stays.
+ALTER TABLE atp.media ADD CONSTRAINT media_one_fetch_per_item
+    EXCLUDE USING gist (item_span WITH &&)
+    WHERE (pipeline_status IN ('media_accepted', 'downloading', 'downloaded')
+           AND NOT error_status AND deleted_at IS NULL);
+
+-- Step 06 reads every release of the items of a batch (held, being fetched, waiting) at once.
+CREATE INDEX media_item_span ON atp.media USING gist (item_span) WHERE item_span IS NOT NULL;
