@@ -97,7 +97,7 @@ def test_the_imdb_id_pattern_is_the_check_of_every_table_holding_one(
     atp_connection: psycopg2.extensions.connection,
 ) -> None:
     found = checks(atp_connection, "_imdb_id_format")
-    assert set(found) == {"media", "training", "prediction"}
+    assert set(found) == {"media", "training", "prediction", "watchlist"}
     assert {regex_of(text) for text in found.values()} == {limits.IMDB_ID_PATTERN.pattern}
 
 

@@ -41,9 +41,11 @@ COLUMN_WIDTHS: Mapping[str, int] = {
     "training.spoken_languages": CODE_CHARS,
     "prediction.imdb_id": 10,
     "prediction.cm_value": 2,
+    "watchlist.imdb_id": 10,
+    "watchlist.title": TITLE_CHARS,
 }
 
-# CHECK `*_imdb_id_format` of atp.media, atp.training and atp.prediction.
+# CHECK `*_imdb_id_format` of atp.media, atp.training, atp.prediction and atp.watchlist.
 IMDB_ID_PATTERN = re.compile(r"^tt[0-9]{7,8}$")
 # CHECK `*_release_year_range` of atp.media and atp.training.
 MIN_YEAR, MAX_YEAR = 1850, 2100

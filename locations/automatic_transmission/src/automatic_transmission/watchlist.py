@@ -29,6 +29,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
+from automatic_transmission.limits import TITLE_CHARS
 from automatic_transmission.model import MediaRow, normalised, valid_year
 from automatic_transmission.settings import config_dir
 from dagstributor_shared.config_files import read_yaml, validated
@@ -101,7 +102,7 @@ def parse_watchlist_feed(content: bytes, source: str) -> list[WatchedTitle]:
         watched = WatchedTitle(
             source=source,
             kind=WatchKind(category),
-            title=title[:255] if title else None,
+            title=title[:TITLE_CHARS] if title else None,
             imdb_id=imdb if imdb and _IMDB.match(imdb) else None,
             tmdb_id=_positive(ids.get("tmdb", "")),
             tvdb_id=_positive(ids.get("tvdb", "")),
@@ -116,7 +117,7 @@ class EntrySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    title: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+    title: Annotated[StrictStr, Field(min_length=1, max_length=TITLE_CHARS)] | None = None
     year: StrictInt | None = None
     imdb_id: Annotated[StrictStr, Field(pattern=r"^tt[0-9]{7,8}$")] | None = None
     tmdb_id: Annotated[StrictInt, Field(gt=0, lt=2**31)] | None = None

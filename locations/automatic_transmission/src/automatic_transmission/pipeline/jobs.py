@@ -85,7 +85,7 @@ def chain_job(
         previous = first() if first is not None else None
         for step in ready:
             assert step.op is not None
-            previous = step.op(previous)
+            previous = step.op(previous) if previous is not None else step.op()
 
     return chain.to_job(
         executor_def=dg.in_process_executor,
