@@ -77,11 +77,21 @@ def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
     return pg_server.resource(atp_database, env_prefix="AT_PGSQL")
 
 
-@pytest.fixture
-def transmission(tmp_path: Path) -> Iterator[Daemon]:
-    """A private transmission-daemon on 127.0.0.1 for one test (its folders under tmp_path)."""
-    with transmission_daemon(tmp_path / "daemon") as daemon:
+@pytest.fixture(scope="session")
+def transmission_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The one private transmission-daemon on 127.0.0.1 of this test process (`transmission`
+    hands it to each test clean)."""
+    with transmission_daemon(tmp_path_factory.mktemp("transmission")) as daemon:
         yield daemon
+
+
+@pytest.fixture
+def transmission(transmission_session: Daemon, tmp_path: Path) -> Iterator[Daemon]:
+    """A private transmission-daemon on 127.0.0.1, clean for this test: no torrent, downloads
+    under tmp_path/daemon; the test's torrents are removed with their data afterwards."""
+    transmission_session.reset(tmp_path / "daemon")
+    yield transmission_session
+    transmission_session.clear()
 
 
 @pytest.fixture
