@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2.extensions
 import pytest
 
 from dagstributor_shared.postgres import PostgresResource
+from scripts.transmission_daemon import binary as transmission_binary
 from tests.support.database import PgTestServer, open_test_server
 from tests.support.http import FakeHttpServer, fake_http_server
+from tests.support.requirements import pytest_terminal_summary, require
 from tests.support.transmission import Daemon, transmission_daemon
 from tests.support.webhook import Webhook, json_webhook
 from tests.support.webseed import WebSeed, web_seed
+
+__all__ = ["pytest_terminal_summary"]  # the one summary line of missing Debian packages
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +85,8 @@ def postgres(pg_server: PgTestServer, atp_database: str) -> PostgresResource:
 @pytest.fixture(scope="session")
 def transmission_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """The one private transmission-daemon on 127.0.0.1 of this test process (`transmission`
-    hands it to each test clean)."""
+    hands it to each test clean); skipped where it is not installed (a failure under CI)."""
+    require("transmission-daemon", transmission_binary() is not None, "transmission-daemon")
     with transmission_daemon(tmp_path_factory.mktemp("transmission")) as daemon:
         yield daemon
 
@@ -106,3 +112,30 @@ def webhook() -> Iterator[Webhook]:
     """A JSON webhook on 127.0.0.1; `webhook.apprise_url` is the AT_NOTIFY_URLS value for it."""
     with json_webhook() as hook:
         yield hook
+
+
+# pytest-xdist (`-n auto`, pyproject addopts) hands each worker whole files, so a module-scoped
+# fixture is built once; these files share the session's local stack and go to one worker too.
+SHARED_SCOPES = {
+    "tests/integration/test_code_servers.py": "local_stack",
+    "tests/integration/test_ui_browser.py": "local_stack",
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` with SHARED_SCOPES merged (xdist's `loadgroup` marks do not reach its
+    scheduler under pytest 9, which ignores the node id suffix they set)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_SCOPES.get(path, path)
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The test that stops the session's local stack (`stops_local_stack`) runs after its other
+    users (in one process, or on the one worker of SHARED_SCOPES["...test_ui_browser.py"])."""
+    items.sort(key=lambda item: item.get_closest_marker("stops_local_stack") is not None)

@@ -1,7 +1,8 @@
 """The Dagster UI in a real browser (Debian's chromium): both locations Loaded on the deployment
 page, and the health asset media_pipeline with its plotted metadata and its checks.
 
-The local stack runs on free ports (never 3000/4000/4001) with a database of its own. Screenshots
+The session's local stack runs on free ports (never 3000/4000/4001) with a database of its own
+(`local_stack`, shared with the test of the local command). Screenshots
 are saved in the test's temporary folder (printed), or in $DAGSTRIBUTOR_SCREENSHOTS when set.
 """
 
@@ -11,9 +12,6 @@ import json
 import os
 import re
 import shutil
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +20,18 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from dagstributor_shared.postgres import start_embedded
-from tests.support.browser import browser_missing, chromium
+from tests.integration.conftest import LocalStack
+from tests.support.browser import chromium, require_browser
 from tests.support.processes import (
     LOCATION_MODULES,
-    LOOPBACK,
-    REPO_ROOT,
-    Started,
-    free_ports,
     graphql,
-    start,
-    stop_all,
     wait_for,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing())),
-]
+pytestmark = pytest.mark.integration
 
-LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
-STARTUP_TIMEOUT = 180.0
 RUN_TIMEOUT = 180.0
 PAGE_TIMEOUT = 60.0
-FOREIGN_VARIABLES = re.compile(
-    r"^((WST|AT)_PGSQL_\w+|KUBERNETES_SERVICE_HOST|AT_NOTIFY_URLS|PLEX_URL|PLEX_TOKEN)$"
-)
 HEALTH_JOB = "at_media_pipeline_health_job"
 # Some of the keys plotted (one chart each) across the two materializations.
 PLOTTED = ("rows ingested", "rows parsed", "rows frozen in error", "downloads in progress",
@@ -54,39 +39,11 @@ PLOTTED = ("rows ingested", "rows parsed", "rows frozen in error", "downloads in
 CHECKS = ("no_long_frozen_rows", "downloads_progress", "no_stuck_items", "backups_fresh")
 
 
-@dataclass
-class Stack:
-    url: str
-    process: Started
-    pgdata: Path
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("ui_stack")
-    web_port, at_port, wst_port = free_ports(3)
-    env = {k: v for k, v in os.environ.items() if not FOREIGN_VARIABLES.match(k)}
-    env.pop("ENVIRONMENT", None)
-    env["DAGSTRIBUTOR_PGDATA"] = str(home / "pgdata")
-    command = [
-        sys.executable, str(LOCAL_STACK),
-        "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
-        "--dagster-home", str(home / "dagster_home"),
-    ]  # fmt: skip
-    process = start("local_stack", command, env, home)
-    try:
-
-        def ready() -> bool:
-            process.check_alive()
-            return "] ready: " in process.output()
-
-        wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
-        yield Stack(f"http://{LOOPBACK}:{web_port}", process, home / "pgdata")
-    except BaseException:
-        print(process.output()[-6000:])
-        raise
-    finally:
-        stop_all([process], 15.0)
+@pytest.fixture
+def stack(local_stack: LocalStack) -> LocalStack:
+    """The session's local stack (tests/integration/conftest.py), once chromium is here."""
+    require_browser()
+    return local_stack
 
 
 def add_rows(pgdata: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -172,7 +129,7 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
     return path
 
 
-def test_the_deployment_page_shows_both_locations_loaded(stack: Stack, tmp_path: Path) -> None:
+def test_the_deployment_page_shows_both_locations_loaded(stack: LocalStack, tmp_path: Path) -> None:
     with chromium() as driver:
         text = open_until(
             driver,
@@ -186,7 +143,7 @@ def test_the_deployment_page_shows_both_locations_loaded(stack: Stack, tmp_path:
 
 
 def test_the_health_asset_page_plots_its_metadata_and_shows_its_checks(
-    stack: Stack, tmp_path: Path
+    stack: LocalStack, tmp_path: Path
 ) -> None:
     # Two materializations with different numbers: a plot has two points to draw.
     add_rows(stack.pgdata, [(f"{n:040x}", "ingested", f"Film {n} 1999 1080p") for n in (1, 2)])
