@@ -135,7 +135,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SharedFixtureScheduling(config, log)
 
 
+# Files that start the longest-running processes (stacks, code servers, environments): first, so
+# the workers finish together instead of one waiting for the other's last stack.
+FIRST = ("tests/integration/", "tests/deploy/test_location_independence.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The test that stops the session's local stack (`stops_local_stack`) runs after its other
-    users (in one process, or on the one worker of SHARED_SCOPES["...test_ui_browser.py"])."""
-    items.sort(key=lambda item: item.get_closest_marker("stops_local_stack") is not None)
+    """The slow files first (FIRST); among them, the test that stops the session's local stack
+    (`stops_local_stack`) after every other user of it (in one process, or on the one worker
+    of SHARED_SCOPES), so the stack runs only as long as it is needed."""
+    items.sort(
+        key=lambda item: (
+            not item.nodeid.startswith(FIRST),
+            item.get_closest_marker("stops_local_stack") is not None,
+        )
+    )

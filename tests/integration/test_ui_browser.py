@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from dagstributor_shared.postgres import start_embedded
@@ -95,9 +96,22 @@ def page_text(driver: Any) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
-def button(driver: Any, label: str) -> Any:
-    [found] = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == label]
-    return found
+def click(driver: Any, label: str) -> None:
+    """Click the one button labelled `label` once the page holds it (the UI re-renders while it
+    loads, which turns a button found a moment ago stale: then it is looked up again)."""
+
+    def clicked() -> bool:
+        try:
+            found = [b for b in driver.find_elements(By.TAG_NAME, "button")
+                     if b.text.strip() == label]  # fmt: skip
+            assert len(found) <= 1, f"{len(found)} buttons labelled {label!r}"
+            if found:
+                found[0].click()
+        except StaleElementReferenceException:
+            return False
+        return bool(found)
+
+    wait_for(clicked, PAGE_TIMEOUT, f"button {label!r} clicked", interval=0.25)
 
 
 def open_until(driver: Any, url: str, condition: Any, what: str) -> str:
@@ -158,7 +172,7 @@ def test_the_health_asset_page_plots_its_metadata_and_shows_its_checks(
             lambda t: "Metadata" in t and "rows ingested" in t,
             "overview of media_pipeline with its metadata",
         )
-        button(driver, "Plots").click()  # the metadata section: Table | Plots
+        click(driver, "Plots")  # the metadata section: Table | Plots
         plotted = wait_for(
             lambda: len(driver.find_elements(By.CSS_SELECTOR, "canvas")) >= len(PLOTTED),
             PAGE_TIMEOUT,
