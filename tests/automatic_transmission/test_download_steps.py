@@ -23,7 +23,7 @@ from dagstributor_shared.notify import NOTIFY_URLS_VAR
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.plex import PLEX_TOKEN, fake_plex
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_for
 from tests.support.steps import run_step, step_failure, step_metadata
 from tests.support.transmission import Daemon, download_resources
 from tests.support.webhook import Webhook
@@ -263,9 +263,23 @@ def test_a_library_folder_linking_outside_is_refused_with_nothing_written(
     assert list(outside.iterdir()) == []
 
 
+# The copy runs at its real speed in chunks of 256 KiB with a pause before each (injected in the
+# child alone), so a payload of a few MiB is still copying when it is killed.
 KILLED_COPY = textwrap.dedent(
     """
+    import os
     import sys
+    import time
+    from automatic_transmission.library import files
+
+    files.COPY_CHUNK = 256 * 1024
+    copy_range = os.copy_file_range
+
+    def paced(*args, **kwargs):
+        time.sleep(0.05)
+        return copy_range(*args, **kwargs)
+
+    os.copy_file_range = paced
     from automatic_transmission.pipeline.jobs import pipeline_jobs
     from automatic_transmission.settings import PipelineSettings
     from dagstributor_shared.postgres import PostgresResource
@@ -288,7 +302,7 @@ def test_a_copy_killed_midway_leaves_no_partial_item_and_the_next_run_finishes_i
 ) -> None:
     library = tmp_path / "lib"
     resources = download_resources(None, library, copy_only=True)
-    source = write_payload(library / "downloads/Big.Movie.2020/big.mkv", 300 * 1024 * 1024)
+    source = write_payload(library / "downloads/Big.Movie.2020/big.mkv", 8 * 1024 * 1024)
     media.add("e" * 40, pipeline_status="downloaded", original_path="Big.Movie.2020",
               media_title="Big Movie", release_year=2020)  # fmt: skip
     target = library / "movies/Big Movie (2020)/Big Movie (2020).mkv"
@@ -403,6 +417,19 @@ def test_plex_down_or_refusing_is_logged_and_the_rows_are_still_transferred(
 # --- 10 cleanup --------------------------------------------------------------------------------
 
 
+HUNG_DELAY_S = 2.0
+MOVED_FOR_S = 3.0
+
+
+def moved_for(daemon: Daemon, moving: SeededTorrent, stuck: SeededTorrent) -> float:
+    """Seconds from the stuck torrent's add date to the moving one's last received byte."""
+    torrents = daemon.torrents()
+    if moving.hash not in torrents or stuck.hash not in torrents:
+        return 0.0
+    received, added = torrents[moving.hash].activity_date, torrents[stuck.hash].added_date
+    return (received - added).total_seconds() if received.timestamp() > 0 else 0.0
+
+
 def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
     postgres: PostgresResource,
     media: MediaTable,
@@ -421,10 +448,13 @@ def test_a_download_without_progress_is_hung_and_one_that_still_moves_is_not(
             matrix_row(media, torrent, "media_accepted")
         # one torrent per target: the delays stay as set
         resources = download_resources(
-            transmission, tmp_path / "lib", hung_delay_s=4.0, target_active_items=2
+            transmission, tmp_path / "lib", hung_delay_s=HUNG_DELAY_S, target_active_items=2
         )
         run_ok(7, postgres, resources)
-        time.sleep(6)
+        # No fixed sleep: wait until the slow one is seen receiving MOVED_FOR_S after the stuck one
+        # was added (Transmission counts whole seconds), so by the check the stuck one has been
+        # still for longer than the delay and the moving one received its last byte just now.
+        wait_for(lambda: moved_for(transmission, moving, stuck) >= MOVED_FOR_S, 60, "slow bytes")
         assert slow.requests > 0
 
         run_ok(10, postgres, resources)

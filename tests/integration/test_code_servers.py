@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import yaml
 from automatic_transmission.clients.transmission import TransmissionClient
 from dagstributor_shared.environment import Environment
 from scripts.transmission_daemon import binary as transmission_binary
+from tests.integration.conftest import LOCAL_STACK_GRACE, LocalStack
 from tests.support.processes import (
     LOCATION_MODULES,
     LOOPBACK,
@@ -45,13 +45,8 @@ from tests.support.processes import (
 from tests.wiring_schema_tics.support import WST_JOB_NAMES
 
 WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
-LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
 STARTUP_TIMEOUT = 150.0
-GRACE = 10.0
-# Variables that would point the stack at another database or make it believe it is in a pod.
-FOREIGN_VARIABLES = re.compile(
-    r"^((WST|AT)_PGSQL_(HOST|ENDPOINT)|KUBERNETES_SERVICE_HOST|TRANSMISSION_HOST)$"
-)
+GRACE = LOCAL_STACK_GRACE
 
 
 def expected(environment: Environment) -> dict[str, tuple[set[str], set[str]]]:
@@ -152,25 +147,13 @@ def atp_exists(socket_dir: str) -> bool:
 
 
 @pytest.mark.integration
-def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) -> None:
-    web_port, at_port, wst_port = free_ports(3)
-    pgdata = tmp_path / "pgdata"
-    env = {k: v for k, v in os.environ.items() if not FOREIGN_VARIABLES.match(k)}
-    env.pop("ENVIRONMENT", None)  # the command's own default: dev
-    env["DAGSTRIBUTOR_PGDATA"] = str(pgdata)
-    command = [
-        sys.executable, str(LOCAL_STACK),
-        "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
-        "--dagster-home", str(tmp_path / "dagster_home"), "--grace", str(GRACE), "--paused",
-    ]  # fmt: skip
-    stack = start("local_stack", command, env, tmp_path)
+@pytest.mark.stops_local_stack
+def test_local_stack_starts_everything_and_stops_it_on_sigint(local_stack: LocalStack) -> None:
+    # The session's local stack (the UI tests use it first; this test runs after them).
+    stack, local = local_stack.process, local_stack.local
+    web_port = local_stack.ports[0]
+    pgdata = local_stack.pgdata
     try:
-
-        def ready() -> bool:
-            stack.check_alive()
-            return "] ready: " in stack.output()
-
-        wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
         children = started_pids(stack.output())
         # a private Transmission when the binary is installed (TRANSMISSION_HOST is unset here)
         private = {"transmission-daemon"} if transmission_binary() else set()
@@ -190,12 +173,12 @@ def test_local_stack_starts_everything_and_stops_it_on_sigint(tmp_path: Path) ->
         postgres_pid, socket_dir = postmaster(pgdata)
         assert atp_exists(socket_dir)
         if private:  # it answers with the password generated into the local folder
-            settings = json.loads((tmp_path / "transmission/settings.json").read_text())
-            password = (tmp_path / "transmission/rpc-password").read_text().strip()
+            settings = json.loads((local / "transmission/settings.json").read_text())
+            password = (local / "transmission/rpc-password").read_text().strip()
             TransmissionClient.connect(
                 LOOPBACK, settings["rpc-port"], "dagstributor", password, timeout_s=10
             ).torrents(())
-            assert (tmp_path / "downloads").is_dir() and (tmp_path / "library/movies").is_dir()
+            assert (local / "downloads").is_dir() and (local / "library/movies").is_dir()
 
         # Ctrl-C in a terminal under `uv run` reaches the script twice within milliseconds (the
         # terminal's signal to the group and uv's forwarded copy): still one graceful stop.

@@ -1,7 +1,8 @@
 """The Dagster UI in a real browser (Debian's chromium): both locations Loaded on the deployment
 page, and the health asset media_pipeline with its plotted metadata and its checks.
 
-The local stack runs on free ports (never 3000/4000/4001) with a database of its own. Screenshots
+The session's local stack runs on free ports (never 3000/4000/4001) with a database of its own
+(`local_stack`, shared with the test of the local command). Screenshots
 are saved in the test's temporary folder (printed), or in $DAGSTRIBUTOR_SCREENSHOTS when set.
 """
 
@@ -11,42 +12,27 @@ import json
 import os
 import re
 import shutil
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from dagstributor_shared.postgres import start_embedded
-from tests.support.browser import browser_missing, chromium
+from tests.integration.conftest import LocalStack
+from tests.support.browser import chromium, require_browser
 from tests.support.processes import (
     LOCATION_MODULES,
-    LOOPBACK,
-    REPO_ROOT,
-    Started,
-    free_ports,
     graphql,
-    start,
-    stop_all,
     wait_for,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing())),
-]
+pytestmark = pytest.mark.integration
 
-LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
-STARTUP_TIMEOUT = 180.0
 RUN_TIMEOUT = 180.0
 PAGE_TIMEOUT = 60.0
-FOREIGN_VARIABLES = re.compile(
-    r"^((WST|AT)_PGSQL_\w+|KUBERNETES_SERVICE_HOST|AT_NOTIFY_URLS|PLEX_URL|PLEX_TOKEN)$"
-)
 HEALTH_JOB = "at_media_pipeline_health_job"
 # Some of the keys plotted (one chart each) across the two materializations.
 PLOTTED = ("rows ingested", "rows parsed", "rows frozen in error", "downloads in progress",
@@ -54,40 +40,11 @@ PLOTTED = ("rows ingested", "rows parsed", "rows frozen in error", "downloads in
 CHECKS = ("no_long_frozen_rows", "downloads_progress", "no_stuck_items", "backups_fresh")
 
 
-@dataclass
-class Stack:
-    url: str
-    process: Started
-    pgdata: Path
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("ui_stack")
-    web_port, at_port, wst_port = free_ports(3)
-    env = {k: v for k, v in os.environ.items() if not FOREIGN_VARIABLES.match(k)}
-    env.pop("ENVIRONMENT", None)
-    env["DAGSTRIBUTOR_PGDATA"] = str(home / "pgdata")
-    command = [
-        sys.executable, str(LOCAL_STACK),
-        "--port", str(web_port), "--at-port", str(at_port), "--wst-port", str(wst_port),
-        "--dagster-home", str(home / "dagster_home"),
-        "--paused",  # nothing runs by itself while the browser looks
-    ]  # fmt: skip
-    process = start("local_stack", command, env, home)
-    try:
-
-        def ready() -> bool:
-            process.check_alive()
-            return "] ready: " in process.output()
-
-        wait_for(ready, STARTUP_TIMEOUT, "local_stack.py ready")
-        yield Stack(f"http://{LOOPBACK}:{web_port}", process, home / "pgdata")
-    except BaseException:
-        print(process.output()[-6000:])
-        raise
-    finally:
-        stop_all([process], 15.0)
+@pytest.fixture
+def stack(local_stack: LocalStack) -> LocalStack:
+    """The session's local stack (tests/integration/conftest.py), once chromium is here."""
+    require_browser()
+    return local_stack
 
 
 def add_rows(pgdata: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -139,9 +96,22 @@ def page_text(driver: Any) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
-def button(driver: Any, label: str) -> Any:
-    [found] = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == label]
-    return found
+def click(driver: Any, label: str) -> None:
+    """Click the one button labelled `label` once the page holds it (the UI re-renders while it
+    loads, which turns a button found a moment ago stale: then it is looked up again)."""
+
+    def clicked() -> bool:
+        try:
+            found = [b for b in driver.find_elements(By.TAG_NAME, "button")
+                     if b.text.strip() == label]  # fmt: skip
+            assert len(found) <= 1, f"{len(found)} buttons labelled {label!r}"
+            if found:
+                found[0].click()
+        except StaleElementReferenceException:
+            return False
+        return bool(found)
+
+    wait_for(clicked, PAGE_TIMEOUT, f"button {label!r} clicked", interval=0.25)
 
 
 def open_until(driver: Any, url: str, condition: Any, what: str) -> str:
@@ -173,7 +143,7 @@ def screenshot(driver: Any, folder: Path, name: str) -> Path:
     return path
 
 
-def test_the_deployment_page_shows_both_locations_loaded(stack: Stack, tmp_path: Path) -> None:
+def test_the_deployment_page_shows_both_locations_loaded(stack: LocalStack, tmp_path: Path) -> None:
     with chromium() as driver:
         text = open_until(
             driver,
@@ -187,7 +157,7 @@ def test_the_deployment_page_shows_both_locations_loaded(stack: Stack, tmp_path:
 
 
 def test_the_health_asset_page_plots_its_metadata_and_shows_its_checks(
-    stack: Stack, tmp_path: Path
+    stack: LocalStack, tmp_path: Path
 ) -> None:
     # Two materializations with different numbers: a plot has two points to draw.
     add_rows(stack.pgdata, [(f"{n:040x}", "ingested", f"Film {n} 1999 1080p") for n in (1, 2)])
@@ -202,7 +172,7 @@ def test_the_health_asset_page_plots_its_metadata_and_shows_its_checks(
             lambda t: "Metadata" in t and "rows ingested" in t,
             "overview of media_pipeline with its metadata",
         )
-        button(driver, "Plots").click()  # the metadata section: Table | Plots
+        click(driver, "Plots")  # the metadata section: Table | Plots
         plotted = wait_for(
             lambda: len(driver.find_elements(By.CSS_SELECTOR, "canvas")) >= len(PLOTTED),
             PAGE_TIMEOUT,

@@ -28,6 +28,8 @@ from dagstributor_shared.postgres import PostgresResource
 from tests.support.database import REPO_ROOT, PgTestServer
 from tests.support.proxy import LOOPBACK, silent_proxy
 
+GRACE = 1.5  # the reply grace the silent-connection test injects
+
 
 def _resource(pg_server: PgTestServer, database: str, **fields: float) -> PostgresResource:
     s = pg_server.settings
@@ -46,10 +48,11 @@ def test_a_connection_that_goes_silent_mid_run_fails_within_its_bound_with_a_cle
     pg_server: PgTestServer, fresh_database: str
 ) -> None:
     outcome: list[BaseException | None] = []
+    # The grace is injected (REPLY_GRACE, 10 s, in production): the bound is 1 + GRACE seconds.
     with silent_proxy(pg_server.connection_settings(fresh_database)) as proxy:
-        resource = _resource(pg_server, fresh_database, statement_timeout=1).model_copy(
-            update={"host": LOOPBACK, "port": proxy.port}
-        )
+        resource = _resource(
+            pg_server, fresh_database, statement_timeout=1, reply_grace=GRACE
+        ).model_copy(update={"host": LOOPBACK, "port": proxy.port})
         with resource.connect() as connection:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -68,7 +71,7 @@ def test_a_connection_that_goes_silent_mid_run_fails_within_its_bound_with_a_cle
             # In a thread, so a wait that never ends fails this test instead of hanging it.
             worker = threading.Thread(target=query, daemon=True)
             worker.start()
-            worker.join(timeout=1 + REPLY_GRACE + 10)
+            worker.join(timeout=1 + GRACE + 10)
             waited = time.monotonic() - started
             still_waiting = worker.is_alive()
             if still_waiting:
@@ -76,17 +79,18 @@ def test_a_connection_that_goes_silent_mid_run_fails_within_its_bound_with_a_cle
                 worker.join(timeout=10)
             assert not still_waiting, "the query still waits on a silent connection"
             assert connection.closed
-    assert 1 + REPLY_GRACE - 0.5 <= waited < 1 + REPLY_GRACE + 5
+    assert 1 + GRACE - 0.5 <= waited < 1 + GRACE + 5
     error = outcome[0]
     assert isinstance(error, DatabaseNotAnswering)
-    assert "sent no answer within 11 s" in str(error)
+    assert "sent no answer within 2.5 s (statement timeout plus 1.5 s)" in str(error)
     assert isinstance(error, psycopg2.OperationalError)  # what callers treat as transient
 
 
 def test_a_dead_connection_fails_within_a_minute_by_default_for_both_prefixes() -> None:
     for prefix in ("WST_PGSQL", "AT_PGSQL"):
         settings = timeout_settings(prefix, environ={})
-        assert settings.reply_timeout is not None and settings.reply_timeout <= 60
+        assert settings.reply_timeout == settings.statement_timeout + REPLY_GRACE
+        assert settings.reply_timeout <= 60
         options = settings.connect_kwargs()
         keepalive_give_up = (
             options["keepalives_idle"]
@@ -104,6 +108,7 @@ def test_each_prefix_reads_its_own_timeout_variables_and_explicit_fields_win() -
     assert (wst.statement_timeout, at.tcp_timeout) == (600, 12)
     assert wst.tcp_timeout != 12 and at.statement_timeout != 600
     assert timeout_settings("AT_PGSQL", {"statement_timeout": 0}, environ).reply_timeout is None
+    assert timeout_settings("AT_PGSQL", {"reply_grace": 2}, environ).reply_timeout == 45 + 2
 
 
 def test_invalid_timeout_variables_are_named_in_one_error() -> None:

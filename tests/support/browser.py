@@ -8,16 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support.requirements import require
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
-def browser_missing() -> str | None:
-    """Why the browser tests cannot run here, or None (.ci/run installs both from Debian)."""
+def require_browser() -> None:
+    """Skip (fail under CI) a test that needs the browser where it is missing (.ci/run installs
+    both from Debian)."""
     for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not path.is_file() or not os.access(path, os.X_OK):
-            return f"{path} missing: apt-get install -y {package}"
-    return None
+        require(str(path), path.is_file() and os.access(path, os.X_OK), package)
 
 
 @contextmanager

@@ -25,6 +25,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PGDATA = REPO_ROOT / ".local" / "test-pgdata"
 
 
+def worker_pgdata() -> Path:
+    """The embedded server's data directory of this test process: one per pytest-xdist worker
+    (PYTEST_XDIST_WORKER, gw0, gw1 ...), so parallel workers never share a server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return TEST_PGDATA.with_name(f"{TEST_PGDATA.name}-{worker}") if worker else TEST_PGDATA
+
+
 @dataclass(frozen=True)
 class PgTestServer:
     """Where test databases are created; `settings.database` is the maintenance database."""
@@ -143,7 +150,7 @@ def open_test_server() -> Iterator[PgTestServer]:
     if external is not None:
         yield PgTestServer(external)
         return
-    server = embedded_server(TEST_PGDATA, cleanup_mode="stop")
+    server = embedded_server(worker_pgdata(), cleanup_mode="stop")
     socket_dir = socket_dir_of(server)
     with server:
         yield PgTestServer(

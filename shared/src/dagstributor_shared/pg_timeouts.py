@@ -6,10 +6,11 @@ Three layers, because a connection can go silent in different ways:
   network or host is gone is noticed by the kernel, idle or not.
 - A server-side `statement_timeout` (`<PREFIX>_STATEMENT_TIMEOUT`, default 45 s, 0 = none): a
   statement that runs too long is cancelled by the server, with PostgreSQL's own clear error.
-- A client-side reply deadline of statement timeout + REPLY_GRACE: a server (or anything in
-  between, like a proxy) that keeps the TCP connection open but never answers can beat both of
-  the above; past the deadline the wait gives up with DatabaseNotAnswering and the connection
-  is closed. Default: 45 + 10 = 55 s, within a minute.
+- A client-side reply deadline of statement timeout + reply grace (REPLY_GRACE = 10 s; a
+  `reply_grace` field of the resource for tests that must not wait it out): a server (or anything in between, like a proxy) that keeps the
+  TCP connection open but never answers can beat both of the above; past the deadline the wait
+  gives up with DatabaseNotAnswering and the connection is closed. Default: 45 + 10 = 55 s,
+  within a minute.
 
 The waits run in Python (psycopg2's wait callback, `install_interruptible_wait`), not inside
 libpq, so a signal reaches the run while it waits for the server: Dagster turns a run's SIGTERM
@@ -55,10 +56,11 @@ class DatabaseNotAnswering(psycopg2.OperationalError):
 class TimeoutSettings:
     statement_timeout: float  # seconds; 0 = no limit (and no client-side reply deadline)
     tcp_timeout: int  # seconds until a dead TCP peer is noticed
+    reply_grace: float = REPLY_GRACE  # seconds the reply may take beyond the statement timeout
 
     @property
     def reply_timeout(self) -> float | None:
-        return self.statement_timeout + REPLY_GRACE if self.statement_timeout > 0 else None
+        return self.statement_timeout + self.reply_grace if self.statement_timeout > 0 else None
 
     def connect_kwargs(self) -> dict[str, Any]:
         """libpq options: keepalive probes that give up after about tcp_timeout, the same bound
@@ -80,7 +82,8 @@ def timeout_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> TimeoutSettings:
-    """`<prefix>_STATEMENT_TIMEOUT` and `<prefix>_TCP_TIMEOUT` (seconds), explicit values first."""
+    """`<prefix>_STATEMENT_TIMEOUT` and `<prefix>_TCP_TIMEOUT` (seconds), explicit values first;
+    the reply grace only as an explicit value (`reply_grace`), else REPLY_GRACE."""
     env = os.environ if environ is None else environ
     given = overrides or {}
     problems: list[str] = []
@@ -102,15 +105,18 @@ def timeout_settings(
 
     statement = number(STATEMENT_TIMEOUT_SUFFIX, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT, 0)
     tcp = number(TCP_TIMEOUT_SUFFIX, "tcp_timeout", DEFAULT_TCP_TIMEOUT, 1)
+    grace = REPLY_GRACE if given.get("reply_grace") is None else float(given["reply_grace"])
     if problems:
         raise TimeoutSettingsError("; ".join(problems))
-    return TimeoutSettings(statement_timeout=statement, tcp_timeout=int(tcp))
+    return TimeoutSettings(statement_timeout=statement, tcp_timeout=int(tcp), reply_grace=grace)
 
 
 class GuardedConnection(psycopg2.extensions.connection):
-    """A connection that carries its reply deadline (seconds, None = unbounded)."""
+    """A connection that carries its reply deadline (seconds, None = unbounded) and the grace
+    that deadline allows beyond the statement timeout."""
 
     reply_timeout: float | None = None
+    reply_grace: float = REPLY_GRACE
 
 
 @contextmanager
@@ -118,13 +124,14 @@ def patience(connection: psycopg2.extensions.connection, seconds: float | None) 
     """For a statement that may rightly wait longer than the statement timeout (a lock wait):
     raise the server's limit for the current transaction and the reply deadline to match
     (`seconds=None`: no limit). Must run inside a transaction (SET LOCAL)."""
-    milliseconds = 0 if seconds is None else round((seconds + REPLY_GRACE / 2) * 1000)
+    grace = getattr(connection, "reply_grace", REPLY_GRACE)
+    milliseconds = 0 if seconds is None else round((seconds + grace / 2) * 1000)
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('statement_timeout', %s, true)", (f"{milliseconds}ms",))
     had = hasattr(connection, "reply_timeout")
     previous = getattr(connection, "reply_timeout", None)
     if had:
-        connection.reply_timeout = None if seconds is None else seconds + REPLY_GRACE  # type: ignore[attr-defined]
+        connection.reply_timeout = None if seconds is None else seconds + grace  # type: ignore[attr-defined]
     try:
         yield
     finally:
@@ -193,7 +200,8 @@ def wait_interruptibly(connection: psycopg2.extensions.connection) -> None:
                 if remaining <= 0:  # no cancel: whatever is not answering would not hear it
                     raise DatabaseNotAnswering(
                         f"PostgreSQL sent no answer within {limit:g} s (statement timeout plus "
-                        f"{REPLY_GRACE:g} s): the server or the network to it is not responding; "
+                        f"{getattr(connection, 'reply_grace', REPLY_GRACE):g} s): the server or "
+                        "the network to it is not responding; "
                         "the connection was closed"
                     )
                 step = min(step, remaining)

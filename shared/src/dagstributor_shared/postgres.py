@@ -246,9 +246,13 @@ class PostgresResource(dg.ConfigurableResource):
     password: str | None = Field(default=None, repr=False)
     db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
     connect_timeout: int = 10
-    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT, else the defaults (pg_timeouts.py).
+    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT, else the defaults (pg_timeouts.py);
+    # reply_grace only as a field (tests), else pg_timeouts.REPLY_GRACE.
     statement_timeout: float | None = Field(default=None, description="seconds, 0 = none")
     tcp_timeout: int | None = Field(default=None, description="seconds to notice a dead peer")
+    reply_grace: float | None = Field(
+        default=None, description="seconds a reply may take beyond the statement timeout"
+    )
 
     _settings: ConnectionSettings | None = PrivateAttr(default=None)
 
@@ -272,7 +276,11 @@ class PostgresResource(dg.ConfigurableResource):
         Every wait on it is bounded and interruptible (pg_timeouts.py)."""
         timeouts = timeout_settings(
             self.env_prefix,
-            {"statement_timeout": self.statement_timeout, "tcp_timeout": self.tcp_timeout},
+            {
+                "statement_timeout": self.statement_timeout,
+                "tcp_timeout": self.tcp_timeout,
+                "reply_grace": self.reply_grace,
+            },
         )
         install_interruptible_wait()
         connection = psycopg2.connect(
@@ -281,6 +289,7 @@ class PostgresResource(dg.ConfigurableResource):
             connection_factory=GuardedConnection,
         )
         connection.reply_timeout = timeouts.reply_timeout
+        connection.reply_grace = timeouts.reply_grace
         try:
             yield connection
         finally:

@@ -18,7 +18,9 @@ MASK = "[redacted]"
 FRAGMENT = 8  # a run of this many characters of a secret counts as the secret
 MIN_SECRET = 4  # shorter values (test placeholders, empty) are not worth scrubbing
 
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
+# The scheme's length is bounded: unbounded, a long run of letters (a 100 kB title) is scanned
+# again from every position, which took minutes (quadratic); real schemes are short.
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
 SECRET_QUERY = re.compile(
     r"(?P<name>[?&;](?:(?:[a-z]+_)?api[_-]?key|apikey|passkey|key|token|x-plex-token|"
     r"access_token|password|pass|secret|auth|sig|signature)=)[^&\s#]+",
