@@ -71,6 +71,27 @@ class WebSeed(LocalHttpServer):
             path=path,
         )
 
+    def make_renamed_torrent(self, file: Path, name: str) -> SeededTorrent:
+        """A single-file torrent of `file` (under `root`) whose name is `name`, seeded from the
+        file's own URL (BEP 19: a url-list entry without a trailing `/` is the file itself), so
+        the name can be one this filesystem cannot hold (e.g. longer than 255 bytes)."""
+        import torf
+
+        relative = quote(str(file.relative_to(self.root)))
+        torrent = torf.Torrent(
+            path=file,
+            webseeds=[f"{self.url}{SEED_PREFIX}{relative}"],
+            private=False,
+            created_by=None,
+            creation_date=None,
+        )
+        torrent.piece_size = 16 * 1024
+        torrent.generate()
+        torrent.name = name
+        file_name = f"{torrent.infohash}.torrent"
+        torrent.write(self.torrents_dir / file_name, overwrite=True)
+        return SeededTorrent(torrent.infohash, name, f"{self.url}{TORRENT_PREFIX}{file_name}", file)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         seed = self
 

@@ -31,10 +31,22 @@ DEFAULT_TIMEOUT_S = 30.0
 STOPPED, CHECK_PENDING, CHECKING, DOWNLOAD_PENDING, DOWNLOADING, SEED_PENDING, SEEDING = range(7)
 # Done with the data: the file is in its final place (no longer in the incomplete dir).
 DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
+# Transmission's torrent error numbers (RPC spec, `error`): 1 and 2 come from a tracker (the data
+# is not concerned, they pass), 3 is local (the data could not be written: "File name too long").
+NO_ERROR, TRACKER_WARNING, TRACKER_ERROR, LOCAL_ERROR = range(4)
+TRACKER_ERRORS = frozenset({TRACKER_WARNING, TRACKER_ERROR})
+ERROR_TEXT_LIMIT = 300  # characters of Transmission's errorString kept (it can quote long paths)
 
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
-DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
+DOWNLOAD_CHECK_FIELDS = (
+    "name",
+    "status",
+    "leftUntilDone",
+    "metadataPercentComplete",
+    "error",
+    "errorString",
+)
 CLEANUP_FIELDS = ("activityDate", "addedDate", "leftUntilDone")
 
 T = TypeVar("T")
@@ -60,6 +72,8 @@ class Torrent:
     metadata_complete: bool = True
     activity_date: dt.datetime | None = None  # last byte received; None if never
     added_date: dt.datetime | None = None
+    error: int = NO_ERROR  # Transmission's `error`: 0 none, 1/2 tracker, 3 local
+    error_string: str = ""
 
     @property
     def last_activity(self) -> dt.datetime | None:
@@ -83,6 +97,8 @@ def torrent_from_fields(fields: dict[str, Any]) -> Torrent:
         metadata_complete=float(fields.get("metadataPercentComplete", 1)) >= 1,
         activity_date=_epoch(fields.get("activityDate")),
         added_date=_epoch(fields.get("addedDate")),
+        error=int(fields.get("error") or NO_ERROR),
+        error_string=scrub(str(fields.get("errorString") or ""))[:ERROR_TEXT_LIMIT],
     )
 
 

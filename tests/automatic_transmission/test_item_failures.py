@@ -1,0 +1,166 @@
+"""Issue 19: one bad torrent never stops the rest, nothing half-written stays behind, a stuck
+item never stops cleanup (steps 08-10 with a real transmission-daemon, real files and, where a
+full disk is needed, a real 3 MiB tmpfs)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from automatic_transmission.clients.transmission import Torrent
+from automatic_transmission.model import PipelineStatus, Verdict
+from automatic_transmission.pipeline.steps.download_check import check_download
+from dagstributor_shared.postgres import PostgresResource
+from tests.automatic_transmission.conftest import MediaTable
+from tests.automatic_transmission.test_download_steps import (
+    Rig,
+    matrix_row,
+    movie_torrent,
+    rig,  # noqa: F401 - the fixture
+    run_ok,
+)
+from tests.support.steps import media_row, step_metadata
+from tests.support.transmission import download_resources
+from tests.support.webseed import write_payload
+
+pytestmark = pytest.mark.integration
+
+MiB = 1024 * 1024
+
+
+# --- 1: a torrent in error ---------------------------------------------------------------------
+
+
+def test_a_torrent_in_error_is_frozen_by_step_08_and_the_healthy_movie_goes_on(
+    rig: Rig,  # noqa: F811 - the step tests' fixture
+) -> None:
+    healthy = movie_torrent(rig.seed)
+    source = write_payload(rig.seed.root / "short.mkv", 100_000, seed=7)
+    too_long = rig.seed.make_renamed_torrent(source, f"Long.{'x' * 300}.2020.1080p.mkv")
+    matrix_row(rig.media, healthy, "media_accepted")
+    matrix_row(rig.media, too_long, "media_accepted")
+    rig.run(7)
+
+    deadline = time.monotonic() + 60
+    while True:  # Transmission says "stopped, 0 bytes left" with error 3 for the long name
+        rig.run(8)
+        broken, good = rig.media.row(too_long.hash), rig.media.row(healthy.hash)
+        if broken["error_status"] and good["pipeline_status"] == "downloaded":
+            break
+        assert broken["pipeline_status"] == "downloading", "a torrent in error is not complete"
+        assert time.monotonic() < deadline, "download did not finish"
+        time.sleep(0.1)
+    assert broken["error_condition"].startswith("Transmission: File name too long")
+
+    result = rig.run(9)
+
+    assert rig.media.row(healthy.hash)["pipeline_status"] == "transferred"
+    assert step_metadata(result)["advanced"] == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "left", "verdict"),
+    [
+        (3, 0, Verdict.ERRORED),  # local: "File name too long", "No space left on device"
+        (3, 500, Verdict.ERRORED),
+        (9, 0, Verdict.ERRORED),  # a number the RPC spec does not name yet
+        (1, 0, Verdict.RETRY),  # tracker warning on finished data: transient, says why
+        (2, 0, Verdict.RETRY),
+        (2, 500, None),  # tracker error while downloading: still downloading
+        (0, 0, Verdict.ADVANCED),
+    ],
+)
+def test_step_08_decides_by_transmissions_error(
+    error: int, left: int, verdict: Verdict | None
+) -> None:
+    row = media_row(PipelineStatus.DOWNLOADING)
+    torrent = Torrent(row.hash, "Some.Movie", 0, left, error=error, error_string="Text of it")
+    outcome = check_download(row, torrent)
+    assert (outcome.verdict if outcome else None) is verdict
+    if outcome is not None and verdict is not Verdict.ADVANCED:
+        assert outcome.reason is not None and "Text of it" in outcome.reason
+
+
+def test_any_error_of_one_item_in_step_09_is_that_items_outcome(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    resources = download_resources(None, library)
+    write_payload(library / "downloads/Heat.1995.1080p/Heat.1995.1080p.mkv", 1000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="x" * 300,
+              media_title="Long", release_year=2020)  # fmt: skip
+    media.add("b" * 40, pipeline_status="downloaded", original_path="Heat.1995.1080p",
+              media_title="Heat", release_year=1995)  # fmt: skip
+
+    run_ok(9, postgres, resources)
+
+    broken = media.row("a" * 40)
+    assert (broken["pipeline_status"], broken["error_status"]) == ("downloaded", True)
+    assert "File name too long" in broken["error_condition"]
+    assert media.row("b" * 40)["pipeline_status"] == "transferred"
+
+
+# --- 3: a failed copy leaves nothing behind ----------------------------------------------------
+
+
+@pytest.fixture
+def small_library(tmp_path: Path) -> Iterator[Path]:
+    """tmp_path/lib with `movies` on a real 3 MiB tmpfs (root may mount; else skipped)."""
+    movies = tmp_path / "lib/movies"
+    movies.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(movies)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        yield tmp_path / "lib"
+    finally:
+        subprocess.run(["umount", str(movies)], check=False)
+
+
+def test_a_full_library_keeps_no_partial_and_the_item_says_why_it_waits(
+    postgres: PostgresResource, media: MediaTable, small_library: Path
+) -> None:
+    resources = download_resources(None, small_library)
+    write_payload(small_library / "downloads/Big.2020/Big.2020.mkv", 4 * MiB)
+    write_payload(small_library / "downloads/Small.2021/Small.2021.mkv", 3 * MiB // 2, seed=2)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Big.2020",
+              media_title="Big", release_year=2020)  # fmt: skip
+    media.add("b" * 40, pipeline_status="downloaded", original_path="Small.2021",
+              media_title="Small", release_year=2021)  # fmt: skip
+
+    result = run_ok(9, postgres, resources)
+
+    movies = small_library / "movies"
+    assert media.row("a" * 40)["pipeline_status"] == "downloaded"
+    assert media.row("b" * 40)["pipeline_status"] == "transferred"
+    assert sorted(str(p.relative_to(movies)) for p in movies.rglob("*") if p.is_file()) == [
+        "Small (2021)/Small (2021).mkv"
+    ]
+    [waiting] = [r for r in step_metadata(result)["items"] if r["outcome"] == "retried later"]
+    assert waiting["reason"].startswith(f"no space left in {movies}: need {4 * MiB} B, free ")
+
+
+@pytest.mark.parametrize("copy_only", [False, True], ids=["hardlink", "copy"])
+def test_a_rerun_after_a_crash_between_placing_and_recording_finds_the_file_in_place(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path, copy_only: bool
+) -> None:
+    library = tmp_path / "lib"
+    resources = download_resources(None, library, copy_only=copy_only)
+    write_payload(library / "downloads/Heat.1995.1080p/Heat.1995.1080p.mkv", 100_000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Heat.1995.1080p",
+              media_title="Heat", release_year=1995)  # fmt: skip
+    run_ok(9, postgres, resources)
+    media.update("a" * 40, pipeline_status="downloaded")  # as if the record had been lost
+
+    result = run_ok(9, postgres, resources)
+
+    folder = library / "movies/Heat (1995)"
+    assert media.row("a" * 40)["pipeline_status"] == "transferred"
+    assert sorted(p.name for p in folder.iterdir()) == ["Heat (1995).mkv"]  # no hidden .partial
+    assert step_metadata(result)["files copied"] == 0
