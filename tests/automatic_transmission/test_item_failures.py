@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from automatic_transmission.clients.feeds import FeedsResource
 from automatic_transmission.clients.transmission import Torrent
 from automatic_transmission.model import PipelineStatus, Verdict
+from automatic_transmission.pipeline.jobs import FULL_PIPELINE_JOB_NAME
 from automatic_transmission.pipeline.steps.download_check import check_download
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
@@ -23,7 +25,15 @@ from tests.automatic_transmission.test_download_steps import (
     rig,  # noqa: F401 - the fixture
     run_ok,
 )
-from tests.support.steps import media_row, step_metadata
+from tests.support.feeds import yts_feed
+from tests.support.http import FakeHttpServer, Reply
+from tests.support.steps import (
+    media_row,
+    metadata_by_step,
+    run_step,
+    step_failure,
+    step_metadata,
+)
 from tests.support.transmission import download_resources
 from tests.support.webseed import write_payload
 
@@ -164,3 +174,37 @@ def test_a_rerun_after_a_crash_between_placing_and_recording_finds_the_file_in_p
     assert media.row("a" * 40)["pipeline_status"] == "transferred"
     assert sorted(p.name for p in folder.iterdir()) == ["Heat (1995).mkv"]  # no hidden .partial
     assert step_metadata(result)["files copied"] == 0
+
+
+# --- 4: a step whose items all wait does not stop the chain ------------------------------------
+
+
+def test_a_step_09_where_every_item_waits_does_not_stop_cleanup_in_the_full_pipeline(
+    rig: Rig,  # noqa: F811 - the step tests' fixture
+    http_server: FakeHttpServer,
+) -> None:
+    http_server.route(
+        "GET", "/rss", Reply(200, yts_feed([]), {"Content-Type": "application/rss+xml"})
+    )
+    feeds = FeedsResource(sources="yts.mx", urls=f"{http_server.url}/rss", timeout_s=5, retries=0)
+    rig.media.add("a" * 40, pipeline_status="downloaded", original_path="Not.There.Yet.2020",
+                  media_title="Not There Yet", release_year=2020)  # fmt: skip
+    rig.media.add("b" * 40, pipeline_status="transferred", media_title="Done", release_year=2020)
+
+    result = run_step(FULL_PIPELINE_JOB_NAME, rig.postgres, feeds=feeds, download=rig.resources)
+
+    assert result.success, step_failure(result)
+    steps = metadata_by_step(result)
+    assert steps["transfer"]["retried later"] == 1
+    assert rig.media.row("a" * 40)["pipeline_status"] == "downloaded"
+    assert rig.media.row("b" * 40)["pipeline_status"] == "complete"  # step 10 ran
+
+
+def test_a_step_job_where_every_item_waits_is_still_red(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Not.There.Yet.2020",
+              media_title="Not There Yet", release_year=2020)  # fmt: skip
+    result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
+    assert not result.success
+    assert "all 1 items failed transiently" in step_failure(result)
