@@ -208,3 +208,35 @@ def test_a_step_job_where_every_item_waits_is_still_red(
     result = run_step("at_09_transfer", postgres, download=download_resources(None, tmp_path))
     assert not result.success
     assert "all 1 items failed transiently" in step_failure(result)
+
+
+# --- 5: rejected and frozen torrents leave Transmission ----------------------------------------
+
+
+def test_rejected_torrents_leave_at_once_and_frozen_ones_after_their_delay(
+    rig: Rig,  # noqa: F811 - the step tests' fixture
+) -> None:
+    fake = movie_torrent(rig.seed, "Fake.Release.2020.1080p")
+    unsafe = movie_torrent(rig.seed, "Unsafe.Name.2021.1080p")
+    rpc = rig.transmission.rpc()
+    for torrent in (fake, unsafe):
+        rpc.add_torrent(torrent.url)
+        rig.transmission.wait_until(torrent.hash, "seeding")
+    rig.media.add(fake.hash, pipeline_status="downloaded", error_status=True,
+                  error_condition="no video file in the download")  # fmt: skip
+    rig.media.add(unsafe.hash, pipeline_status="rejected", rejection_status="rejected",
+                  rejection_reason="unsafe name")  # fmt: skip
+
+    first = rig.run(10)  # the default frozen delay (3 days): an operator may still look
+
+    assert set(rig.transmission.torrents()) == {fake.hash}
+    assert not (rig.transmission.download_dir / unsafe.name).exists()
+    assert step_metadata(first)["torrents of rejected or frozen items removed"] == 1
+
+    now = download_resources(rig.transmission, rig.library, frozen_delay_s=0.0)
+    run_ok(10, rig.postgres, now)
+
+    assert rig.transmission.torrents() == {}
+    assert not (rig.transmission.download_dir / fake.name).exists()
+    assert sorted(rig.media.hashes()) == sorted([fake.hash, unsafe.hash])  # the hashes stay known
+    assert rig.media.row(fake.hash)["error_status"]
