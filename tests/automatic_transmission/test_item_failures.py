@@ -4,7 +4,11 @@ full disk is needed, a real 3 MiB tmpfs)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +244,77 @@ def test_rejected_torrents_leave_at_once_and_frozen_ones_after_their_delay(
     assert not (rig.transmission.download_dir / fake.name).exists()
     assert sorted(rig.media.hashes()) == sorted([fake.hash, unsafe.hash])  # the hashes stay known
     assert rig.media.row(fake.hash)["error_status"]
+
+
+# --- 6: two runs at once -----------------------------------------------------------------------
+
+TWO_AT_ONCE = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from automatic_transmission.pipeline.jobs import pipeline_jobs
+    from automatic_transmission.settings import PipelineSettings
+    from dagstributor_shared.postgres import PostgresResource
+    from tests.support.steps import step_failure, step_metadata
+    from tests.support.transmission import download_resources
+
+    library, me, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    resources = {
+        "postgres": PostgresResource(env_prefix="AT_PGSQL"),
+        "pipeline_settings": PipelineSettings(batch_size=10),
+        **download_resources(None, library, copy_only=True),
+    }
+    job = pipeline_jobs()["at_09_transfer"]
+    (go.parent / me).touch()
+    while not go.exists():
+        time.sleep(0.01)
+    result = job.execute_in_process(resources=resources, raise_on_error=False)
+    metadata = step_metadata(result) if result.success else {}
+    print(json.dumps({"ok": result.success, "why": step_failure(result),
+                      "copied": metadata.get("files copied", 0)}))
+    """
+)
+
+
+def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    download_resources(None, library)
+    source = write_payload(library / "downloads/Big.Movie.2020/big.mkv", 200 * MiB)
+    media.add("e" * 40, pipeline_status="downloaded", original_path="Big.Movie.2020",
+              media_title="Big Movie", release_year=2020)  # fmt: skip
+    settings = postgres.settings()
+    env = {
+        **os.environ,
+        "AT_PGSQL_HOST": settings.host,
+        "AT_PGSQL_PORT": str(settings.port),
+        "AT_PGSQL_DATABASE": settings.database,
+        "AT_PGSQL_USERNAME": settings.username,
+        "AT_PGSQL_PASSWORD": settings.password or "",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    go = tmp_path / "go"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_AT_ONCE, str(library), f"ready{n}", str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for n in (1, 2)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready{n}").exists() for n in (1, 2)):
+        assert all(r.poll() is None for r in runs) and time.monotonic() < deadline
+        time.sleep(0.01)
+    go.touch()  # both start their step at the same moment
+    reports = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in runs]
+
+    assert [r["ok"] for r in reports] == [True, True], reports
+    assert sum(r["copied"] for r in reports) == 1
+    target = library / "movies/Big Movie (2020)/Big Movie (2020).mkv"
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert target.stat().st_size == source.stat().st_size
+    assert media.row("e" * 40)["pipeline_status"] == "transferred"

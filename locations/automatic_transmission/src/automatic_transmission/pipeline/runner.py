@@ -49,8 +49,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verdict
-from automatic_transmission.store.media import MediaStore
+from automatic_transmission.store.media import Claim, MediaStore
 from dagstributor_shared.postgres import PostgresResource
+
+CLAIMED_ELSEWHERE = "claimed by another run"
 
 
 class StopStep(Exception):
@@ -139,19 +141,32 @@ def run_batches(
     batch_size: int,
     handle: Handle,
     result: StepResult | None = None,
+    *,
+    claim: bool = False,
 ) -> StepResult:
     """Select → handle (decide, act) → apply → collect, batch after batch, until no row in
     `status` is left or `handle` raises `StopStep`. Each batch is committed before the next one
-    is read, so a failure keeps the batches already done."""
+    is read, so a failure keeps the batches already done. With `claim` (steps whose acts must
+    not happen twice: adding a torrent, copying a file) each batch's rows are claimed first
+    (`MediaStore.claim`): rows another run holds or that moved on meanwhile are left to it,
+    counted as `claimed by another run`, and the claims end after the batch is recorded."""
     result = result if result is not None else StepResult()
     for rows in store.batches(status, batch_size):
         result.batches += 1
-        result.rows.update((row.hash, row) for row in rows)
+        claimed = store.claim(rows, status) if claim else Claim(mine=rows)
+        if claim:
+            result.count(CLAIMED_ELSEWHERE, len(rows) - len(claimed.mine))
         try:
-            decided = handle(rows, result)
-        except StopStep as stop:
-            record(store, result, stop.decided)
-            result.stopped_by = stop.cause
-            break
-        record(store, result, decided)
+            if not claimed.mine:
+                continue
+            result.rows.update((row.hash, row) for row in claimed.mine)
+            try:
+                decided = handle(claimed.mine, result)
+            except StopStep as stop:
+                record(store, result, stop.decided)
+                result.stopped_by = stop.cause
+                break
+            record(store, result, decided)
+        finally:
+            store.release(claimed)
     return result

@@ -77,6 +77,7 @@ def run_initiation(
             PipelineStatus.MEDIA_ACCEPTED,
             pipeline_settings.rows_per_batch(),
             lambda rows, _: add_torrents(client, rows),
+            claim=True,  # two pipelines at once never add a torrent twice
         )
     report_step(context, result)
 

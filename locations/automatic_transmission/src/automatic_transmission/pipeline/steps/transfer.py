@@ -87,6 +87,7 @@ def run_transfer(
             pipeline_settings.rows_per_batch(),
             lambda rows, result: [transfer(row, shelves, result) for row in rows],
             result,
+            claim=True,  # two runs at once never copy one item twice
         )
     scan_in_plex(plex, result, context)
     report_step(context, result, {"naming": dg.MetadataValue.text(shelves.naming.preset)})
