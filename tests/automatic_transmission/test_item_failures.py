@@ -31,6 +31,7 @@ from tests.automatic_transmission.test_download_steps import (
 )
 from tests.support.feeds import yts_feed
 from tests.support.http import FakeHttpServer, Reply
+from tests.support.processes import stop_all
 from tests.support.steps import (
     media_row,
     metadata_by_step,
@@ -318,3 +319,33 @@ def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
     assert target.stat().st_size == source.stat().st_size
     assert media.row("e" * 40)["pipeline_status"] == "transferred"
+
+
+# --- 9: a dead Transmission is unreachable, not a configuration error --------------------------
+
+
+def test_transmission_dying_during_step_07_is_reported_unreachable(
+    rig: Rig,  # noqa: F811 - the step tests' fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from automatic_transmission.clients.transmission import TransmissionClient
+
+    torrent = movie_torrent(rig.seed)
+    matrix_row(rig.media, torrent, "media_accepted")
+    add = TransmissionClient.add
+
+    def dies_first(self: TransmissionClient, link: str) -> str:
+        stop_all([rig.transmission.process], grace=5.0)  # the real daemon goes away mid-step
+        return add(self, link)
+
+    monkeypatch.setattr(TransmissionClient, "add", dies_first)
+    result = run_step("at_07_initiation", rig.postgres, download=rig.resources)
+
+    assert not result.success
+    failure = step_failure(result)
+    assert (
+        f"Transmission unreachable, step stopped: Transmission at 127.0.0.1:{rig.transmission.port}"
+        in failure
+    )
+    assert "configuration error" not in failure
+    assert rig.media.row(torrent.hash)["pipeline_status"] == "media_accepted"

@@ -54,7 +54,17 @@ T = TypeVar("T")
 
 class TransmissionUnavailable(RuntimeError):
     """Transmission cannot be used at all (down, credentials refused, not an RPC answer): the
-    step fails and leaves every row as it was."""
+    step fails and leaves every row as it was. `unreachable`: no answer at all (down, a dead
+    path), as opposed to an answer that refuses (a configuration error)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+    @property
+    def kind(self) -> str:
+        """How a step stopped by it says so."""
+        return "Transmission unreachable" if self.unreachable else "configuration error"
 
 
 class TorrentRefused(RuntimeError):
@@ -191,11 +201,12 @@ def _translated(where: str, timeout_s: float) -> Iterator[None]:
         ) from None
     except transmission_rpc.TransmissionTimeoutError:
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: no answer within {timeout_s:g} s"
+            f"Transmission at {where} unreachable: no answer within {timeout_s:g} s",
+            unreachable=True,
         ) from None
     except transmission_rpc.TransmissionConnectError:
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: connection failed"
+            f"Transmission at {where} unreachable: connection failed", unreachable=True
         ) from None
     except transmission_rpc.TransmissionError as error:
         if getattr(error, "method", None) is None or getattr(error, "response", None) is None:
@@ -210,7 +221,7 @@ def _translated(where: str, timeout_s: float) -> Iterator[None]:
         raise
     except requests.RequestException as error:  # anything the library did not wrap
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: {type(error).__name__}"
+            f"Transmission at {where} unreachable: {type(error).__name__}", unreachable=True
         ) from None
 
 

@@ -127,14 +127,15 @@ def report_step(
     extra: Mapping[str, dg.MetadataValue] | None = None,
 ) -> None:
     """Attach counts, figures and the table of touched items to the step and notify its news.
-    Red (dg.Failure with the same metadata) when a configuration error stopped it or every source
+    Red (dg.Failure with the same metadata) when a StopStep stopped it (named by its kind: a
+    configuration error, a service unreachable) or every source
     failed; red when every row must retry, except in a job of several steps (CHAIN_TAG), where
     that is a warning and the next step runs."""
     metadata = step_metadata(result, extra)
     notify_step(context, result)
     if result.stopped_by is not None:
         raise dg.Failure(
-            description=f"configuration error, step stopped: {cell(result.stopped_by)}",
+            description=f"{result.stop_kind}, step stopped: {cell(result.stopped_by)}",
             metadata=metadata,
         ) from result.stopped_by
     sources = result.sources

@@ -59,10 +59,15 @@ class StopStep(Exception):
     """A failure that concerns every row (e.g. a rejected API key): the outcomes decided before
     it are applied, the remaining rows are left untouched, and the run is reported red."""
 
-    def __init__(self, cause: Exception, decided: Sequence[Outcome] = ()) -> None:
+    def __init__(
+        self, cause: Exception, decided: Sequence[Outcome] = (), kind: str | None = None
+    ) -> None:
         super().__init__(str(cause))
         self.cause = cause
         self.decided = list(decided)
+        # How the report names it: the cause's own `kind` (e.g. "Transmission unreachable")
+        # when it has one, else a configuration error (a rejected key).
+        self.kind = kind or str(getattr(cause, "kind", "configuration error"))
 
 
 @dataclass
@@ -106,6 +111,7 @@ class StepResult:
     batches: int = 0
     figures: Counter[str] = field(default_factory=Counter)
     stopped_by: Exception | None = None
+    stop_kind: str = "configuration error"
     sources: Sources | None = None
 
     def count(self, figure: str, amount: int = 1) -> None:
@@ -165,6 +171,7 @@ def run_batches(
             except StopStep as stop:
                 record(store, result, stop.decided)
                 result.stopped_by = stop.cause
+                result.stop_kind = stop.kind
                 break
             record(store, result, decided)
         finally:
