@@ -208,9 +208,13 @@ class PostgresResource(dg.ConfigurableResource):
     password: str | None = Field(default=None, repr=False)
     db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
     connect_timeout: int = 10
-    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT, else the defaults (pg_timeouts.py).
+    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT / _IDLE_TIMEOUT, else the defaults
+    # (pg_timeouts.py).
     statement_timeout: float | None = Field(default=None, description="seconds, 0 = none")
     tcp_timeout: int | None = Field(default=None, description="seconds to notice a dead peer")
+    idle_timeout: float | None = Field(
+        default=None, description="seconds the server keeps an idle transaction or lock session"
+    )
 
     _settings: ConnectionSettings | None = PrivateAttr(default=None)
 
@@ -234,7 +238,11 @@ class PostgresResource(dg.ConfigurableResource):
         Every wait on it is bounded and interruptible (pg_timeouts.py)."""
         timeouts = timeout_settings(
             self.env_prefix,
-            {"statement_timeout": self.statement_timeout, "tcp_timeout": self.tcp_timeout},
+            {
+                "statement_timeout": self.statement_timeout,
+                "tcp_timeout": self.tcp_timeout,
+                "idle_timeout": self.idle_timeout,
+            },
         )
         install_interruptible_wait()
         connection = psycopg2.connect(
@@ -243,6 +251,7 @@ class PostgresResource(dg.ConfigurableResource):
             connection_factory=GuardedConnection,
         )
         connection.reply_timeout = timeouts.reply_timeout
+        connection.idle_timeout = timeouts.idle_timeout
         try:
             yield connection
         finally:
