@@ -12,6 +12,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -253,23 +254,27 @@ TWO_AT_ONCE = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    from automatic_transmission.clients.transmission import TransmissionResource
     from automatic_transmission.pipeline.jobs import pipeline_jobs
     from automatic_transmission.settings import PipelineSettings
     from dagstributor_shared.postgres import PostgresResource
     from tests.support.steps import step_failure, step_metadata
     from tests.support.transmission import download_resources
 
-    library, me, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    job, library, me, go = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    daemon = json.loads(sys.argv[5])
     resources = {
         "postgres": PostgresResource(env_prefix="AT_PGSQL"),
         "pipeline_settings": PipelineSettings(batch_size=10),
         **download_resources(None, library, copy_only=True),
     }
-    job = pipeline_jobs()["at_09_transfer"]
+    if daemon:
+        resources["transmission"] = TransmissionResource(**daemon)
+    definition = pipeline_jobs()[job]
     (go.parent / me).touch()
     while not go.exists():
         time.sleep(0.01)
-    result = job.execute_in_process(resources=resources, raise_on_error=False)
+    result = definition.execute_in_process(resources=resources, raise_on_error=False)
     metadata = step_metadata(result) if result.success else {}
     print(json.dumps({"ok": result.success, "why": step_failure(result),
                       "copied": metadata.get("files copied", 0)}))
@@ -277,14 +282,11 @@ TWO_AT_ONCE = textwrap.dedent(
 )
 
 
-def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
-    postgres: PostgresResource, media: MediaTable, tmp_path: Path
-) -> None:
-    library = tmp_path / "lib"
-    download_resources(None, library)
-    source = write_payload(library / "downloads/Big.Movie.2020/big.mkv", 200 * MiB)
-    media.add("e" * 40, pipeline_status="downloaded", original_path="Big.Movie.2020",
-              media_title="Big Movie", release_year=2020)  # fmt: skip
+def two_at_once(
+    job: str, postgres: PostgresResource, tmp_path: Path, daemon: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Run `job` in two processes that start their step at the same moment (each waits for a
+    go file after its imports); their reports (ok, failure, files copied)."""
     settings = postgres.settings()
     env = {
         **os.environ,
@@ -296,9 +298,10 @@ def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
     go = tmp_path / "go"
+    argv = [sys.executable, "-c", TWO_AT_ONCE, job, str(tmp_path / "lib")]
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", TWO_AT_ONCE, str(library), f"ready{n}", str(go)],
+            [*argv, f"ready{n}", str(go), json.dumps(daemon or {})],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -310,8 +313,20 @@ def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
     while not all((tmp_path / f"ready{n}").exists() for n in (1, 2)):
         assert all(r.poll() is None for r in runs) and time.monotonic() < deadline
         time.sleep(0.01)
-    go.touch()  # both start their step at the same moment
-    reports = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in runs]
+    go.touch()
+    return [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in runs]
+
+
+def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    download_resources(None, library)
+    source = write_payload(library / "downloads/Big.Movie.2020/big.mkv", 200 * MiB)
+    media.add("e" * 40, pipeline_status="downloaded", original_path="Big.Movie.2020",
+              media_title="Big Movie", release_year=2020)  # fmt: skip
+
+    reports = two_at_once("at_09_transfer", postgres, tmp_path)
 
     assert [r["ok"] for r in reports] == [True, True], reports
     assert sum(r["copied"] for r in reports) == 1
@@ -319,6 +334,28 @@ def test_two_step_09_runs_at_once_copy_each_file_once_and_neither_goes_red(
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
     assert target.stat().st_size == source.stat().st_size
     assert media.row("e" * 40)["pipeline_status"] == "transferred"
+
+
+def test_two_step_07_runs_at_once_add_each_torrent_once(
+    rig: Rig,  # noqa: F811 - the step tests' fixture
+    tmp_path: Path,
+) -> None:
+    torrents = [movie_torrent(rig.seed, f"Movie.{n}.2020.1080p") for n in range(3)]
+    for torrent in torrents:
+        matrix_row(rig.media, torrent, "media_accepted")
+    daemon = rig.transmission
+    login = {"username": daemon.config.username, "password": daemon.config.password}
+
+    reports = two_at_once(
+        "at_07_initiation",
+        rig.postgres,
+        tmp_path,
+        {"host": daemon.host, "port": daemon.port, **login},
+    )
+
+    assert [r["ok"] for r in reports] == [True, True], reports
+    assert rig.seed.torrent_fetches == 3  # each .torrent fetched by Transmission once
+    assert set(rig.transmission.torrents()) == {t.hash for t in torrents}
 
 
 # --- 9: a dead Transmission is unreachable, not a configuration error --------------------------

@@ -53,8 +53,7 @@ def test_a_silent_path_frees_row_locks_and_the_maintenance_lock_within_the_idle_
         time.sleep(IDLE_S * 1.5)  # past idle_session_timeout: the heartbeat keeps it
         with postgres.connect() as work:
             with work.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pids = {cursor.fetchone()[0], lock.info.backend_pid}
+                pids = {work.info.backend_pid, lock.info.backend_pid}
                 cursor.execute(
                     "INSERT INTO atp.media (hash, media_type, original_title)"
                     " VALUES (%s, 'movie', 'Row Lock')",

@@ -45,6 +45,7 @@ class WebSeed(LocalHttpServer):
         self.rate: float | None = None  # bytes per second; None = as fast as it goes
         self.gone = False  # True: every seed request fails (the seed vanished)
         self.requests = 0
+        self.torrent_fetches = 0  # `.torrent` files served
         super().__init__(self._handler_class())
 
     def make_torrent(self, path: Path, piece_size: int = 16 * 1024) -> SeededTorrent:
@@ -104,6 +105,7 @@ class WebSeed(LocalHttpServer):
             def do_GET(self) -> None:
                 path = unquote(urlsplit(self.path).path)
                 if path.startswith(TORRENT_PREFIX):
+                    seed.torrent_fetches += 1
                     self._send_file(seed.torrents_dir / path[len(TORRENT_PREFIX) :], whole=True)
                 elif path.startswith(SEED_PREFIX):
                     seed.requests += 1
