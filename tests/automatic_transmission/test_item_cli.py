@@ -7,13 +7,16 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from automatic_transmission.cli.item import main
+from automatic_transmission.cli import item as item_cli
+from automatic_transmission.cli.item import USAGE, main
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.database import PgTestServer
+from tests.support.proxy import LOOPBACK, silent_proxy
 
 BLADE_RUNNER = "3f2a9c" + "0" * 34
 BLADE_RUNNER_2049 = "3f2a9d" + "1" * 34
@@ -145,3 +148,48 @@ def test_the_installed_command_prints_the_table(
     )
     assert done.returncode == 0, done.stderr
     assert BLADE_RUNNER_2049[:12] in done.stdout and BLADE_RUNNER[:12] not in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--limit", "-1", "blade"),
+        ("--limit", "0", "blade"),
+        ("--limit", "many", "blade"),
+        ("blade\udcff",),  # a byte that is not UTF-8, as Python hands it over
+        tuple(f"w{n}" for n in range(10_000)),  # 10,000 words
+        ("x" * 5_000,),
+        (),
+    ],
+    ids=["limit-negative", "limit-zero", "limit-text", "not-utf8", "10k-words", "long", "none"],
+)
+def test_a_command_line_it_does_not_take_is_a_usage_error_never_exit_2(
+    args: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = at_item(*args)
+    assert (code, output) == (USAGE, "")
+    assert "usage: at-item" in capsys.readouterr().err
+
+
+def test_a_database_path_gone_silent_after_connecting_ends_within_the_reply_deadline(
+    pg_server: PgTestServer,
+    database_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with silent_proxy(pg_server.settings) as proxy:
+        monkeypatch.setenv("AT_PGSQL_HOST", LOOPBACK)
+        monkeypatch.setenv("AT_PGSQL_PORT", str(proxy.port))
+        monkeypatch.setenv("AT_PGSQL_STATEMENT_TIMEOUT", "1")  # reply deadline 1 + 10 s
+        escape = item_cli.escape_like
+
+        def silent_after_connecting(text: str) -> str:
+            proxy.go_silent()  # connected; the query that follows gets no answer
+            return escape(text)
+
+        monkeypatch.setattr(item_cli, "escape_like", silent_after_connecting)
+        started = time.monotonic()
+        code, _ = at_item("blade")
+    assert code == 2
+    assert time.monotonic() - started < 30
+    assert "answer" in capsys.readouterr().err

@@ -18,7 +18,11 @@ from automatic_transmission.library.naming import (
     safe_relative,
     validate_naming,
 )
-from automatic_transmission.library.placement import SourceFile, plan_placement
+from automatic_transmission.library.placement import (
+    MAX_SUBTITLES_PER_VIDEO,
+    SourceFile,
+    plan_placement,
+)
 from automatic_transmission.model import MediaRow, MediaType, PipelineStatus, RejectionStatus
 
 PLEX = load_naming("plex")
@@ -279,3 +283,23 @@ def test_a_link_inside_a_download_pointing_outside_is_refused(tmp_path: Path) ->
     (Path(library.download_dir) / "Movie/link.mkv").symlink_to(tmp_path / "secret.mkv")
     with pytest.raises(UnsafePath, match="links to outside"):
         list_download(Path(library.download_dir), "Movie")
+
+
+def test_a_torrent_of_5000_subtitles_places_only_a_bounded_number_that_belong_to_the_video() -> (
+    None
+):
+    languages = ["en", "fr", "de", "es"]
+    downloaded = [SourceFile("M/movie.mkv", 5000), SourceFile("M/movie.srt", 10)]
+    downloaded += [SourceFile(f"M/Subs/{n:04d}.srt", 10) for n in range(2500)]  # untagged
+    downloaded += [
+        SourceFile(f"M/Subs/{n:04d}_{languages[n % 4]}.srt", 10) for n in range(2498)
+    ]  # language-tagged, many of each language
+
+    files = dict(plan_placement(row(), downloaded, PLEX, ROOTS).files)
+
+    subtitles = {source: target for source, target in files.items() if source.endswith(".srt")}
+    assert len(subtitles) == MAX_SUBTITLES_PER_VIDEO
+    assert subtitles["M/movie.srt"] == "The Matrix (1999)/The Matrix (1999).srt"  # its own name
+    assert not any(source.startswith("M/Subs/") and "_" not in source for source in subtitles)
+    assert len(set(subtitles.values())) == len(subtitles)  # numbered, never overwriting
+    assert "The Matrix (1999)/The Matrix (1999).en.2.srt" in subtitles.values()

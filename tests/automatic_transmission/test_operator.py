@@ -343,3 +343,15 @@ def test_with_transmission_down_the_rows_stay_rejected_and_a_rerun_removes_the_t
     assert changed(again)[0] == 0  # already soft-deleted: left alone
     assert step_metadata(again)["torrents removed"] == 1
     transmission.wait_until(unwanted.hash, "gone")
+
+
+def test_ten_thousand_unknown_hashes_give_one_short_error_with_their_count(
+    rows: MediaTable, postgres: PostgresResource
+) -> None:
+    unknown = [f"e{n:039x}" for n in range(10_000)]
+    result = run(postgres, "at_reject_job", "reject", {"hashes": [h(2), *unknown]})
+    assert not result.success
+    failure = step_failure(result)
+    assert f"no row in atp.media with hash {unknown[0]}, {unknown[1]}" in failure
+    assert "and 9995 more" in failure
+    assert len(failure) < 2_000

@@ -14,11 +14,15 @@ from typing import Any
 
 import yaml
 
-from dagstributor_shared.pg_timeouts import STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX
+from dagstributor_shared.pg_timeouts import (
+    IDLE_TIMEOUT_SUFFIX,
+    STATEMENT_TIMEOUT_SUFFIX,
+    TCP_TIMEOUT_SUFFIX,
+)
 from dagstributor_shared.postgres import HOST_SUFFIXES, SETTING_SUFFIXES
 
 # Optional per-prefix settings with defaults (pg_timeouts.py): read, never required.
-TIMEOUT_SUFFIXES = (STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX)
+TIMEOUT_SUFFIXES = (STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX, IDLE_TIMEOUT_SUFFIX)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"

@@ -115,6 +115,7 @@ def download_resources(
     copy_only: bool = False,
     hung_delay_s: float = 3600.0,
     transferred_delay_s: float = 0.0,
+    frozen_delay_s: float | None = None,
     target_active_items: int = 10,
     min_free_space_gb: float = 0.001,
     seeding_dir: Path | None = None,
@@ -154,6 +155,7 @@ def download_resources(
             target_active_items=target_active_items,
             hung_delay_days=hung_delay_s / day,
             transferred_delay_days=transferred_delay_s / day,
+            frozen_delay_days=None if frozen_delay_s is None else frozen_delay_s / day,
         ),
         "safety_settings": SafetySettings(
             rules_dir=str(safety_rules_for_tests(library_root.parent / "safety-rules")),

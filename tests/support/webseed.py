@@ -45,6 +45,7 @@ class WebSeed(LocalHttpServer):
         self.rate: float | None = None  # bytes per second; None = as fast as it goes
         self.gone = False  # True: every seed request fails (the seed vanished)
         self.requests = 0
+        self.torrent_fetches = 0  # `.torrent` files served
         super().__init__(self._handler_class())
 
     def make_torrent(self, path: Path, piece_size: int = 16 * 1024) -> SeededTorrent:
@@ -71,6 +72,27 @@ class WebSeed(LocalHttpServer):
             path=path,
         )
 
+    def make_renamed_torrent(self, file: Path, name: str) -> SeededTorrent:
+        """A single-file torrent of `file` (under `root`) whose name is `name`, seeded from the
+        file's own URL (BEP 19: a url-list entry without a trailing `/` is the file itself), so
+        the name can be one this filesystem cannot hold (e.g. longer than 255 bytes)."""
+        import torf
+
+        relative = quote(str(file.relative_to(self.root)))
+        torrent = torf.Torrent(
+            path=file,
+            webseeds=[f"{self.url}{SEED_PREFIX}{relative}"],
+            private=False,
+            created_by=None,
+            creation_date=None,
+        )
+        torrent.piece_size = 16 * 1024
+        torrent.generate()
+        torrent.name = name
+        file_name = f"{torrent.infohash}.torrent"
+        torrent.write(self.torrents_dir / file_name, overwrite=True)
+        return SeededTorrent(torrent.infohash, name, f"{self.url}{TORRENT_PREFIX}{file_name}", file)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         seed = self
 
@@ -83,6 +105,7 @@ class WebSeed(LocalHttpServer):
             def do_GET(self) -> None:
                 path = unquote(urlsplit(self.path).path)
                 if path.startswith(TORRENT_PREFIX):
+                    seed.torrent_fetches += 1
                     self._send_file(seed.torrents_dir / path[len(TORRENT_PREFIX) :], whole=True)
                 elif path.startswith(SEED_PREFIX):
                     seed.requests += 1

@@ -15,6 +15,7 @@ simplest: session-level advisory locks ignore COMMIT and ROLLBACK, but die with 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -193,13 +194,52 @@ def ensure_held(connection: psycopg2.extensions.connection, *, exclusive: bool) 
 
 
 @contextmanager
+def kept_alive(connection: psycopg2.extensions.connection) -> Iterator[None]:
+    """While the body runs, the lock's idle session tells the server it is still wanted: the
+    session sets `idle_session_timeout` to the connection's idle timeout and a heartbeat thread
+    sends `SELECT 1` every third of it. A client gone, or a path gone silent, stops the
+    heartbeat, and the server ends the session (and drops the lock) within the idle timeout
+    instead of keeping it for as long as TCP holds. Nothing to do for a connection without an
+    idle timeout (not opened by PostgresResource)."""
+    idle = getattr(connection, "idle_timeout", None)
+    if not idle:
+        yield
+        return
+
+    def say(statement: str, *params: object) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        if not connection.autocommit:
+            connection.commit()  # never an idle transaction: that has its own, shorter end
+
+    say("SELECT set_config('idle_session_timeout', %s, false)", f"{round(idle * 1000)}ms")
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(idle / 3):
+            try:
+                say("SELECT 1")
+            except psycopg2.Error:
+                return  # the session is gone: the server dropped the lock with it
+
+    thread = threading.Thread(target=beat, name="maintenance-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)
+
+
+@contextmanager
 def maintenance_exclusive(
     connection: psycopg2.extensions.connection, wait_seconds: float | None = None
 ) -> Iterator[None]:
     """Hold the lock alone (schema jobs): waits for running steps, keeps new ones out."""
     acquire(connection, exclusive=True, wait_seconds=wait_seconds)
     try:
-        yield
+        with kept_alive(connection):
+            yield
     finally:
         release(connection, exclusive=True)
 
@@ -213,6 +253,7 @@ def maintenance_shared(
     schema job keeps it longer than `wait_seconds` — the step then skips this run."""
     acquire(connection, exclusive=False, wait_seconds=wait_seconds)
     try:
-        yield
+        with kept_alive(connection):
+            yield
     finally:
         release(connection, exclusive=False)

@@ -12,6 +12,14 @@ Three layers, because a connection can go silent in different ways:
   gives up with DatabaseNotAnswering and the connection is closed. Default: 45 + 10 = 55 s,
   within a minute.
 
+The server ends what its client left behind on its own, as options of every session: an open
+transaction idle for `<PREFIX>_IDLE_TIMEOUT` (default 30 s; its row locks with it:
+`idle_in_transaction_session_timeout`), a dead peer found by the server's own keepalives
+(`tcp_keepalives_*`, the same timing as the client's) and a client gone during a long query
+(`client_connection_check_interval`). A session that must stay idle and keep a lock (the
+maintenance lock's) also sets `idle_session_timeout` and sends a heartbeat (maintenance.py), so a
+silent path frees the lock within about `<PREFIX>_IDLE_TIMEOUT` too.
+
 The waits run in Python (psycopg2's wait callback, `install_interruptible_wait`), not inside
 libpq, so a signal reaches the run while it waits for the server: Dagster turns a run's SIGTERM
 (termination from the UI, a pod being stopped) into an exception in the main thread, which ends
@@ -37,6 +45,9 @@ import psycopg2.extensions
 
 STATEMENT_TIMEOUT_SUFFIX = "STATEMENT_TIMEOUT"
 TCP_TIMEOUT_SUFFIX = "TCP_TIMEOUT"
+IDLE_TIMEOUT_SUFFIX = "IDLE_TIMEOUT"
+DEFAULT_IDLE_TIMEOUT = 30.0
+CONNECTION_CHECK_MS = 5000
 DEFAULT_STATEMENT_TIMEOUT = 45.0
 DEFAULT_TCP_TIMEOUT = 30
 REPLY_GRACE = 10.0
@@ -57,6 +68,7 @@ class TimeoutSettings:
     statement_timeout: float  # seconds; 0 = no limit (and no client-side reply deadline)
     tcp_timeout: int  # seconds until a dead TCP peer is noticed
     reply_grace: float = REPLY_GRACE  # seconds the reply may take beyond the statement timeout
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds the server keeps an idle transaction
 
     @property
     def reply_timeout(self) -> float | None:
@@ -67,13 +79,21 @@ class TimeoutSettings:
         for unacknowledged data, and the statement timeout (ignored on Unix sockets: TCP only)."""
         idle = max(1, self.tcp_timeout // 3)
         interval = max(1, (self.tcp_timeout - idle) // 4)
+        server = {
+            "statement_timeout": round(self.statement_timeout * 1000),
+            "idle_in_transaction_session_timeout": round(self.idle_timeout * 1000),
+            "tcp_keepalives_idle": idle,
+            "tcp_keepalives_interval": interval,
+            "tcp_keepalives_count": 4,
+            "client_connection_check_interval": CONNECTION_CHECK_MS,
+        }
         return {
             "keepalives": 1,
             "keepalives_idle": idle,
             "keepalives_interval": interval,
             "keepalives_count": 4,
             "tcp_user_timeout": self.tcp_timeout * 1000,
-            "options": f"-c statement_timeout={round(self.statement_timeout * 1000)}",
+            "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
         }
 
 
@@ -105,18 +125,23 @@ def timeout_settings(
 
     statement = number(STATEMENT_TIMEOUT_SUFFIX, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT, 0)
     tcp = number(TCP_TIMEOUT_SUFFIX, "tcp_timeout", DEFAULT_TCP_TIMEOUT, 1)
+    idle = number(IDLE_TIMEOUT_SUFFIX, "idle_timeout", DEFAULT_IDLE_TIMEOUT, 1)
     grace = REPLY_GRACE if given.get("reply_grace") is None else float(given["reply_grace"])
     if problems:
         raise TimeoutSettingsError("; ".join(problems))
-    return TimeoutSettings(statement_timeout=statement, tcp_timeout=int(tcp), reply_grace=grace)
+    return TimeoutSettings(
+        statement_timeout=statement, tcp_timeout=int(tcp), reply_grace=grace, idle_timeout=idle
+    )
 
 
 class GuardedConnection(psycopg2.extensions.connection):
-    """A connection that carries its reply deadline (seconds, None = unbounded) and the grace
-    that deadline allows beyond the statement timeout."""
+    """A connection that carries its reply deadline (seconds, None = unbounded), the grace that
+    deadline allows beyond the statement timeout, and the idle timeout its server applies
+    (seconds; None = the server's defaults)."""
 
     reply_timeout: float | None = None
     reply_grace: float = REPLY_GRACE
+    idle_timeout: float | None = None
 
 
 @contextmanager

@@ -246,12 +246,15 @@ class PostgresResource(dg.ConfigurableResource):
     password: str | None = Field(default=None, repr=False)
     db_schema: str | None = Field(default=None, description="schema of the pipeline tables")
     connect_timeout: int = 10
-    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT, else the defaults (pg_timeouts.py);
-    # reply_grace only as a field (tests), else pg_timeouts.REPLY_GRACE.
+    # None: <env_prefix>_STATEMENT_TIMEOUT / _TCP_TIMEOUT / _IDLE_TIMEOUT, else the defaults
+    # (pg_timeouts.py); reply_grace only as a field (tests), else pg_timeouts.REPLY_GRACE.
     statement_timeout: float | None = Field(default=None, description="seconds, 0 = none")
     tcp_timeout: int | None = Field(default=None, description="seconds to notice a dead peer")
     reply_grace: float | None = Field(
         default=None, description="seconds a reply may take beyond the statement timeout"
+    )
+    idle_timeout: float | None = Field(
+        default=None, description="seconds the server keeps an idle transaction or lock session"
     )
 
     _settings: ConnectionSettings | None = PrivateAttr(default=None)
@@ -280,6 +283,7 @@ class PostgresResource(dg.ConfigurableResource):
                 "statement_timeout": self.statement_timeout,
                 "tcp_timeout": self.tcp_timeout,
                 "reply_grace": self.reply_grace,
+                "idle_timeout": self.idle_timeout,
             },
         )
         install_interruptible_wait()
@@ -290,6 +294,7 @@ class PostgresResource(dg.ConfigurableResource):
         )
         connection.reply_timeout = timeouts.reply_timeout
         connection.reply_grace = timeouts.reply_grace
+        connection.idle_timeout = timeouts.idle_timeout
         try:
             yield connection
         finally:

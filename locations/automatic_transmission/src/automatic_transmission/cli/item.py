@@ -15,9 +15,10 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import psycopg2
 import psycopg2.extensions
@@ -144,32 +145,84 @@ def render_table(items: Sequence[Item]) -> str:
     return "\n".join(lines)
 
 
-def connect() -> tuple[psycopg2.extensions.connection, str]:
-    """The pipeline's database, configured exactly as its runs are (AT_PGSQL_*)."""
+@contextmanager
+def connect() -> Iterator[tuple[psycopg2.extensions.connection, str]]:
+    """The pipeline's database, configured exactly as its runs are (AT_PGSQL_*), with the same
+    bounded waits (statement timeout, keepalives, reply deadline: pg_timeouts.py), so a path
+    that goes silent after connecting ends the command within a minute instead of hanging."""
     from automatic_transmission.settings import AT_PGSQL_PREFIX
-    from dagstributor_shared.postgres import resolve_settings
+    from dagstributor_shared.postgres import PostgresResource
 
-    settings = resolve_settings(AT_PGSQL_PREFIX, {})
-    return psycopg2.connect(**settings.connect_kwargs(connect_timeout=10)), settings.schema
+    postgres = PostgresResource(env_prefix=AT_PGSQL_PREFIX)
+    with postgres.connect() as connection:
+        yield connection, postgres.settings().schema
+
+
+# Exit codes: 0 matches, 1 none, 2 the database unreachable (README), USAGE a bad command line
+# (sysexits' EX_USAGE; argparse's own 2 would read as "database unreachable").
+USAGE = 64
+MAX_WORDS = 20
+MAX_WORD_LENGTH = 200
+MAX_LIMIT = 1000
+
+
+class UsageError(Exception):
+    """The command line is not one at-item takes."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValueError(text)
+    return value
+
+
+def search_words(phrases: Sequence[str]) -> list[str]:
+    """The words to search for; UsageError for too many, too long, or not UTF-8 (a name the
+    terminal's encoding garbled arrives as surrogates and could never match a row)."""
+    words = [w for phrase in phrases for w in phrase.split()]
+    if len(words) > MAX_WORDS:
+        raise UsageError(f"at most {MAX_WORDS} words, not {len(words)}")
+    for word in words:
+        if len(word) > MAX_WORD_LENGTH:
+            raise UsageError(f"a word of at most {MAX_WORD_LENGTH} characters, not {len(word)}")
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"not UTF-8: {word.encode('utf-8', 'replace')!r}") from None
+    return words
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Print the matching rows; exit 1 when none match, 2 on a database error."""
-    parser = argparse.ArgumentParser(
+    """Print the matching rows; exit 1 when none match, 2 on a database error, USAGE (64) on a
+    command line it does not take."""
+    parser = _Parser(
         prog="at-item", description="Show the rows of atp.media matching title words or a hash."
     )
     parser.add_argument("words", nargs="+", metavar="WORD", help="title words, or a hash prefix")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
-    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="at most this many rows")
-    options = parser.parse_args(argv)
+    parser.add_argument(
+        "--limit",
+        type=_limit,
+        default=DEFAULT_LIMIT,
+        help=f"at most this many rows (1-{MAX_LIMIT})",
+    )
     out = out or sys.stdout
-    words = [w for phrase in options.words for w in phrase.split()]
     try:
-        connection, schema = connect()
-        try:
+        options = parser.parse_args(argv)
+        words = search_words(options.words)
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"at-item: {error}", file=sys.stderr)
+        return USAGE
+    try:
+        with connect() as (connection, schema):
             items = find_items(connection, words, schema, options.limit)
-        finally:
-            connection.close()
     except (psycopg2.Error, ValueError) as error:
         print(f"at-item: {error}".strip(), file=sys.stderr)
         return 2

@@ -36,10 +36,17 @@ DEFAULT_TIMEOUT_S = 30.0
 STOPPED, CHECK_PENDING, CHECKING, DOWNLOAD_PENDING, DOWNLOADING, SEED_PENDING, SEEDING = range(7)
 # Done with the data: the file is in its final place (no longer in the incomplete dir).
 DONE_STATUSES = frozenset({STOPPED, SEED_PENDING, SEEDING})
+# Transmission's torrent error numbers (RPC spec, `error`): 1 and 2 come from a tracker (the data
+# is not concerned, they pass), 3 is local (the data could not be written: "File name too long").
+NO_ERROR, TRACKER_WARNING, TRACKER_ERROR, LOCAL_ERROR = range(4)
+TRACKER_ERRORS = frozenset({TRACKER_WARNING, TRACKER_ERROR})
+ERROR_TEXT_LIMIT = 300  # characters of Transmission's errorString kept (it can quote long paths)
 
 # What each step asks for (RPC field names); `hashString` is always asked.
 COLLECT_FIELDS = ("name",)
-DOWNLOAD_CHECK_FIELDS = ("name", "status", "leftUntilDone", "metadataPercentComplete")
+DOWNLOAD_CHECK_FIELDS = (
+    "name", "status", "leftUntilDone", "metadataPercentComplete", "error", "errorString",
+)  # fmt: skip
 CLEANUP_FIELDS = (
     "activityDate", "addedDate", "leftUntilDone", "status", "uploadRatio", "secondsSeeding",
 )  # fmt: skip
@@ -52,7 +59,17 @@ T = TypeVar("T")
 
 class TransmissionUnavailable(RuntimeError):
     """Transmission cannot be used at all (down, credentials refused, not an RPC answer): the
-    step fails and leaves every row as it was."""
+    step fails and leaves every row as it was. `unreachable`: no answer at all (down, a dead
+    path), as opposed to an answer that refuses (a configuration error)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+    @property
+    def kind(self) -> str:
+        """How a step stopped by it says so."""
+        return "Transmission unreachable" if self.unreachable else "configuration error"
 
 
 class TorrentRefused(RuntimeError):
@@ -73,6 +90,8 @@ class Torrent:
     files: tuple[tuple[str, int], ...] = ()  # (path inside the torrent, bytes); [] until metadata
     upload_ratio: float = 0.0
     seconds_seeding: int = 0
+    error: int = NO_ERROR  # Transmission's `error`: 0 none, 1/2 tracker, 3 local
+    error_string: str = ""
 
     @property
     def last_activity(self) -> dt.datetime | None:
@@ -99,6 +118,8 @@ def torrent_from_fields(fields: dict[str, Any]) -> Torrent:
         files=tuple((str(f["name"]), int(f["length"])) for f in fields.get("files") or ()),
         upload_ratio=max(float(fields.get("uploadRatio", 0)), 0.0),  # -1: nothing downloaded
         seconds_seeding=int(fields.get("secondsSeeding", 0)),
+        error=int(fields.get("error") or NO_ERROR),
+        error_string=scrub(str(fields.get("errorString") or ""))[:ERROR_TEXT_LIMIT],
     )
 
 
@@ -250,11 +271,12 @@ def _translated(where: str, timeout_s: float) -> Iterator[None]:
         ) from None
     except transmission_rpc.TransmissionTimeoutError:
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: no answer within {timeout_s:g} s"
+            f"Transmission at {where} unreachable: no answer within {timeout_s:g} s",
+            unreachable=True,
         ) from None
     except transmission_rpc.TransmissionConnectError:
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: connection failed"
+            f"Transmission at {where} unreachable: connection failed", unreachable=True
         ) from None
     except transmission_rpc.TransmissionError as error:
         if getattr(error, "method", None) is None or getattr(error, "response", None) is None:
@@ -269,7 +291,7 @@ def _translated(where: str, timeout_s: float) -> Iterator[None]:
         raise
     except requests.RequestException as error:  # anything the library did not wrap
         raise TransmissionUnavailable(
-            f"Transmission at {where} unreachable: {type(error).__name__}"
+            f"Transmission at {where} unreachable: {type(error).__name__}", unreachable=True
         ) from None
 
 

@@ -78,16 +78,23 @@ class Library:
 
     def place(self, placement: Placement) -> int:
         """Put every file of `placement` in the library; returns the number of files copied
-        (0 when all were hardlinked). Every target is checked before the first is written."""
+        (0 when all were hardlinked or already there). Every target is checked before the first
+        is written. A full library raises NoSpace (what the rest needs, what is free)."""
         root = Path(placement.root)
         targets = [
             (Path(self.download_dir) / source, resolve_inside(root, target))
             for source, target in placement.files
         ]
         copied = 0
-        for source, target in targets:
-            self._make_folders(root.resolve(), target.parent)
-            copied += self._put(source, target)
+        for n, (source, target) in enumerate(targets):
+            try:
+                self._make_folders(root.resolve(), target.parent)
+                copied += self._put(source, target)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                need = sum(s.stat().st_size for s, _ in targets[n:])
+                raise NoSpace(root, need, shutil.disk_usage(root).free) from error
         return copied
 
     def _own(self, path: Path | int) -> None:
@@ -111,26 +118,65 @@ class Library:
 
     def _put(self, source: Path, target: Path) -> int:
         """Hardlink or copy `source` to a temporary name beside `target`, then rename it over
-        `target`; returns 1 when it copied. A leftover temporary file of an interrupted run is
-        replaced."""
+        `target`; returns 1 when it copied. A target that already is this file (the same inode,
+        or the same size and bytes: a run that placed it and died before recording) is kept
+        as it is. A leftover temporary file of an interrupted run is replaced, and the
+        temporary file is removed on every failure (ENOSPC included), so it never eats space."""
+        if identical(source, target):
+            return 0
         partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
         partial.unlink(missing_ok=True)
-        copied = 0
-        linked = False
+        try:
+            copied = self._link_or_copy(source, partial)
+            self._own(partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)  # gone after the rename; a failure's leftover
+        _sync_folder(target.parent)
+        return copied
+
+    def _link_or_copy(self, source: Path, partial: Path) -> int:
         if not self.copy_only:
             try:
                 os.link(source, partial)
-                linked = True
+                return 0
             except OSError as error:
                 if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
-        if not linked:
-            copy_file(source, partial)
-            copied = 1
-        self._own(partial)
-        os.replace(partial, target)
-        _sync_folder(target.parent)
-        return copied
+        copy_file(source, partial)
+        return 1
+
+
+class NoSpace(OSError):
+    """The library's filesystem is full: the item waits, saying what it needs and what is free."""
+
+    def __init__(self, root: Path, need: int, free: int) -> None:
+        super().__init__(errno.ENOSPC, f"no space left in {root}: need {need} B, free {free} B")
+        self.need, self.free = need, free
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+COMPARE_CHUNK = 1 << 20
+
+
+def identical(source: Path, target: Path) -> bool:
+    """`target` exists and holds `source`'s bytes: the same inode, or the same size and content
+    (read side by side, stopping at the first difference)."""
+    try:
+        a, b = source.stat(), target.stat()
+    except FileNotFoundError:
+        return False
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        return True
+    if a.st_size != b.st_size:
+        return False
+    with source.open("rb") as left, target.open("rb") as right:
+        while chunk := left.read(COMPARE_CHUNK):
+            if chunk != right.read(len(chunk)):
+                return False
+    return True
 
 
 COPY_CHUNK = 1 << 30

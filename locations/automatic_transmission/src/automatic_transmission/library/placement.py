@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import string
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,6 +29,8 @@ VIDEO_EXTENSIONS = frozenset(
 )
 SUBTITLE_EXTENSIONS = frozenset({".srt", ".sub", ".idx", ".ass", ".ssa", ".vtt", ".smi"})
 _SAMPLE = re.compile(r"(?:^|[^a-z0-9])sample(?:[^a-z0-9]|$)", re.I)
+# A video gets at most this many subtitles (a torrent of 5,000 `.srt` files is not 5,000 of them).
+MAX_SUBTITLES_PER_VIDEO = 20
 _SUBTITLE_TAG = re.compile(r"[A-Za-z]{2,12}(?:-[A-Za-z]{2,4})?$")
 
 
@@ -94,8 +97,9 @@ def plan_placement(
     naming: Naming,
     roots: Mapping[str, str],
 ) -> Placement:
-    """The target of every video and subtitle file of `row`'s download (`roots`: `movie` and
-    `tv` library roots). UnsafePath for a hostile name, ValueError for a download that has no
+    """The target of every video and of the subtitles that belong to it (language-tagged, or
+    named after the video; at most MAX_SUBTITLES_PER_VIDEO each) of `row`'s download (`roots`:
+    `movie` and `tv` library roots); linear in the number of files. UnsafePath for a hostile name, ValueError for a download that has no
     video or a row that lacks what the template needs."""
     if row.media_title is None:
         raise ValueError("media_title is null")
@@ -147,16 +151,24 @@ def plan_placement(
             chosen.append((video, stem))
 
     mapping = {video.path: f"{stem}{video.suffix}" for video, stem in chosen}
-    taken = set(mapping.values())
+    own_stems = {PurePosixPath(video.path).stem for video, _ in chosen}
+    per_video: Counter[PurePosixPath] = Counter()
+    same_name: Counter[str] = Counter()  # target -> how many already want it (linear numbering)
+    # Those named after a video first, then the language-tagged ones, each by path.
+    subtitles.sort(key=lambda f: (PurePosixPath(f.path).stem not in own_stems, f.path))
     for subtitle in subtitles:
+        own = PurePosixPath(subtitle.path).stem in own_stems
+        tag = "" if own else _subtitle_tag(subtitle)
+        if not tag and not own:
+            continue  # neither language-tagged nor named after a video: not this item's
         base = single if single is not None else episode_stem(subtitle.name)
-        if base is None:
+        if base is None or per_video[base] >= MAX_SUBTITLES_PER_VIDEO:
             continue
-        tag = _subtitle_tag(subtitle)
-        target, n = f"{base}{tag}{subtitle.suffix}", 2
-        while target in taken:
-            target, n = f"{base}{tag}.{n}{subtitle.suffix}", n + 1
-        taken.add(target)
+        per_video[base] += 1
+        target = f"{base}{tag}{subtitle.suffix}"
+        same_name[target] += 1
+        if same_name[target] > 1:
+            target = f"{base}{tag}.{same_name[target]}{subtitle.suffix}"
         mapping[subtitle.path] = target
     folder = os.path.commonpath(sorted({str(PurePosixPath(t).parent) for t in mapping.values()}))
     return Placement(root=root, folder=folder, files=tuple(sorted(mapping.items())))

@@ -10,6 +10,7 @@ import dagster as dg
 
 from automatic_transmission.model import Outcome, Verdict
 from automatic_transmission.pipeline.notices import notify_outcomes
+from automatic_transmission.pipeline.run_tags import CHAIN_TAG
 from dagstributor_shared.scrub import scrub
 
 if TYPE_CHECKING:
@@ -126,13 +127,15 @@ def report_step(
     extra: Mapping[str, dg.MetadataValue] | None = None,
 ) -> None:
     """Attach counts, figures and the table of touched items to the step and notify its news.
-    Red (dg.Failure with the same metadata) when a configuration error stopped it or every source
-    failed; red when every row must retry."""
+    Red (dg.Failure with the same metadata) when a StopStep stopped it (named by its kind: a
+    configuration error, a service unreachable) or every source
+    failed; red when every row must retry, except in a job of several steps (CHAIN_TAG), where
+    that is a warning and the next step runs."""
     metadata = step_metadata(result, extra)
     notify_step(context, result)
     if result.stopped_by is not None:
         raise dg.Failure(
-            description=f"configuration error, step stopped: {cell(result.stopped_by)}",
+            description=f"{result.stop_kind}, step stopped: {cell(result.stopped_by)}",
             metadata=metadata,
         ) from result.stopped_by
     sources = result.sources
@@ -150,7 +153,11 @@ def report_step(
         if outcome.verdict is Verdict.MOVED_ON:
             context.log.info(f"{outcome.hash} left alone: the row changed while the step ran")
     if result.all_retried:
-        raise AllRowsFailedTransiently(
+        waiting = (
             f"all {len(result.outcomes)} items failed transiently and were left for the next "
             f"run; first reason: {cell(retried[0].reason)}"
         )
+        if context.run.tags.get(CHAIN_TAG):  # waiting items never stop the later steps
+            context.log.warning(waiting)
+            return
+        raise AllRowsFailedTransiently(waiting)

@@ -28,6 +28,10 @@ from dagstributor_shared.environment import in_kubernetes
 from dagstributor_shared.run_tags import max_runtime_tag
 
 K8S_CONFIG_TAG = "dagster-k8s/config"
+# On a job of several steps: a step whose items all wait (retried later) is reported with a
+# warning instead of failing, so the chain goes on (one stuck download never blocks cleanup);
+# only a failure that concerns every row (a StopStep, an error) stops it.
+CHAIN_TAG = "dagstributor/chain"
 
 DEFAULT_MAX_RUNTIME_S = 30 * 60
 # Moving a season pack between file systems is slow; the transfer run may take hours.
@@ -98,4 +102,4 @@ def step_tags(step_name: str) -> dict[str, str]:
 def pipeline_tags(step_names: Iterable[str]) -> dict[str, str]:
     """Tags of a job running several steps in a row: the sum of their deadlines, every volume."""
     names = list(step_names)
-    return _tags(names, sum(max_runtime_s(name) for name in names))
+    return {**_tags(names, sum(max_runtime_s(name) for name in names)), CHAIN_TAG: "true"}

@@ -49,18 +49,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verdict
-from automatic_transmission.store.media import MediaStore
+from automatic_transmission.store.media import Claim, MediaStore
 from dagstributor_shared.postgres import PostgresResource
+
+CLAIMED_ELSEWHERE = "claimed by another run"
 
 
 class StopStep(Exception):
     """A failure that concerns every row (e.g. a rejected API key): the outcomes decided before
     it are applied, the remaining rows are left untouched, and the run is reported red."""
 
-    def __init__(self, cause: Exception, decided: Sequence[Outcome] = ()) -> None:
+    def __init__(
+        self, cause: Exception, decided: Sequence[Outcome] = (), kind: str | None = None
+    ) -> None:
         super().__init__(str(cause))
         self.cause = cause
         self.decided = list(decided)
+        # How the report names it: the cause's own `kind` (e.g. "Transmission unreachable")
+        # when it has one, else a configuration error (a rejected key).
+        self.kind = kind or str(getattr(cause, "kind", "configuration error"))
 
 
 @dataclass
@@ -104,6 +111,7 @@ class StepResult:
     batches: int = 0
     figures: Counter[str] = field(default_factory=Counter)
     stopped_by: Exception | None = None
+    stop_kind: str = "configuration error"
     sources: Sources | None = None
 
     def count(self, figure: str, amount: int = 1) -> None:
@@ -139,19 +147,33 @@ def run_batches(
     batch_size: int,
     handle: Handle,
     result: StepResult | None = None,
+    *,
+    claim: bool = False,
 ) -> StepResult:
     """Select → handle (decide, act) → apply → collect, batch after batch, until no row in
     `status` is left or `handle` raises `StopStep`. Each batch is committed before the next one
-    is read, so a failure keeps the batches already done."""
+    is read, so a failure keeps the batches already done. With `claim` (steps whose acts must
+    not happen twice: adding a torrent, copying a file) each batch's rows are claimed first
+    (`MediaStore.claim`): rows another run holds or that moved on meanwhile are left to it,
+    counted as `claimed by another run`, and the claims end after the batch is recorded."""
     result = result if result is not None else StepResult()
     for rows in store.batches(status, batch_size):
         result.batches += 1
-        result.rows.update((row.hash, row) for row in rows)
+        claimed = store.claim(rows, status) if claim else Claim(mine=rows)
+        if claim:
+            result.count(CLAIMED_ELSEWHERE, len(rows) - len(claimed.mine))
         try:
-            decided = handle(rows, result)
-        except StopStep as stop:
-            record(store, result, stop.decided)
-            result.stopped_by = stop.cause
-            break
-        record(store, result, decided)
+            if not claimed.mine:
+                continue
+            result.rows.update((row.hash, row) for row in claimed.mine)
+            try:
+                decided = handle(claimed.mine, result)
+            except StopStep as stop:
+                record(store, result, stop.decided)
+                result.stopped_by = stop.cause
+                result.stop_kind = stop.kind
+                break
+            record(store, result, decided)
+        finally:
+            store.release(claimed)
     return result

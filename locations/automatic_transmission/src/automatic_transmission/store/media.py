@@ -193,6 +193,18 @@ def _span(value: Any) -> tuple[int, int] | None:
     return int(value.lower), int(value.upper)
 
 
+# The first key of the row claims' advisory locks (pg_try_advisory_lock(int, int)).
+CLAIM_SPACE = 0x6D656469  # "medi"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The hashes this run locked (`held`) and, of those, the rows still to act on (`mine`)."""
+
+    held: list[str] = field(default_factory=list)
+    mine: list[MediaRow] = field(default_factory=list)
+
+
 class MediaStore:
     """Reads and conditional writes of `atp.media` on one psycopg2 connection."""
 
@@ -321,6 +333,39 @@ class MediaStore:
             cursor.execute(query, (spans, [_text(s) for s in statuses]))
             records = cursor.fetchall()
         return [_row(dict(zip(_ROW_COLUMNS, record, strict=True))) for record in records]
+
+    # --- claims ------------------------------------------------------------------------------
+
+    def claim(self, rows: Sequence[MediaRow], status: PipelineStatus) -> Claim:
+        """Claim these rows for this run before acting on them: a session advisory lock per
+        hash (first key CLAIM_SPACE, apart from the maintenance lock's), then a re-read of which
+        locked rows still are in `status`, not frozen, not deleted. A row another run holds, or
+        that moved on meanwhile, is not `mine`. ONE query. Claims end with `release` or when
+        the session does (a crashed run never keeps one)."""
+        if not rows:
+            return Claim()
+        query = sql.SQL(
+            "WITH locked AS (SELECT h FROM unnest(%s::text[]) AS u(h)"
+            " WHERE pg_try_advisory_lock(%s, hashtext(h)))"
+            " SELECT l.h, m.hash IS NOT NULL FROM locked AS l LEFT JOIN {table} AS m"
+            " ON m.hash = l.h::bpchar AND m.pipeline_status = %s::{status_type}"
+            " AND NOT m.error_status AND m.deleted_at IS NULL"
+        ).format(table=self._table, status_type=self._type("{s}.pipeline_status"))
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(query, ([r.hash for r in rows], CLAIM_SPACE, _text(status)))
+            found = cursor.fetchall()
+        still = {h for h, current in found if current}
+        return Claim([h for h, _ in found], [r for r in rows if r.hash in still])
+
+    def release(self, claim: Claim) -> None:
+        """End this run's claims (ONE query)."""
+        if not claim.held or self._connection.closed:
+            return
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_unlock(%s, hashtext(h))) FROM unnest(%s::text[]) AS u(h)",
+                (CLAIM_SPACE, claim.held),
+            )
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -64,20 +64,30 @@ class OperatorResult:
 def normalise_hashes(hashes: Iterable[str]) -> list[str]:
     """Lowercase hashes or hash prefixes (6 to 40 hex characters) in their given order without
     repeats; ValueError names the bad ones."""
-    result: list[str] = []
+    result: dict[str, None] = {}  # ordered, and a set: linear in the number of hashes
     bad: list[str] = []
     for raw in hashes:
         value = raw.strip().lower()
         if not HASH_PREFIX_PATTERN.match(value):
             bad.append(raw)
-        elif value not in result:
-            result.append(value)
+        else:
+            result[value] = None
     if bad:
         raise ValueError(
             "not a torrent hash (40 hex characters, or a prefix of 6 or more): "
-            + ", ".join(repr(b) for b in bad)
+            + some([repr(b[:60]) for b in bad])
         )
-    return result
+    return list(result)
+
+
+EXAMPLES = 5
+
+
+def some(items: Sequence[str]) -> str:
+    """At most EXAMPLES of `items` and how many there are in all: an error about 10,000 hashes
+    stays one short line."""
+    shown = ", ".join(items[:EXAMPLES])
+    return shown if len(items) <= EXAMPLES else f"{shown} and {len(items) - EXAMPLES} more"
 
 
 def escape_like(text: str) -> str:
@@ -138,7 +148,7 @@ def _known(
         connection,
         sql.SQL(
             "SELECT hash::text, pipeline_status::text, error_status, deleted_at IS NOT NULL,"
-            " rejection_status::text FROM {} WHERE hash = ANY(%s::text[]) FOR UPDATE"
+            " rejection_status::text FROM {} WHERE hash = ANY(%s::bpchar[]) FOR UPDATE"
         ).format(media),
         (hashes,),
     )
@@ -187,7 +197,7 @@ def retry_errored(
                     left.append(LeftAlone(h, "soft-deleted"))
                 elif not frozen:
                     left.append(LeftAlone(h, "not frozen in error"))
-            selector = sql.SQL("hash = ANY(%s::text[])")
+            selector = sql.SQL("hash = ANY(%s::bpchar[])")
             params: list[object] = [hashes]
         elif error_contains:
             selector = sql.SQL("error_condition ILIKE '%%' || %s || '%%'")
@@ -239,7 +249,7 @@ def override(
                 " CASE WHEN old.pipeline_status = 'rejected' OR old.rejection_status = 'rejected'"
                 "  THEN 'ingested'::{status} ELSE old.pipeline_status END"
                 " FROM (SELECT hash, pipeline_status, rejection_status, rejection_reason"
-                "  FROM {media} WHERE hash = ANY(%s::text[]) AND deleted_at IS NULL"
+                "  FROM {media} WHERE hash = ANY(%s::bpchar[]) AND deleted_at IS NULL"
                 "  AND rejection_status <> 'override'"
                 "  AND pipeline_status::text = ANY(%s::text[]) FOR UPDATE) AS old"
                 " WHERE m.hash = old.hash RETURNING m.hash, m.original_title,"
@@ -268,7 +278,7 @@ def reject(
             connection,
             sql.SQL(
                 "UPDATE {media} AS m SET deleted_at = now() FROM (SELECT hash, pipeline_status"
-                " FROM {media} WHERE hash = ANY(%s::text[]) AND deleted_at IS NULL FOR UPDATE)"
+                " FROM {media} WHERE hash = ANY(%s::bpchar[]) AND deleted_at IS NULL FOR UPDATE)"
                 " AS old WHERE m.hash = old.hash RETURNING m.hash, m.original_title,"
                 " old.pipeline_status::text, m.pipeline_status::text, m.rejection_reason"
             ).format(media=media),

@@ -7,7 +7,10 @@ transferred delay -> `complete`; a download whose last received byte (Transmissi
 activityDate, its add date if none) is older than the hung delay -> rejected `exceeded time
 limit` (the row stays, so its hash is known and the feed never re-adds it); a download that
 still moves is not hung · act: ONE `torrent-remove` (with data) per batch, only of torrents that
-have a row here · record · report.
+have a row here · record · then the torrents that will never be transferred: a rejected row's at
+once, a frozen row's once it has been frozen AT_FROZEN_ITEM_CLEANUP_DELAY days (default 3, so an
+operator can still look; 0 = now) leave Transmission with their data (ONE read of their rows,
+ONE `torrent-remove`); the rows stay, so their hashes are known and never added again · report.
 """
 
 import datetime as dt
@@ -31,6 +34,7 @@ from automatic_transmission.quality import load_quality
 from automatic_transmission.seeding import SeedingRules, SeedingSettings, seeding_done
 from automatic_transmission.settings import PipelineSettings, number_setting
 from automatic_transmission.store.items import make_item_wanted_again
+from automatic_transmission.store.media import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
 
@@ -39,9 +43,11 @@ class CleanupDelays:
     target_active_items: int
     transferred_days: float
     hung_days: float
+    frozen_days: float = 3.0
 
     def __post_init__(self) -> None:
-        if self.transferred_days < 0 or self.hung_days < 0 or self.target_active_items < 1:
+        days = (self.transferred_days, self.hung_days, self.frozen_days)
+        if min(days) < 0 or self.target_active_items < 1:
             raise ValueError(f"cleanup delays must not be negative: {self}")
 
     def scaled(self, torrents: int) -> tuple[dt.timedelta, dt.timedelta]:
@@ -56,18 +62,23 @@ class CleanupDelays:
 TARGET_ACTIVE_ITEMS_VAR = "AT_TARGET_ACTIVE_ITEMS"
 TRANSFERRED_DELAY_VAR = "AT_TRANSFERRED_ITEM_CLEANUP_DELAY"  # days
 HUNG_DELAY_VAR = "AT_HUNG_ITEM_CLEANUP_DELAY"  # days
+FROZEN_DELAY_VAR = "AT_FROZEN_ITEM_CLEANUP_DELAY"  # days
 DEFAULT_TARGET_ACTIVE_ITEMS = 10
 DEFAULT_TRANSFERRED_DELAY_DAYS = 0.0
 DEFAULT_HUNG_DELAY_DAYS = 1.0
+DEFAULT_FROZEN_DELAY_DAYS = 3.0
 
 
 class CleanupSettings(dg.ConfigurableResource):
     """Step 10: AT_TRANSFERRED_ITEM_CLEANUP_DELAY (days, 0), AT_HUNG_ITEM_CLEANUP_DELAY (days, 1),
-    both scaled by AT_TARGET_ACTIVE_ITEMS (10) / the torrents in Transmission. Negative = error."""
+    both scaled by AT_TARGET_ACTIVE_ITEMS (10) / the torrents in Transmission;
+    AT_FROZEN_ITEM_CLEANUP_DELAY (days, 3; not scaled: it is an operator's time to look).
+    Negative = error."""
 
     target_active_items: int | None = None
     transferred_delay_days: float | None = None
     hung_delay_days: float | None = None
+    frozen_delay_days: float | None = None
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.delays()
@@ -91,6 +102,9 @@ class CleanupSettings(dg.ConfigurableResource):
             ),
             hung_days=number_setting(
                 self.hung_delay_days, HUNG_DELAY_VAR, DEFAULT_HUNG_DELAY_DAYS, 0
+            ),
+            frozen_days=number_setting(
+                self.frozen_delay_days, FROZEN_DELAY_VAR, DEFAULT_FROZEN_DELAY_DAYS, 0
             ),
         )
 
@@ -146,6 +160,28 @@ def decide_cleanup(
     return outcomes
 
 
+def never_transferred(row: MediaRow, now: dt.datetime, frozen_delay: dt.timedelta) -> bool:
+    """A row whose torrent only takes space: rejected, or frozen for longer than the delay."""
+    if row.pipeline_status is PipelineStatus.REJECTED:
+        return True
+    return row.error_status and (row.updated_at is None or now - row.updated_at >= frozen_delay)
+
+
+def clean_leftovers(
+    client: TransmissionClient,
+    store: MediaStore,
+    torrents: Mapping[str, Torrent],
+    now: dt.datetime,
+    frozen_delay: dt.timedelta,
+    result: StepResult,
+) -> None:
+    """Remove the torrents (and data) of rows that will never be transferred; the rows stay."""
+    rows = store.rows_by_hash(list(torrents)).values()
+    removed = sorted(r.hash for r in rows if never_transferred(r, now, frozen_delay))
+    client.remove(removed)
+    result.count("torrents of rejected or frozen items removed", len(removed))
+
+
 def clean(
     client: TransmissionClient,
     rows: list[MediaRow],
@@ -176,11 +212,13 @@ def run_cleanup(
     client = transmission.client()
     rules = seeding_settings.rules()
     torrents = {t.hash: t for t in client.torrents(CLEANUP_FIELDS)}
-    delays = cleanup_settings.delays().scaled(len(torrents))
+    settings = cleanup_settings.delays()
+    delays = settings.scaled(len(torrents))
     now = dt.datetime.now(dt.UTC)
     result = StepResult()
     result.count("torrents removed", 0)
     result.count(REVIVED, 0)
+    result.count("torrents of rejected or frozen items removed", 0)
     with open_store(postgres) as store:
         for status in (PipelineStatus.TRANSFERRED, PipelineStatus.DOWNLOADING):
             run_batches(
@@ -194,6 +232,10 @@ def run_cleanup(
         hung_rows = [result.rows[o.hash] for o in result.outcomes if o.reason == HUNG_REASON]
         revived = make_item_wanted_again(store, hung_rows, load_quality())
         result.count(REVIVED, len(revived))
+        removed = {o.hash for o in result.outcomes}
+        left = {h: t for h, t in torrents.items() if h not in removed}
+        frozen_delay = dt.timedelta(days=settings.frozen_days)
+        clean_leftovers(client, store, left, now, frozen_delay, result)
     report_step(
         context,
         result,

@@ -1,18 +1,24 @@
 """Step 08 download_check: finished downloads are recognised, vanished ones re-ingested.
 
 fetch: ONE `torrent-get` (name, status, bytes left, metadata) for every torrent · select:
-`downloading` rows, AT_BATCH_SIZE at a time · decide: complete -> `downloaded` with Transmission's
+`downloading` rows, AT_BATCH_SIZE at a time · decide: a torrent in a local error (Transmission's
+`error` 3, e.g. "File name too long": it reports itself stopped with nothing left, yet the data is
+not there) is frozen with Transmission's text; a finished one with a tracker warning or error
+(1, 2: transient) waits for the next run, saying why; complete -> `downloaded` with Transmission's
 own name as `original_path`; gone from Transmission -> back to `ingested` (`override` kept);
 otherwise it is still downloading and stays · record · report.
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import dagster as dg
 
 from automatic_transmission.clients.transmission import (
     DONE_STATUSES,
     DOWNLOAD_CHECK_FIELDS,
+    NO_ERROR,
+    TRACKER_ERRORS,
     Torrent,
     TransmissionResource,
 )
@@ -31,7 +37,8 @@ def is_complete(torrent: Torrent) -> bool:
     Transmission done with the data: transmission-daemon reports 100 % for a few seconds while
     the status is still `downloading` and the file still sits in the incomplete dir."""
     return (
-        torrent.left_until_done == 0
+        torrent.error == NO_ERROR
+        and torrent.left_until_done == 0
         and torrent.metadata_complete
         and torrent.status in DONE_STATUSES
         and bool(torrent.name)
@@ -43,6 +50,10 @@ def check_download(row: MediaRow, torrent: Torrent | None) -> Outcome | None:
     """None: still downloading, nothing to write."""
     if torrent is None:
         return Outcome.advance(row, PipelineStatus.INGESTED)
+    if torrent.error not in (NO_ERROR, *TRACKER_ERRORS):  # LOCAL_ERROR, or one Transmission adds
+        return Outcome.freeze(row, f"Transmission: {torrent.error_string or 'local error'}")
+    if torrent.error in TRACKER_ERRORS and is_complete(replace(torrent, error=NO_ERROR)):
+        return Outcome.retry(row, f"Transmission tracker: {torrent.error_string or 'error'}")
     if is_complete(torrent):
         return Outcome.advance(row, PipelineStatus.DOWNLOADED, original_path=torrent.name)
     return None

@@ -252,6 +252,7 @@ def run_initiation(
             pipeline_settings.rows_per_batch(),
             lambda rows, result: initiate(client, rows, rules, reserve, seeding, labels, result),
             result,
+            claim=True,  # two pipelines at once never add a torrent twice
         )
     report_step(context, result)
 

@@ -5,10 +5,12 @@ subtitle file from the naming template (`library.plan_placement`, pure); a hosti
 the row with nothing written · act: hardlink or copy through a temporary name and an atomic
 rename (`Library.place`) · record: `transferred` with `parent_path` (the library root) and
 `target_path` (the item's folder); a download not (yet) visible under AT_DOWNLOAD_DIR, or a
-filesystem error, is retried next run · Plex (PLEX_URL, optional): a partial scan of each folder
+filesystem error that may heal (a full library says `no space left in <root>: need N, free M`),
+is retried next run; any other error of one item freezes that item, never the batch · Plex (PLEX_URL, optional): a partial scan of each folder
 that received an item; Plex down is logged, the rows stay `transferred` · report.
 """
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from automatic_transmission.clients.plex import PlexResource
-from automatic_transmission.library.files import Library, LibrarySettings, list_download
+from automatic_transmission.library.files import Library, LibrarySettings, NoSpace, list_download
 from automatic_transmission.library.naming import UnsafePath
 from automatic_transmission.library.placement import SourceFile, plan_placement
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
@@ -27,6 +29,28 @@ from automatic_transmission.pipeline.runner import StepResult, open_store, run_b
 from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
+
+# Errors about the item's own names or shape: retrying cannot help, an operator must look.
+PERMANENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EILSEQ})
+
+
+def item_failure(row: MediaRow, error: Exception) -> Outcome:
+    """Any error of one item becomes that item's outcome, never the batch's: a name the item
+    itself makes impossible (unsafe, too long, no video) freezes it; a missing download or a
+    filesystem error that may heal (disk full, permissions) is retried next run; anything
+    unforeseen freezes it with its type, so it is seen and the other items go on."""
+    if isinstance(error, UnsafePath):
+        return Outcome.freeze(row, f"unsafe path: {error}")
+    if isinstance(error, FileNotFoundError):
+        return Outcome.retry(row, str(error))
+    if isinstance(error, OSError):
+        text = f"{type(error).__name__}: {error.strerror or error}"
+        if error.errno in PERMANENT_ERRNOS:
+            return Outcome.freeze(row, text)
+        return Outcome.retry(row, str(error) if isinstance(error, NoSpace) else text)
+    if isinstance(error, ValueError):  # no video, a field the template needs is missing
+        return Outcome.freeze(row, str(error))
+    return Outcome.freeze(row, f"{type(error).__name__}: {error}")
 
 
 def copy_shortfall(
@@ -56,21 +80,12 @@ def transfer(row: MediaRow, library: Library, result: StepResult) -> Outcome:
     try:
         files = list_download(Path(library.download_dir), row.original_path)
         placement = plan_placement(row, files, library.naming, library.roots)
-    except UnsafePath as error:
-        return Outcome.freeze(row, f"unsafe path: {error}")
-    except FileNotFoundError as error:
-        return Outcome.retry(row, str(error))
-    except ValueError as error:  # no video, a field the template needs is missing
-        return Outcome.freeze(row, str(error))
-    shortfall = copy_shortfall(library, placement.root, files, [s for s, _ in placement.files])
-    if shortfall:
-        return Outcome.retry(row, shortfall)
-    try:
+        shortfall = copy_shortfall(library, placement.root, files, [s for s, _ in placement.files])
+        if shortfall:
+            return Outcome.retry(row, shortfall)
         result.count("files copied", library.place(placement))
-    except UnsafePath as error:
-        return Outcome.freeze(row, f"unsafe path: {error}")
-    except OSError as error:  # disk full, permissions: may heal, nothing half-written remains
-        return Outcome.retry(row, f"{type(error).__name__}: {error.strerror or error}")
+    except Exception as error:  # one item's error is that item's outcome
+        return item_failure(row, error)
     result.count("files placed", len(placement.files))
     return Outcome.advance(
         row,
@@ -99,6 +114,7 @@ def run_transfer(
             pipeline_settings.rows_per_batch(),
             lambda rows, result: [transfer(row, shelves, result) for row in rows],
             result,
+            claim=True,  # two runs at once never copy one item twice
         )
     scan_in_plex(plex, result, context)
     report_step(context, result, {"naming": dg.MetadataValue.text(shelves.naming.preset)})
