@@ -20,6 +20,7 @@ from automatic_transmission.clients.feeds import FeedsResource
 from automatic_transmission.clients.transmission import Torrent
 from automatic_transmission.model import PipelineStatus, Verdict
 from automatic_transmission.pipeline.jobs import FULL_PIPELINE_JOB_NAME
+from automatic_transmission.pipeline.steps import transfer as transfer_step
 from automatic_transmission.pipeline.steps.download_check import check_download
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
@@ -40,7 +41,7 @@ from tests.support.steps import (
     step_failure,
     step_metadata,
 )
-from tests.support.transmission import download_resources
+from tests.support.transmission import download_resources, transmission_daemon
 from tests.support.webseed import write_payload
 
 pytestmark = pytest.mark.integration
@@ -140,8 +141,14 @@ def small_library(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_full_library_keeps_no_partial_and_the_item_says_why_it_waits(
-    postgres: PostgresResource, media: MediaTable, small_library: Path
+    postgres: PostgresResource,
+    media: MediaTable,
+    small_library: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Step 09 checks the free space before a copy (issue 18); this is the copy that runs out of
+    # space anyway (another writer filled the disk after the check), so the check is skipped.
+    monkeypatch.setattr(transfer_step, "copy_shortfall", lambda *_: None)
     resources = download_resources(None, small_library)
     write_payload(small_library / "downloads/Big.2020/Big.2020.mkv", 4 * MiB)
     write_payload(small_library / "downloads/Small.2021/Small.2021.mkv", 3 * MiB // 2, seed=2)
@@ -259,7 +266,7 @@ TWO_AT_ONCE = textwrap.dedent(
     from automatic_transmission.settings import PipelineSettings
     from dagstributor_shared.postgres import PostgresResource
     from tests.support.steps import step_failure, step_metadata
-    from tests.support.transmission import download_resources
+    from tests.support.transmission import download_resources, transmission_daemon
 
     job, library, me, go = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     daemon = json.loads(sys.argv[5])
@@ -364,25 +371,28 @@ def test_two_step_07_runs_at_once_add_each_torrent_once(
 def test_transmission_dying_during_step_07_is_reported_unreachable(
     rig: Rig,  # noqa: F811 - the step tests' fixture
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     from automatic_transmission.clients.transmission import TransmissionClient
 
     torrent = movie_torrent(rig.seed)
     matrix_row(rig.media, torrent, "media_accepted")
     add = TransmissionClient.add
+    # A daemon of its own: this test kills it, and the session's daemon serves the other tests.
+    with transmission_daemon(tmp_path / "own") as own:
 
-    def dies_first(self: TransmissionClient, link: str) -> str:
-        stop_all([rig.transmission.process], grace=5.0)  # the real daemon goes away mid-step
-        return add(self, link)
+        def dies_first(self: TransmissionClient, link: str, **options: Any) -> str:
+            stop_all([own.process], grace=5.0)  # the real daemon goes away mid-step
+            return add(self, link, **options)
 
-    monkeypatch.setattr(TransmissionClient, "add", dies_first)
-    result = run_step("at_07_initiation", rig.postgres, download=rig.resources)
+        monkeypatch.setattr(TransmissionClient, "add", dies_first)
+        resources = download_resources(own, rig.library)
+        result = run_step("at_07_initiation", rig.postgres, download=resources)
 
     assert not result.success
     failure = step_failure(result)
     assert (
-        f"Transmission unreachable, step stopped: Transmission at 127.0.0.1:{rig.transmission.port}"
-        in failure
+        f"Transmission unreachable, step stopped: Transmission at 127.0.0.1:{own.port}" in failure
     )
     assert "configuration error" not in failure
     assert rig.media.row(torrent.hash)["pipeline_status"] == "media_accepted"

@@ -126,7 +126,7 @@ def resolve_hashes(
     ambiguous = [g for g in given if len(matches[g]) > 1]
     problems = []
     if unknown:
-        problems.append("no row in atp.media with hash " + ", ".join(unknown))
+        problems.append("no row in atp.media with hash " + some(unknown))
     for prefix in ambiguous:
         shown = ", ".join(matches[prefix][:5]) + (", ..." if len(matches[prefix]) > 5 else "")
         problems.append(
