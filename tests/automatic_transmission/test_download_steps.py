@@ -391,6 +391,31 @@ def test_plex_scans_just_the_folders_that_received_items_in_their_sections(
     assert step_metadata(result)["folders scanned by Plex"] == 2
 
 
+def test_plex_also_scans_the_folder_of_a_release_an_upgrade_replaced(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    resources = download_resources(None, library)
+    write_payload(library / "downloads/Heat.1995.1080p/Heat.1995.1080p.mkv", 1000)
+    media.add("a" * 40, pipeline_status="downloaded", original_path="Heat.1995.1080p",
+              media_title="Heat", release_year=1995, tmdb_id=949)  # fmt: skip
+    old_folder = library / "movies/Heat 720p"  # placed under another preset once
+    media.add("b" * 40, pipeline_status="transferred", media_title="Heat", release_year=1995,
+              tmdb_id=949, parent_path=str(library / "movies"),
+              target_path=str(old_folder))  # fmt: skip
+    sections = {"1": ("movie", "Movies", [str(library / "movies")])}
+    with fake_plex(sections) as plex:
+        resources["plex"] = PlexResource(url=plex.url, token=PLEX_TOKEN, timeout_s=5.0)
+
+        run_ok(9, postgres, resources)
+
+        assert sorted(plex.scans()) == [
+            ("1", str(library / "movies/Heat (1995)")),
+            ("1", str(old_folder)),
+        ]
+    assert media.row("b" * 40)["rejection_reason"] == f"upgraded by {'a' * 40}"
+
+
 @pytest.mark.parametrize("refused", [False, True], ids=["plex-down", "token-refused"])
 def test_plex_down_or_refusing_is_logged_and_the_rows_are_still_transferred(
     postgres: PostgresResource,

@@ -193,3 +193,50 @@ def test_a_database_path_gone_silent_after_connecting_ends_within_the_reply_dead
     assert code == 2
     assert time.monotonic() - started < 30
     assert "answer" in capsys.readouterr().err
+
+
+def test_item_view_shows_each_items_releases_held_waiting_and_why_not(
+    media: MediaTable, database_env: dict[str, str]
+) -> None:
+    """`--item`: every release of the matching items (by `item_span`), grouped per item: the one
+    the library holds first, then the one being fetched, the one waiting, the replaced one and
+    why each other one was not taken; a release found only through its item is shown too."""
+    held, fetching, waiting, passed, replaced, reloaded = (c * 40 for c in "123456")
+    movie = {"media_type": "movie", "media_title": "The Matrix", "release_year": 1999,
+             "tmdb_id": 603}  # fmt: skip
+    media.add(held, original_title="The.Matrix.1999.1080p.BluRay-GRP", resolution="1080p",
+              upload_type="BluRay", pipeline_status="complete", rejection_status="accepted",
+              **movie)  # fmt: skip
+    media.add(fetching, original_title="The.Matrix.1999.2160p.BluRay-GRP", resolution="2160p",
+              upload_type="BluRay", pipeline_status="downloading", rejection_status="accepted",
+              **movie)  # fmt: skip
+    media.add(waiting, original_title="Matrix.99.2160p.WEB-DL", resolution="2160p",
+              upload_type="WEB-DL", pipeline_status="metadata_collected",
+              **{**movie, "media_title": "Matrix"})  # fmt: skip
+    media.add(passed, original_title="The.Matrix.1999.720p.WEB-X", resolution="720p",
+              upload_type="WEB-DL", pipeline_status="rejected", rejection_status="rejected",
+              rejection_reason=f"The Matrix (1999): already have 1080p BluRay ({held[:8]}…)",
+              **movie)  # fmt: skip
+    media.add(replaced, original_title="The.Matrix.1999.720p.WEBRip-GRP", resolution="720p",
+              upload_type="WEBRip", pipeline_status="rejected", rejection_status="rejected",
+              rejection_reason=f"upgraded by {held}", **movie)  # fmt: skip
+    media.add(reloaded, original_title="The.Matrix.Reloaded.2003.1080p", media_type="movie",
+              media_title="The Matrix Reloaded", release_year=2003, tmdb_id=604,
+              pipeline_status="transferred", rejection_status="accepted")  # fmt: skip
+
+    code, text = at_item("--item", "the", "matrix")  # `Matrix.99…` matches only by its item
+
+    assert code == 0
+    blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in text.strip().split("\n\n")}
+    assert set(blocks) == {"The Matrix 1999:", "The Matrix Reloaded 2003:"}
+    roles = [line.split(maxsplit=1) for line in blocks["The Matrix 1999:"][::2]]
+    assert [hash for hash, _ in roles] == [
+        h[:12] for h in (held, fetching, waiting, replaced, passed)
+    ]
+    assert roles[0][1].split() == ["1080p", "BluRay", "in", "the", "library"]
+    assert roles[1][1].endswith("being fetched (downloading)")
+    assert roles[2][1].endswith("waiting (metadata_collected)")
+    assert roles[3][1].endswith(f"replaced: upgraded by {held}")
+    assert "not taken: The Matrix (1999): already have 1080p BluRay" in roles[4][1]
+    assert blocks["The Matrix 1999:"][1].strip() == "The.Matrix.1999.1080p.BluRay-GRP"
+    assert blocks["The Matrix Reloaded 2003:"][0].endswith("in the library")

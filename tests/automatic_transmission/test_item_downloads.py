@@ -142,3 +142,62 @@ def test_a_repack_of_the_held_episode_replaces_the_library_file(
     assert sorted(p.name for p in placed.parent.iterdir()) == [placed.name]
     assert rig.media.row(repack.hash)["pipeline_status"] == "complete"
     assert rig.transmission.torrents() == {}
+
+
+def test_a_better_release_of_the_held_movie_replaces_its_file_row_and_torrent(
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    seed: WebSeed,
+    tmp_path: Path,
+) -> None:
+    """The library holds a 720p WEBRip of the movie; a 1080p BluRay arrives, is taken as an
+    upgrade, downloaded and filed; then the old file (another name: the slug preset names the
+    resolution) is gone, the user's file beside it stays, the old row says `upgraded by <hash>`
+    and its torrent left Transmission."""
+    from automatic_transmission.library.files import LibrarySettings
+
+    library = tmp_path / "lib"
+    resources = download_resources(transmission, library)
+    resources["library"] = LibrarySettings(
+        download_dir=str(transmission.download_dir),
+        movie_dir=str(library / "movies"),
+        tv_show_dir=str(library / "tv"),
+        naming="slug",
+    )
+    rig = Rig(postgres, media, transmission, seed, library, resources)
+    old = movie_torrent(rig.seed, "The.Matrix.1999.720p.WEBRip-GRP", size=150_000)
+    new = movie_torrent(rig.seed, "The.Matrix.1999.1080p.BluRay-GRP", size=180_000)
+    release(rig.media, old, "media_accepted", "720p WEBRip", rejection_status="accepted")
+    rig.run(7)
+    settle_download(rig, old.hash)
+    rig.run(9)
+    old_file = library / "movies/the-matrix-1999-720p/the-matrix-1999-720p.mkv"
+    assert old_file.read_bytes() == (old.path / f"{old.name}.mkv").read_bytes()
+    mine = old_file.parent / "my notes.txt"
+    mine.write_text("not the pipeline's")
+    # seeding keeps the old torrent (the brief's case: it is still in Transmission)
+    assert old.hash in rig.transmission.torrents()
+
+    # `override`: the household's judgement of the movie is not what this test is about; the
+    # item decision (better than what is held) still applies
+    release(rig.media, new, "metadata_collected", "1080p BluRay", rejection_status="override")
+    assert run_step("at_06_media_filtration", rig.postgres).success
+    assert rig.media.row(new.hash)["pipeline_status"] == "media_accepted"
+    rig.run(7)
+    settle_download(rig, new.hash)
+    transfer = rig.run(9)
+    assert step_metadata(transfer)["replaced files removed"] == 1
+    rig.run(10)
+
+    new_file = library / "movies/the-matrix-1999-1080p/the-matrix-1999-1080p.mkv"
+    assert new_file.read_bytes() == (new.path / f"{new.name}.mkv").read_bytes()
+    assert sorted(str(p.relative_to(library)) for p in library.rglob("*.mkv")) == [
+        "movies/the-matrix-1999-1080p/the-matrix-1999-1080p.mkv"
+    ]
+    assert mine.read_text() == "not the pipeline's"
+    old_row = rig.media.row(old.hash)
+    assert (old_row["pipeline_status"], old_row["rejection_status"]) == ("rejected", "rejected")
+    assert old_row["rejection_reason"] == f"upgraded by {new.hash}"
+    assert old.hash not in rig.transmission.torrents()
+    assert rig.media.row(new.hash)["pipeline_status"] in ("transferred", "complete")

@@ -16,6 +16,7 @@ from automatic_transmission.limits import MAX_YEAR, MIN_YEAR
 # Step 10's rejection reason for a download without progress for AT_HUNG_ITEM_CLEANUP_DELAY; the
 # notifications recognise a hung item by it.
 HUNG_REASON = "exceeded time limit"
+UPGRADED_PREFIX = "upgraded by"  # `upgraded by <hash>`: a better release replaced it
 # The error a row is frozen with when neither its feed nor its name tells its type (steps 02, 03).
 UNKNOWN_TYPE_ERROR = "media_type is unknown"
 

@@ -3,6 +3,7 @@
     uv run at-item "blade runner"      # every word in the release name or the parsed title
     uv run at-item 3f2a9c              # a hash prefix (6+ hex characters)
     uv run at-item --json severance    # for scripts: every column of atp.media, whole
+    uv run at-item --item matrix       # every release of the item: held, waiting, why not taken
 
 The database is the pipeline's (AT_PGSQL_*; the embedded server on a workstation without them).
 Soft-deleted rows are shown too (status `... (deleted)`): they answer the question as well.
@@ -24,11 +25,13 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
+from automatic_transmission.model import UPGRADED_PREFIX
 from automatic_transmission.pipeline.notices import episode_code
 from automatic_transmission.store.operator import escape_like
 
 HASH_PREFIX = re.compile(r"^[0-9a-fA-F]{6,40}$")
 DEFAULT_LIMIT = 50
+RELEASES_LIMIT = 500  # --item: at most this many releases of the matching items
 CELL_WIDTH = 60  # a longer cell is cut with …; --json has every value whole
 
 
@@ -79,6 +82,16 @@ def find_items(
     if len(words) == 1 and HASH_PREFIX.match(words[0]):
         condition = sql.SQL("(hash LIKE %s OR ({}))").format(title_match)
         params.insert(0, words[0].lower() + "%")
+    return _select(connection, schema, condition, params, limit)
+
+
+def _select(
+    connection: psycopg2.extensions.connection,
+    schema: str,
+    condition: sql.Composable,
+    params: Sequence[object],
+    limit: int,
+) -> list[Item]:
     query = sql.SQL(
         "SELECT hash, coalesce(media_title, original_title), pipeline_status::text,"
         " rejection_status::text, rejection_reason, error_condition, error_status, release_year,"
@@ -111,6 +124,82 @@ def find_items(
             )
         )
     return items
+
+
+def item_releases(
+    connection: psycopg2.extensions.connection,
+    found: Sequence[Item],
+    schema: str = "atp",
+    limit: int = RELEASES_LIMIT,
+) -> list[Item]:
+    """Every release of the items of `found` (rows whose `item_span` overlaps one of theirs),
+    plus the found rows that have no item. ONE query."""
+    spans = sorted({str(i.columns["item_span"]) for i in found if i.columns.get("item_span")})
+    without = [i for i in found if not i.columns.get("item_span")]
+    if not spans:
+        return without
+    condition = sql.SQL("item_span && ANY(%s::int8range[])")
+    return [*_select(connection, schema, condition, [spans], limit), *without]
+
+
+HELD = frozenset({"transferred", "complete"})
+FETCHING = frozenset({"media_accepted", "downloading", "downloaded"})
+
+
+def release_role(item: Item) -> str:
+    """What one release is to its item: held by the library, being fetched, waiting for a
+    decision, or why it was not taken (or was replaced, or failed)."""
+    status = str(item.columns.get("pipeline_status") or item.status)
+    if item.deleted:
+        return "deleted"
+    if item.error:
+        return f"frozen: {item.error}"
+    if status in HELD:
+        return "in the library"
+    if status in FETCHING:
+        return f"being fetched ({status})"
+    if status == "rejected":
+        reason = item.rejection_reason or "rejected"
+        return (
+            f"replaced: {reason}" if reason.startswith(UPGRADED_PREFIX) else f"not taken: {reason}"
+        )
+    return f"waiting ({status})"
+
+
+ROLE_ORDER = ("in the library", "being fetched", "waiting", "replaced", "not taken", "frozen")
+
+
+def _item_key(item: Item) -> tuple[str, str]:
+    span = item.columns.get("item_span")
+    return (str(span), "") if span else ("", item.hash)
+
+
+def render_items(items: Sequence[Item]) -> str:
+    """The releases grouped by item (`item_span`), each group headed by its item, the one the
+    library holds first, then those being fetched, waiting, and why the others were not taken."""
+    groups: dict[tuple[str, str], list[Item]] = {}
+    for item in items:
+        groups.setdefault(_item_key(item), []).append(item)
+
+    def rank(item: Item) -> tuple[int, str]:
+        role = release_role(item)
+        return (next((n for n, r in enumerate(ROLE_ORDER) if role.startswith(r)), 9), item.hash)
+
+    blocks = []
+    for members in groups.values():
+        members = sorted(members, key=rank)
+        head = members[0]
+        label = f"{head.title} {head.year_or_episode}".strip()
+        lines = [f"{label}:"]
+        for item in members:
+            quality = " ".join(
+                str(v) for v in (item.resolution, item.columns.get("upload_type")) if v
+            )
+            name = item.columns.get("original_title") or item.title
+            lines.append(f"  {item.hash[:12]}  {_cell(quality, 20):<15}  {release_role(item)}")
+            lines.append(f"                {_cell(name)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _cell(value: object, width: int = CELL_WIDTH) -> str:
@@ -207,6 +296,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser.add_argument("words", nargs="+", metavar="WORD", help="title words, or a hash prefix")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
     parser.add_argument(
+        "--item",
+        action="store_true",
+        help="every release of the matching items, grouped: held, being fetched, waiting, why not",
+    )
+    parser.add_argument(
         "--limit",
         type=_limit,
         default=DEFAULT_LIMIT,
@@ -223,12 +317,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         with connect() as (connection, schema):
             items = find_items(connection, words, schema, options.limit)
+            if options.item:
+                items = item_releases(connection, items, schema)
     except (psycopg2.Error, ValueError) as error:
         print(f"at-item: {error}".strip(), file=sys.stderr)
         return 2
     if options.json:
         out.write(json.dumps([as_json(item) for item in items], ensure_ascii=False, indent=2))
         out.write("\n")
+    elif items and options.item:
+        out.write(render_items(items) + "\n")
     elif items:
         out.write(render_table(items) + "\n")
     else:

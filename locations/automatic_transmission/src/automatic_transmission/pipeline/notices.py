@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, PipelineStatus, Verdict
+from automatic_transmission.model import (
+    HUNG_REASON,
+    UPGRADED_PREFIX,
+    MediaRow,
+    Outcome,
+    PipelineStatus,
+    Verdict,
+)
 from dagstributor_shared.notify import Notifier
 
 LISTED_ITEMS = 20  # a digest names this many rows, then counts the rest
@@ -65,6 +72,14 @@ def reached_library(outcome: Outcome) -> bool:
     return outcome.verdict is Verdict.ADVANCED and outcome.to_status is PipelineStatus.TRANSFERRED
 
 
+def upgraded_by(outcome: Outcome) -> str | None:
+    """The hash of the release that replaced this outcome's row in the library, if it did."""
+    reason = outcome.reason or ""
+    if outcome.verdict is Verdict.REJECTED and reason.startswith(UPGRADED_PREFIX + " "):
+        return reason.removeprefix(UPGRADED_PREFIX + " ").split(" ")[0]
+    return None
+
+
 def hung(outcome: Outcome) -> bool:
     return outcome.verdict is Verdict.REJECTED and outcome.reason == HUNG_REASON
 
@@ -85,11 +100,19 @@ def outcome_messages(
     """(title, body) of every message these outcomes call for, in a fixed order."""
     rows = rows or {}
     messages: list[tuple[str, str]] = []
+    replaced = {by: o.hash for o in outcomes if (by := upgraded_by(o))}
     for outcome in filter(reached_library, outcomes):
         label = outcome_label(outcome, rows.get(outcome.hash))
         where = _changed(outcome, rows.get(outcome.hash), "target_path") or _changed(
             outcome, rows.get(outcome.hash), "parent_path"
         )
+        old = replaced.get(outcome.hash)
+        if old is not None:
+            body = f"{label} upgraded in the library (replaces {old[:12]})" + (
+                f": {where}" if where else "."
+            )
+            messages.append((f"Dagstributor: {label} upgraded", body))
+            continue
         body = f"{label} reached the library" + (f": {where}" if where else ".")
         messages.append((f"Dagstributor: {label} is in the library", body))
     frozen = [o for o in outcomes if o.verdict is Verdict.ERRORED]

@@ -6,29 +6,45 @@ the row with nothing written · act: hardlink or copy through a temporary name a
 rename (`Library.place`) · record: `transferred` with `parent_path` (the library root) and
 `target_path` (the item's folder); a download not (yet) visible under AT_DOWNLOAD_DIR, or a
 filesystem error that may heal (a full library says `no space left in <root>: need N, free M`),
-is retried next run; any other error of one item freezes that item, never the batch · Plex (PLEX_URL, optional): a partial scan of each folder
-that received an item; Plex down is logged, the rows stay `transferred` · report.
+is retried next run; any other error of one item freezes that item, never the batch · upgrade: a
+release the library holds for the same item (`transferred`/`complete`, ONE query per batch) is
+replaced: only after the new files are in place are its own files removed (`library.upgrades`),
+and its row is rejected `upgraded by <hash>` (step 10 then removes its torrent) · Plex
+(PLEX_URL, optional): a partial scan of each folder that received or lost an item; Plex down is
+logged, the rows stay `transferred` · report.
 """
 
 import errno
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from automatic_transmission.clients.plex import PlexResource
+from automatic_transmission.items import overlaps
 from automatic_transmission.library.files import Library, LibrarySettings, NoSpace, list_download
 from automatic_transmission.library.naming import UnsafePath
-from automatic_transmission.library.placement import SourceFile, plan_placement
+from automatic_transmission.library.placement import Placement, SourceFile, plan_placement
+from automatic_transmission.library.upgrades import (
+    folder_files,
+    remove_replaced,
+    replaced_files,
+    upgraded_reason,
+)
 from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
-from automatic_transmission.pipeline.notices import reached_library
+from automatic_transmission.pipeline.notices import reached_library, upgraded_by
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
 from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
+from automatic_transmission.store.media import MediaStore
 from dagstributor_shared.postgres import PostgresResource
+
+# What the library holds of an item: a release placed there, seeding or done.
+HELD_STATUSES = (PipelineStatus.TRANSFERRED, PipelineStatus.COMPLETE)
 
 # Errors about the item's own names or shape: retrying cannot help, an operator must look.
 PERMANENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EILSEQ})
@@ -74,25 +90,67 @@ def copy_shortfall(
     )
 
 
-def transfer(row: MediaRow, library: Library, result: StepResult) -> Outcome:
+def transfer(
+    row: MediaRow,
+    library: Library,
+    result: StepResult,
+    replaced: Sequence[MediaRow] = (),
+) -> list[Outcome]:
+    """Place `row`'s download; then, only once it is in place, remove the files the pipeline
+    placed for each release it `replaced` (an upgrade) and mark those rows `upgraded by`."""
     if not row.original_path:
-        return Outcome.freeze(row, "original_path is null")
+        return [Outcome.freeze(row, "original_path is null")]
     try:
         files = list_download(Path(library.download_dir), row.original_path)
         placement = plan_placement(row, files, library.naming, library.roots)
         shortfall = copy_shortfall(library, placement.root, files, [s for s, _ in placement.files])
         if shortfall:
-            return Outcome.retry(row, shortfall)
+            return [Outcome.retry(row, shortfall)]
         result.count("files copied", library.place(placement))
     except Exception as error:  # one item's error is that item's outcome
-        return item_failure(row, error)
+        return [item_failure(row, error)]
     result.count("files placed", len(placement.files))
-    return Outcome.advance(
+    upgraded = [replace_old(old, row, placement, library, result) for old in replaced]
+    placed = Outcome.advance(
         row,
         PipelineStatus.TRANSFERRED,
         parent_path=placement.root,
         target_path=placement.target_path,
     )
+    return [placed, *upgraded]
+
+
+def replace_old(
+    old: MediaRow, new: MediaRow, placement: Placement, library: Library, result: StepResult
+) -> Outcome:
+    """The new file is in place: remove the old release's own files and mark its row (rejected
+    `upgraded by <hash>`, so step 10 removes its torrent). A file that cannot be removed now
+    is left (logged in the row's reason), never a reason to undo the new placement."""
+    reason = upgraded_reason(new.hash)
+    if old.parent_path and old.target_path:
+        try:
+            found = folder_files(old.parent_path, old.target_path)
+            paths = replaced_files(old, found, placement, library.naming, library.roots)
+            result.count("replaced files removed", remove_replaced(old.parent_path, paths))
+        except OSError as error:
+            reason += f" (old files left: {type(error).__name__}: {error.strerror or error})"
+    return Outcome.reject(old, reason)
+
+
+def transfer_batch(
+    store: MediaStore, rows: Sequence[MediaRow], library: Library, result: StepResult
+) -> list[Outcome]:
+    """Transfer a batch; the releases the library holds for the same items (ONE query) are
+    the ones each row replaces."""
+    held = store.related_releases(rows, HELD_STATUSES)
+    outcomes: list[Outcome] = []
+    for row in rows:
+        replaced = [
+            old for old in held if old.hash != row.hash and overlaps(old.item_span, row.item_span)
+        ]
+        result.rows.update((old.hash, old) for old in replaced)
+        outcomes += transfer(row, library, result, replaced)
+    return outcomes
 
 
 def run_transfer(
@@ -106,13 +164,14 @@ def run_transfer(
     result = StepResult()
     result.count("files placed", 0)
     result.count("files copied", 0)
+    result.count("replaced files removed", 0)
     result.count("folders scanned by Plex", 0)
     with open_store(postgres) as store:
         run_batches(
             store,
             PipelineStatus.DOWNLOADED,
             pipeline_settings.rows_per_batch(),
-            lambda rows, result: [transfer(row, shelves, result) for row in rows],
+            lambda rows, result: transfer_batch(store, rows, shelves, result),
             result,
             claim=True,  # two runs at once never copy one item twice
         )
@@ -121,12 +180,19 @@ def run_transfer(
 
 
 def scan_in_plex(plex: PlexResource, result: StepResult, context: dg.OpExecutionContext) -> None:
-    """A partial Plex scan of each folder that received an item (never raises: Plex down is
+    """A partial Plex scan of each folder that received an item or lost a replaced one (never raises: Plex down is
     logged by the refresher and the rows stay `transferred`)."""
     refresher = plex.refresher(context.log)
     if refresher is None:
         return
-    folders = sorted({str(o.changes["target_path"]) for o in result.outcomes if reached_library(o)})
+    folders = sorted(
+        {str(o.changes["target_path"]) for o in result.outcomes if reached_library(o)}
+        | {  # the folder of a replaced release loses its old file
+            str(result.rows[o.hash].target_path)
+            for o in result.outcomes
+            if upgraded_by(o) and o.hash in result.rows and result.rows[o.hash].target_path
+        }
+    )
     result.count("folders scanned by Plex", len(refresher.refresh_folders(folders).scanned))
 
 
