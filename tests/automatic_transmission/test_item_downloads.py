@@ -22,7 +22,7 @@ from tests.automatic_transmission.test_download_steps import (
 )
 from tests.support.steps import run_step, step_metadata
 from tests.support.transmission import Daemon, download_resources
-from tests.support.webseed import SeededTorrent, WebSeed, web_seed
+from tests.support.webseed import SeededTorrent, WebSeed, web_seed, write_payload
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +201,37 @@ def test_a_better_release_of_the_held_movie_replaces_its_file_row_and_torrent(
     assert old_row["rejection_reason"] == f"upgraded by {new.hash}"
     assert old.hash not in rig.transmission.torrents()
     assert rig.media.row(new.hash)["pipeline_status"] in ("transferred", "complete")
+
+
+def test_a_fake_release_gives_way_to_the_next_best_release_which_downloads(
+    postgres: PostgresResource,
+    media: MediaTable,
+    transmission: Daemon,
+    seed: WebSeed,
+    tmp_path: Path,
+) -> None:
+    """Issues 16 and 18: the release taken for the movie turns out fake when step 07 reads its
+    file list; it is rejected before its data, and the release passed over for it is taken."""
+    folder = seed.root / "The.Matrix.1999.2160p.BluRay-FAKE"
+    write_payload(folder / "The.Matrix.1999.2160p.BluRay-FAKE.mkv.exe", 200_000, seed=3)
+    fake = seed.make_torrent(folder)
+    real = movie_torrent(seed, "The.Matrix.1999.1080p.BluRay-GRP")
+    release(media, fake, "media_accepted", "2160p BluRay", rejection_status="accepted")
+    release(
+        media, real, "rejected", "1080p BluRay", rejection_status="rejected",
+        rejection_reason=f"The Matrix (1999): {BETTER_WAITING} (2160p BluRay ({fake.hash[:8]}…))",
+    )  # fmt: skip
+    resources = download_resources(transmission, tmp_path / "lib")
+
+    first = run_ok(7, postgres, resources)
+
+    assert media.row(fake.hash)["pipeline_status"] == "rejected"
+    assert media.row(fake.hash)["rejection_reason"].startswith("fake release: ")
+    assert media.row(real.hash)["pipeline_status"] == "media_accepted"
+    assert step_metadata(first)["next best releases taken"] == 1
+    assert fake.hash not in transmission.torrents()
+
+    run_ok(7, postgres, resources)
+    assert media.row(real.hash)["pipeline_status"] == "downloading"
+    assert set(transmission.torrents()) == {real.hash}
+    assert media.row(fake.hash)["pipeline_status"] == "rejected"  # never added again

@@ -34,6 +34,7 @@ from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verd
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.quality import load_quality
 from automatic_transmission.safety import (
     WAITING_FOR_SPACE,
     SafetyRules,
@@ -49,9 +50,11 @@ from automatic_transmission.seeding import (
     seed_limits,
 )
 from automatic_transmission.settings import PipelineSettings
+from automatic_transmission.store.items import make_item_wanted_again
 from automatic_transmission.torrents import MAGNET_SCHEME, build_magnet
 from dagstributor_shared.postgres import PostgresResource
 
+REVIVED = "next best releases taken"
 LINK_SCHEMES = (MAGNET_SCHEME, "http://", "https://")
 # Answers of a daemon that will never accept this torrent (others, e.g. a .torrent URL that
 # fails to download, may heal).
@@ -243,7 +246,7 @@ def run_initiation(
         context.log.warning("this Transmission has no labels (RPC < 16): torrents get none")
     result = StepResult()
     for figure in ("fake releases removed", "torrents started", "waiting for metadata",
-                   "waiting for free space"):  # fmt: skip
+                   "waiting for free space", REVIVED):  # fmt: skip
         result.count(figure, 0)
     with open_store(postgres) as store:
         run_batches(
@@ -254,6 +257,15 @@ def run_initiation(
             result,
             claim=True,  # two pipelines at once never add a torrent twice
         )
+        # A fake or corrupt release's item is wanted again: the next best release seen earlier
+        # (rejected only because this one was chosen) goes back to media_accepted; the failed
+        # hash stays rejected or frozen, so it is never added again.
+        failed = [
+            result.rows[o.hash]
+            for o in result.outcomes
+            if o.verdict in (Verdict.REJECTED, Verdict.ERRORED) and o.hash in result.rows
+        ]
+        result.count(REVIVED, len(make_item_wanted_again(store, failed, load_quality())))
     report_step(context, result)
 
 
