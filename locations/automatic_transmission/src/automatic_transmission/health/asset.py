@@ -26,8 +26,8 @@ from automatic_transmission.health.checks import (
     read_health,
     stuck_check,
 )
+from automatic_transmission.metadata import table
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.pipeline.report import table
 from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
 from automatic_transmission.settings import number_setting
 from dagstributor_shared.atp_schema import MAX_BACKUP_AGE

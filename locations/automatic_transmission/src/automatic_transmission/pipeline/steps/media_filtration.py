@@ -31,9 +31,10 @@ from automatic_transmission.clients.reel_driver import Prediction, ReelDriverRes
 from automatic_transmission.clients.watchlist import WatchlistResource
 from automatic_transmission.filters import FilterSettings, RuleSet
 from automatic_transmission.items import Choice, choose
+from automatic_transmission.metadata import show_number
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
 from automatic_transmission.pipeline.op import step_op
-from automatic_transmission.pipeline.report import report_step, show_number
+from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
 from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.settings import PipelineSettings
