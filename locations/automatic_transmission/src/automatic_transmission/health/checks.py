@@ -22,6 +22,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus
+from automatic_transmission.pipeline.step_table import STEP_TABLE
 from dagstributor_shared import atp_schema
 
 TOP_REJECTION_REASONS = 10
@@ -29,17 +30,17 @@ LISTED_ROWS = 20  # offending rows named in a check's metadata
 BACKED_UP_TABLES = atp_schema.TABLES
 NO_REASON = "(no reason)"
 
-# Status -> number of the step that moves rows out of it (the step that selects it: pipeline/steps/).
+# Rows wait in these by design (a download, the seeding delay before cleanup), so the owning
+# step's schedule does not explain their age: shown, never judged against it.
+OPEN_ENDED_WAITS = (PipelineStatus.DOWNLOADING, PipelineStatus.TRANSFERRED)
+# Status -> number of the step that moves rows out of it (the step table says which it consumes).
 STATUS_OWNER_STEP: Mapping[PipelineStatus, int] = {
-    PipelineStatus.INGESTED: 3,
-    PipelineStatus.PARSED: 4,
-    PipelineStatus.FILE_ACCEPTED: 5,
-    PipelineStatus.METADATA_COLLECTED: 6,
-    PipelineStatus.MEDIA_ACCEPTED: 7,
-    PipelineStatus.DOWNLOADED: 9,
+    step.consumes: step.number
+    for step in STEP_TABLE
+    if step.consumes is not None and step.consumes not in OPEN_ENDED_WAITS
 }
 # Statuses a row waits in for a step to pick it up (shown as the age of their oldest row).
-WAITING_STATUSES = (*STATUS_OWNER_STEP, PipelineStatus.DOWNLOADING, PipelineStatus.TRANSFERRED)
+WAITING_STATUSES = (*STATUS_OWNER_STEP, *OPEN_ENDED_WAITS)
 
 
 @dataclass(frozen=True)

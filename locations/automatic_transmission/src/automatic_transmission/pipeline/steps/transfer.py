@@ -26,6 +26,7 @@ from automatic_transmission.pipeline.notices import reached_library
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
@@ -110,7 +111,7 @@ def run_transfer(
     with open_store(postgres) as store:
         run_batches(
             store,
-            PipelineStatus.DOWNLOADED,
+            consumed_by("transfer"),
             pipeline_settings.rows_per_batch(),
             lambda rows, result: [transfer(row, shelves, result) for row in rows],
             result,
