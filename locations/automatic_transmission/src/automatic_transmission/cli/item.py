@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +21,10 @@ from typing import Any, NoReturn, TextIO
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
 
 from automatic_transmission.pipeline.notices import episode_code
-from automatic_transmission.store.operator import escape_like
+from automatic_transmission.store.item_search import matching_rows
 
-HASH_PREFIX = re.compile(r"^[0-9a-fA-F]{6,40}$")
 DEFAULT_LIMIT = 50
 CELL_WIDTH = 60  # a longer cell is cut with …; --json has every value whole
 
@@ -67,32 +64,11 @@ def find_items(
 ) -> list[Item]:
     """Rows whose release name or title contains every word, or whose hash starts with the one
     word given when it looks like a hash; newest change first."""
-    words = [w for w in words if w.strip()]
-    if not words:
-        return []
-    like = [f"%{escape_like(word)}%" for word in words]
-    title_match = sql.SQL(" AND ").join(
-        sql.SQL("concat_ws(' ', original_title, media_title) ILIKE %s") for _ in like
-    )
-    params: list[object] = list(like)
-    condition: sql.Composable = title_match
-    if len(words) == 1 and HASH_PREFIX.match(words[0]):
-        condition = sql.SQL("(hash LIKE %s OR ({}))").format(title_match)
-        params.insert(0, words[0].lower() + "%")
-    query = sql.SQL(
-        "SELECT hash, coalesce(media_title, original_title), pipeline_status::text,"
-        " rejection_status::text, rejection_reason, error_condition, error_status, release_year,"
-        " season, episode, resolution, coalesce(target_path, parent_path), created_at,"
-        " updated_at, deleted_at IS NOT NULL, to_jsonb(m)"
-        " FROM {} AS m WHERE {} ORDER BY updated_at DESC, hash LIMIT %s"
-    ).format(sql.Identifier(schema, "media"), condition)
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*params, limit])
-        found = cursor.fetchall()
-    connection.commit()
     items = []
     for (h, title, status, rejection, reason, error, frozen, year, season, episode,
-         resolution, path, created, updated, deleted, columns) in found:  # fmt: skip
+         resolution, path, created, updated, deleted, columns) in matching_rows(
+        connection, words, schema, limit
+    ):  # fmt: skip
         items.append(
             Item(
                 hash=str(h).strip(),

@@ -18,7 +18,6 @@ from automatic_transmission.health.checks import (
     CheckOutcome,
     PipelineHealth,
     StaleRow,
-    backup_ages_hours,
     backup_check,
     download_progress_check,
     frozen_check,
@@ -36,6 +35,7 @@ from automatic_transmission.pipeline.step_table import (
     STEP_TABLE,
 )
 from automatic_transmission.settings import number_setting
+from automatic_transmission.store.health import backup_ages_hours
 from dagstributor_shared.atp_schema import MAX_BACKUP_AGE
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
