@@ -238,7 +238,7 @@ class PostgresResource(dg.ConfigurableResource):
     (used by tests) win over the environment. The password never appears in logs or metadata.
     """
 
-    env_prefix: str = Field(default="WST_PGSQL", description="WST_PGSQL or AT_PGSQL")
+    env_prefix: str = Field(description="the location's variable prefix, <LOCATION>_PGSQL")
     host: str | None = None
     port: int | None = None
     database: str | None = None

@@ -40,6 +40,7 @@ CONFIG_SUBDIR = "automatic_transmission"
 AT_PGSQL_PREFIX = "AT_PGSQL"
 BATCH_SIZE_VAR = "AT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = 50
+NOTIFY_URLS_VAR = "AT_NOTIFY_URLS"  # Apprise URLs of the location's notifications (secret)
 MAINTENANCE_WAIT_VAR = "AT_MAINTENANCE_WAIT"  # seconds a step waits for a schema job
 DEFAULT_MAINTENANCE_WAIT_SECONDS = 30.0
 
