@@ -19,7 +19,7 @@ import pytest
 
 from automatic_transmission.clients.plex import PlexResource
 from automatic_transmission.model import HUNG_REASON
-from dagstributor_shared.notify import NOTIFY_URLS_VAR
+from automatic_transmission.settings import NOTIFY_URLS_VAR
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.plex import PLEX_TOKEN, fake_plex

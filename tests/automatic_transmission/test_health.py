@@ -19,7 +19,6 @@ from automatic_transmission.health.asset import (
 from automatic_transmission.health.checks import (
     BACKUP_JOB_NAME,
     NO_REASON,
-    backup_ages_hours,
     backup_check,
     download_progress_check,
     frozen_check,
@@ -28,6 +27,7 @@ from automatic_transmission.health.checks import (
     stuck_check,
 )
 from automatic_transmission.model import PipelineStatus
+from automatic_transmission.store.health import backup_ages_hours
 from dagstributor_shared import atp_schema
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from automatic_transmission.cli import item as item_cli
 from automatic_transmission.cli.item import USAGE, main
+from automatic_transmission.store import item_search
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.database import PgTestServer
 from tests.support.proxy import LOOPBACK, silent_proxy
@@ -181,13 +181,13 @@ def test_a_database_path_gone_silent_after_connecting_ends_within_the_reply_dead
         monkeypatch.setenv("AT_PGSQL_HOST", LOOPBACK)
         monkeypatch.setenv("AT_PGSQL_PORT", str(proxy.port))
         monkeypatch.setenv("AT_PGSQL_STATEMENT_TIMEOUT", "1")  # reply deadline 1 + 10 s
-        escape = item_cli.escape_like
+        escape = item_search.escape_like  # called once connected: the SQL lives in store/
 
         def silent_after_connecting(text: str) -> str:
             proxy.go_silent()  # connected; the query that follows gets no answer
             return escape(text)
 
-        monkeypatch.setattr(item_cli, "escape_like", silent_after_connecting)
+        monkeypatch.setattr(item_search, "escape_like", silent_after_connecting)
         started = time.monotonic()
         code, _ = at_item("blade")
     assert code == 2

@@ -20,7 +20,8 @@ from automatic_transmission.pipeline.notices import (
     notify_outcomes,
     outcome_messages,
 )
-from dagstributor_shared.notify import NOTIFY_URLS_VAR, Notifier, NotifierResource
+from automatic_transmission.settings import NOTIFY_URLS_VAR
+from dagstributor_shared.notify import Notifier, NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 from tests.automatic_transmission.conftest import MediaTable
 from tests.support.processes import free_port

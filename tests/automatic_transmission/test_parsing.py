@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from automatic_transmission.parsing import (
     MAX_UPLOADER,
     ParsedRelease,
     classify_media_type,
+    latest_year,
     missing_required_fields,
     parse_release,
+    patterns,
     required_field_error,
 )
 
@@ -849,3 +852,15 @@ def test_crc_tag_is_never_a_title_word() -> None:
 def test_media_type_is_the_model_enum() -> None:
     assert isinstance(parse_release("Glen.Row.S01E01.720p").media_type, MediaType)
     assert classify_media_type("Hercules.2014.1080p") is MediaType.MOVIE
+
+
+def test_the_latest_year_is_measured_at_each_parse_not_at_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A code server running across New Year must judge years against the new bound: the bound
+    follows the date of the parse (here moved to 2049, so 2049 is a year, no longer a title)."""
+    name = "Blade.Runner.2049.1080p.WEB-DL.DD5.1.H264"
+    assert parse_release(name).year is None  # today: 2049 is a number in the title
+    monkeypatch.setattr(patterns, "today", lambda: datetime.date(2049, 1, 1))
+    assert latest_year() == 2050
+    assert parse_release(name).year == 2049

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from automatic_transmission.metadata import TABLE_LIMIT
 from automatic_transmission.model import Outcome, PipelineStatus, Verdict
-from automatic_transmission.pipeline.report import TABLE_LIMIT, items_table, step_metadata
+from automatic_transmission.pipeline.report import items_table, step_metadata
 from automatic_transmission.pipeline.runner import StepResult
 from tests.support.feeds import info_hash
 

@@ -111,7 +111,7 @@ def test_a_transfer_job_and_a_pipeline_containing_it_carry_the_mounts() -> None:
     def parse_op() -> None:
         pass
 
-    steps = (Step(3, "parse", parse_op), Step(9, "transfer", transfer_op))
+    steps = (Step(3, "parse", op=parse_op), Step(9, "transfer", op=transfer_op))
     transfer_job = step_job(steps[1])
     pipeline = full_pipeline_job(steps)
     for job in (transfer_job, pipeline):

@@ -9,7 +9,6 @@ import dagster as dg
 import pytest
 
 from dagstributor_shared.notify import (
-    NOTIFY_URLS_VAR,
     WEBSERVER_URL_VAR,
     Notifier,
     NotifierResource,
@@ -19,6 +18,8 @@ from dagstributor_shared.notify import (
 from dagstributor_shared.scrub import MASK, scrub
 from tests.support.processes import free_port
 from tests.support.webhook import Webhook
+
+NOTIFY_URLS_VAR = "DAGSTRIBUTOR_TEST_NOTIFY_URLS"  # a location names its own (AT_NOTIFY_URLS ...)
 
 
 @dg.op
@@ -67,7 +68,7 @@ def test_a_failed_run_posts_one_message_with_job_run_error_and_link(
 ) -> None:
     monkeypatch.setenv(NOTIFY_URLS_VAR, webhook.apprise_url)
     monkeypatch.setenv(WEBSERVER_URL_VAR, "http://dagster.example:3000/")
-    sensor = run_failure_sensor("automatic_transmission")
+    sensor = run_failure_sensor("automatic_transmission", NOTIFY_URLS_VAR)
     with dg.DagsterInstance.ephemeral() as instance:
         context = failed_run_context(instance, failing_job)
         sensor(context)
@@ -87,14 +88,14 @@ def test_a_failed_run_without_urls_sends_nothing_and_does_not_fail(
     webhook: Webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(NOTIFY_URLS_VAR, raising=False)
-    sensor = run_failure_sensor("automatic_transmission")
+    sensor = run_failure_sensor("automatic_transmission", NOTIFY_URLS_VAR)
     with dg.DagsterInstance.ephemeral() as instance:
         sensor(failed_run_context(instance, failing_job))
     assert webhook.messages() == []
 
 
 def test_no_url_sends_nothing_and_reports_not_sent(webhook: Webhook) -> None:
-    notifier = Notifier.from_environment({})
+    notifier = Notifier.from_environment({}, urls_var=NOTIFY_URLS_VAR)
     assert not notifier.enabled
     assert notifier.send("title", "body") is False
     assert webhook.messages() == []
@@ -102,7 +103,9 @@ def test_no_url_sends_nothing_and_reports_not_sent(webhook: Webhook) -> None:
 
 def test_an_unreachable_target_is_logged_and_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     dead = f"json://127.0.0.1:{free_port()}/notify?cto=1&rto=1"
-    notifier = Notifier.from_environment({NOTIFY_URLS_VAR: dead}, timeout_s=5)
+    notifier = Notifier.from_environment(
+        {NOTIFY_URLS_VAR: dead}, urls_var=NOTIFY_URLS_VAR, timeout_s=5
+    )
     began = time.monotonic()
     with caplog.at_level(logging.WARNING):
         assert notifier.send("Dagstributor: hello", "body") is False
@@ -112,7 +115,9 @@ def test_an_unreachable_target_is_logged_and_never_raises(caplog: pytest.LogCapt
 
 def test_one_unreachable_target_does_not_stop_the_others(webhook: Webhook) -> None:
     dead = f"json://127.0.0.1:{free_port()}/notify?cto=1&rto=1"
-    notifier = Notifier.from_environment({NOTIFY_URLS_VAR: f"{dead} {webhook.apprise_url}"})
+    notifier = Notifier.from_environment(
+        {NOTIFY_URLS_VAR: f"{dead} {webhook.apprise_url}"}, urls_var=NOTIFY_URLS_VAR
+    )
     notifier.send("Dagstributor: hello", "body")
     assert len(webhook.messages()) == 1
 
@@ -126,7 +131,7 @@ def test_a_message_never_contains_a_secret(webhook: Webhook) -> None:
         "AT_PGSQL_PASSWORD": "pg-password-xyz",
         "PLEX_TOKEN": "plex-token-abc",
     }
-    notifier = Notifier.from_environment(environ)
+    notifier = Notifier.from_environment(environ, urls_var=NOTIFY_URLS_VAR)
     leaky = (
         "connect to postgresql://atp:pg-password-xyz@db:5432 failed; "
         "GET https://api.themoviedb.org/3/search?api_key=tmdb-key-0123456789&query=x; "
@@ -150,7 +155,9 @@ def test_scrub_masks_url_credentials_and_secret_query_values() -> None:
 
 
 def test_the_notifier_never_shows_its_urls() -> None:
-    notifier = Notifier.from_environment({NOTIFY_URLS_VAR: "json://u:secretbot@127.0.0.1:9/x"})
+    notifier = Notifier.from_environment(
+        {NOTIFY_URLS_VAR: "json://u:secretbot@127.0.0.1:9/x"}, urls_var=NOTIFY_URLS_VAR
+    )
     assert "secretbot" not in repr(notifier)
 
 

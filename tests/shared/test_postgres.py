@@ -135,7 +135,9 @@ def test_inside_kubernetes_the_error_names_exactly_the_missing_and_invalid_varia
 
 @pytest.mark.parametrize("render", [repr, str])
 def test_the_password_is_never_in_the_repr_of_the_resource_or_its_settings(render: Any) -> None:
-    resource = PostgresResource(host="db", database="d", username="u", password="s3cret")
+    resource = PostgresResource(
+        env_prefix="TEST_PGSQL", host="db", database="d", username="u", password="s3cret"
+    )
     assert "s3cret" not in render(resource)
     settings = resource.settings()
     assert settings.password == "s3cret"

@@ -6,13 +6,16 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from dagstributor_shared.environment import Environment
 from dagstributor_shared.schedules import (
+    OWNERS_FILE,
     SCHEDULE_PROFILE_VAR,
     ScheduleConfigError,
     build_schedules,
     find_config_dir,
+    owner_prefixes,
 )
 
 
@@ -39,6 +42,7 @@ def _config(tmp_path: Path, text: str, env: str = "dev") -> Path:
     folder = tmp_path / "config" / "schedules"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{env}.yaml").write_text(text)
+    (folder / OWNERS_FILE).write_text("at_: automatic_transmission\nwst_: wiring_schema_tics\n")
     return tmp_path / "config"
 
 
@@ -184,3 +188,23 @@ def test_a_profile_that_names_no_file_is_an_error_naming_it(
     monkeypatch.setenv(SCHEDULE_PROFILE_VAR, "../prod")
     with pytest.raises(ScheduleConfigError, match=f"{SCHEDULE_PROFILE_VAR} must name a file"):
         _build(_config(tmp_path, "{}\n"))
+
+
+def test_a_prefix_no_location_owns_and_a_missing_owners_file_are_errors(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'at_03_parse: {cron_schedule: "* * * * *"}\n')
+    with pytest.raises(ScheduleConfigError, match="no location owns prefix 'xyz_'"):
+        build_schedules(JOBS, "xyz_", Environment.DEV, known_keys=KNOWN, config_dir=config)
+    (config / "schedules" / OWNERS_FILE).unlink()
+    with pytest.raises(ScheduleConfigError, match=r"owners\.yaml: file of schedule key owners"):
+        _build(config)
+
+
+def test_the_repository_names_an_owner_for_every_key_of_its_schedule_files() -> None:
+    """Each location reads its own keys; the owners file covers every key of every file."""
+    folder = find_config_dir() / "schedules"
+    prefixes = owner_prefixes(folder)
+    assert set(prefixes) == {"at_", "wst_"}
+    files = [folder / f"{env.value}.yaml" for env in Environment] + [folder / "local.yaml"]
+    for file in files:
+        keys = yaml.safe_load(file.read_text())
+        assert keys and all(str(key).startswith(prefixes) for key in keys)

@@ -52,9 +52,9 @@ SETTING_NAME = re.compile(
 )
 # A literal `<X>_PGSQL` is a PostgresResource prefix: the code reads `<X>_PGSQL_<suffix>`.
 PGSQL_PREFIX = re.compile(r"^[A-Z]+_PGSQL$")
-# AT_NOTIFY_URLS: Apprise URLs carry the targets' tokens in their paths.
+# AT_NOTIFY_URLS, WST_NOTIFY_URLS: Apprise URLs carry the targets' tokens in their paths.
 SECRET_NAME = re.compile(
-    r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^AT_NOTIFY_URLS$|^AT_TORZNAB_URLS$|^AT_WATCHLIST_URLS$"
+    r"(PASSWORD|API_KEY|TOKEN|SECRET)$|^postgresql-password$|^(AT|WST)_NOTIFY_URLS$|^AT_TORZNAB_URLS$|^AT_WATCHLIST_URLS$"
 )
 
 

@@ -1,8 +1,8 @@
-"""Notifications through Apprise (AT_NOTIFY_URLS), scrubbed of secrets, never failing the caller.
+"""Notifications through Apprise, scrubbed of secrets, never failing the caller.
 
 One URL scheme reaches ~100 services (Discord, Slack, Telegram, ntfy, Gotify, e-mail, JSON
-webhooks). `AT_NOTIFY_URLS` holds space- or comma-separated Apprise URLs; unset or empty, nothing is
-sent and nothing fails. A message that cannot be delivered is logged (scrubbed) and `send` returns
+webhooks). Each location names its own variable of space- or comma-separated Apprise URLs
+(`urls_var`: AT_NOTIFY_URLS, WST_NOTIFY_URLS); unset or empty, nothing is sent and nothing fails. A message that cannot be delivered is logged (scrubbed) and `send` returns
 False: a notification never fails a step, a sensor or a check, and never loses a row.
 
 No secret ever leaves in a message: every text goes through the one scrubber
@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import dagster as dg
 
 from dagstributor_shared.scrub import MIN_SECRET, scrub
+from dagstributor_shared.settings import setting
 
-NOTIFY_URLS_VAR = "AT_NOTIFY_URLS"
 WEBSERVER_URL_VAR = "DAGSTER_WEBSERVER_URL"
 DEFAULT_TIMEOUT_S = 15.0  # the whole delivery to every target, per message
 MAX_BODY_CHARS = 3500  # most chat services cut near 4000; keep the end of a long text out
@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 
 def split_urls(raw: str | None) -> tuple[str, ...]:
-    """AT_NOTIFY_URLS -> the URLs (space- or comma-separated; blanks ignored)."""
+    """The value of a location's URL variable -> the URLs (space- or comma-separated; blanks
+    ignored)."""
     if not raw:
         return ()
     return tuple(part for part in re.split(r"[\s,]+", raw) if part)
@@ -71,6 +72,7 @@ class Notifier:
     secrets: frozenset[str] = field(default_factory=frozenset, repr=False)
     timeout_s: float = DEFAULT_TIMEOUT_S
     log: logging.Logger = field(default=logger, repr=False, compare=False)
+    urls_var: str = ""  # where the URLs came from, for the warnings
 
     def __repr__(self) -> str:  # never the URLs: they carry tokens
         return f"Notifier({len(self.urls)} target(s))"
@@ -80,18 +82,20 @@ class Notifier:
         cls,
         environ: Mapping[str, str] | None = None,
         *,
+        urls_var: str = "",
         urls: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         log: logging.Logger | None = None,
     ) -> Notifier:
-        """The notifier of AT_NOTIFY_URLS (or of `urls` when given), scrubbing the secrets of
-        this environment."""
+        """The notifier of the variable `urls_var` (or of `urls` when given; "" reads no
+        variable), scrubbing the secrets of this environment."""
         env = os.environ if environ is None else environ
-        targets = split_urls(env.get(NOTIFY_URLS_VAR) if urls is None else urls)
+        raw = setting(urls, urls_var, "", env) if urls_var else urls
+        targets = split_urls(None if raw is None else str(raw))
         secrets = environment_secrets(env)
         for url in targets:
             secrets |= url_secrets(url)
-        return cls(targets, frozenset(secrets), timeout_s, log or logger)
+        return cls(targets, frozenset(secrets), timeout_s, log or logger, urls_var)
 
     @property
     def enabled(self) -> bool:
@@ -115,7 +119,8 @@ class Notifier:
             if added < len(self.urls):
                 self.log.warning(
                     f"{len(self.urls) - added} of the {len(self.urls)} URLs in "
-                    f"{NOTIFY_URLS_VAR} are not valid Apprise URLs; they are skipped"
+                    f"{self.urls_var or 'the notification URLs'} are not valid Apprise URLs; "
+                    "they are skipped"
                 )
             if not added:
                 return False
@@ -129,14 +134,18 @@ class Notifier:
 
 
 class NotifierResource(dg.ConfigurableResource):
-    """Where notifications go: AT_NOTIFY_URLS (space- or comma-separated Apprise URLs), read when
-    a run starts; unset or empty -> nothing is sent. An explicit `urls` wins (tests)."""
+    """Where notifications go: the location's variable `urls_var` (space- or comma-separated
+    Apprise URLs), read when a run starts; unset or empty -> nothing is sent. An explicit `urls`
+    wins (tests); without `urls_var` only `urls` is used."""
 
+    urls_var: str = ""
     urls: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def notifier(self, log: logging.Logger | None = None) -> Notifier:
-        return Notifier.from_environment(urls=self.urls, timeout_s=self.timeout_s, log=log)
+        return Notifier.from_environment(
+            urls_var=self.urls_var, urls=self.urls, timeout_s=self.timeout_s, log=log
+        )
 
 
 # --- run failures ------------------------------------------------------------------------------
@@ -202,20 +211,24 @@ def failure_error_line(context: dg.RunFailureSensorContext) -> str:
 
 def run_failure_sensor(
     location: str,
-    notifier_factory: Callable[[], Notifier] = Notifier.from_environment,
+    urls_var: str,
+    notifier_factory: Callable[[], Notifier] | None = None,
 ) -> dg.RunFailureSensorDefinition:
-    """A sensor of one code location that notifies every failed run of its jobs."""
+    """A sensor of one code location that notifies every failed run of its jobs to the URLs of
+    the location's variable `urls_var` (read when a run fails)."""
 
     @dg.run_failure_sensor(
         name=f"{location}_run_failure_notification",
         description=(
-            f"Notifies {NOTIFY_URLS_VAR} of each failed run of this location: job, run id, the "
+            f"Notifies {urls_var} of each failed run of this location: job, run id, the "
             f"error's first line and a link to the run ({WEBSERVER_URL_VAR})."
         ),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def notify_run_failure(context: dg.RunFailureSensorContext) -> None:
-        notifier = notifier_factory()
+        notifier = (
+            notifier_factory() if notifier_factory else Notifier.from_environment(urls_var=urls_var)
+        )
         if not notifier.enabled:
             return
         run = context.dagster_run

@@ -43,6 +43,8 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
+from dagstributor_shared.settings import SettingsError, number_setting
+
 STATEMENT_TIMEOUT_SUFFIX = "STATEMENT_TIMEOUT"
 TCP_TIMEOUT_SUFFIX = "TCP_TIMEOUT"
 IDLE_TIMEOUT_SUFFIX = "IDLE_TIMEOUT"
@@ -55,7 +57,7 @@ CANCEL_WAIT = 2.0
 _CONNECT_TIMEOUT = re.compile(r"(?:^|\s)connect_timeout=(\d+)")
 
 
-class TimeoutSettingsError(ValueError):
+class TimeoutSettingsError(SettingsError):
     """A timeout variable is not a number in range; names the variable, never another value."""
 
 
@@ -109,19 +111,12 @@ def timeout_settings(
     problems: list[str] = []
 
     def number(suffix: str, field: str, default: float, minimum: float) -> float:
-        raw = given.get(field)
-        if raw is None:
-            raw = env.get(f"{prefix}_{suffix}") or None
-        if raw is None:
-            return default
+        var = f"{prefix}_{suffix}"
         try:
-            value = float(raw)
-            if not value >= minimum or value == float("inf"):
-                raise ValueError
-        except ValueError:
-            problems.append(f"{prefix}_{suffix} must be a number of seconds >= {minimum:g}")
+            return number_setting(given.get(field), var, default, minimum, environ=env)
+        except SettingsError:
+            problems.append(f"{var} must be a number of seconds >= {minimum:g}")
             return default
-        return value
 
     statement = number(STATEMENT_TIMEOUT_SUFFIX, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT, 0)
     tcp = number(TCP_TIMEOUT_SUFFIX, "tcp_timeout", DEFAULT_TCP_TIMEOUT, 1)

@@ -23,6 +23,7 @@ from dagstributor_shared.pg_timeouts import (
     install_interruptible_wait,
     timeout_settings,
 )
+from dagstributor_shared.settings import SettingsError, setting
 
 EMBEDDED_PGDATA_VAR = "DAGSTRIBUTOR_PGDATA"
 EMBEDDED_DATABASE = "postgres"
@@ -32,7 +33,7 @@ HOST_SUFFIXES = ("HOST", "ENDPOINT")
 SETTING_SUFFIXES = ("PORT", "DATABASE", "USERNAME", "PASSWORD", "SCHEMA")
 
 
-class DatabaseSettingsError(ValueError):
+class DatabaseSettingsError(SettingsError):
     """Settings are missing or invalid; lists every variable by name (never a value)."""
 
 
@@ -82,9 +83,9 @@ def repo_root() -> Path | None:
 
 
 def embedded_pgdata() -> Path:
-    explicit = os.environ.get(EMBEDDED_PGDATA_VAR)
+    explicit = setting(None, EMBEDDED_PGDATA_VAR, None)
     if explicit:
-        return Path(explicit)
+        return Path(str(explicit))
     root = repo_root()
     if root is None:
         raise DatabaseSettingsError(
@@ -159,8 +160,7 @@ def start_embedded(pgdata: Path, *, announce: bool = True) -> str:
 def database_configured(prefix: str, environ: Mapping[str, str] | None = None) -> bool:
     """The one rule for "is a database configured": `<prefix>_HOST` or `<prefix>_ENDPOINT` is
     set and not empty (else a workstation gets the embedded server)."""
-    env = os.environ if environ is None else environ
-    return any(env.get(f"{prefix}_{suffix}") for suffix in HOST_SUFFIXES)
+    return any(setting(None, f"{prefix}_{suffix}", None, environ) for suffix in HOST_SUFFIXES)
 
 
 def resolve_settings(
@@ -171,8 +171,8 @@ def resolve_settings(
     env = os.environ if environ is None else environ
 
     def variable(suffix: str) -> str | None:
-        value = env.get(f"{prefix}_{suffix}")
-        return value if value not in (None, "") else None
+        value = setting(None, f"{prefix}_{suffix}", None, env)
+        return None if value is None else str(value)
 
     host = overrides.get("host") or next(
         (v for s in HOST_SUFFIXES if (v := variable(s)) is not None), None
@@ -238,7 +238,7 @@ class PostgresResource(dg.ConfigurableResource):
     (used by tests) win over the environment. The password never appears in logs or metadata.
     """
 
-    env_prefix: str = Field(default="WST_PGSQL", description="WST_PGSQL or AT_PGSQL")
+    env_prefix: str = Field(description="the location's variable prefix, <LOCATION>_PGSQL")
     host: str | None = None
     port: int | None = None
     database: str | None = None

@@ -22,10 +22,10 @@ from dagstributor_shared.environment import Environment
 
 CONFIG_DIR_VAR = "DAGSTRIBUTOR_CONFIG_DIR"
 SCHEDULE_PROFILE_VAR = "DAGSTRIBUTOR_SCHEDULES"
-# Every schedule key starts with the prefix of the location that owns it. A location validates the
-# keys with its own prefix and leaves the others to their owner; a key with no known prefix is an
-# error everywhere, so a typo is never silently ignored by both.
-LOCATION_PREFIXES = ("at_", "wst_")
+# Every schedule key starts with the prefix of the location that owns it; which prefixes exist is
+# the deployment's fact, in `config/schedules/owners.yaml` beside the schedule files (shared knows
+# no location: each passes its own prefix).
+OWNERS_FILE = "owners.yaml"
 HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules"})
 SENSOR_SUFFIX = "_sensor"  # a key ending so is a sensor's switch, not a schedule
 
@@ -118,6 +118,21 @@ def schedule_file(environment: Environment, config_dir: Path | None = None) -> P
     return (config_dir or find_config_dir()) / "schedules" / f"{profile}.yaml"
 
 
+def owner_prefixes(schedules_dir: Path) -> tuple[str, ...]:
+    """The prefixes of `owners.yaml` (prefix -> the code location that owns its keys)."""
+    path = schedules_dir / OWNERS_FILE
+    if not path.is_file():
+        raise ScheduleConfigError(f"{path}: file of schedule key owners not found")
+    document = read_yaml(path, ScheduleConfigError, "a mapping of key prefixes to locations")
+    if not isinstance(document, Mapping) or not all(
+        isinstance(k, str) and k.endswith("_") and isinstance(v, str) for k, v in document.items()
+    ):
+        raise ScheduleConfigError(
+            f"{path}: expected a mapping of key prefixes (`<prefix>_`) to locations"
+        )
+    return tuple(document)
+
+
 def load_schedule_specs(
     path: Path, owned_keys: frozenset[str], prefix: str
 ) -> dict[str, ScheduleEntry]:
@@ -127,10 +142,15 @@ def load_schedule_specs(
     document = read_yaml(path, ScheduleConfigError, "a mapping of schedule keys")
     if not isinstance(document, Mapping):
         raise ScheduleConfigError(f"{path}: expected a mapping of schedule keys at the top level")
+    prefixes = owner_prefixes(path.parent)
+    if prefix not in prefixes:
+        raise ScheduleConfigError(
+            f"{path.parent / OWNERS_FILE}: no location owns prefix {prefix!r}"
+        )
     specs: dict[str, ScheduleEntry] = {}
     for key, raw in document.items():
         key = str(key)
-        if not key.startswith(LOCATION_PREFIXES):
+        if not key.startswith(prefixes):
             raise ScheduleConfigError(f"{path}: schedule {key!r} names no known schedule")
         if not key.startswith(prefix) or key.endswith(SENSOR_SUFFIX):
             continue  # another location's schedule, or a sensor (load_sensor_specs)

@@ -27,6 +27,7 @@ from automatic_transmission.pipeline.sensors import build_sensors
 from automatic_transmission.quality import load_quality
 from automatic_transmission.safety import load_safety_rules
 from automatic_transmission.seeding import load_seeding_rules
+from automatic_transmission.settings import NOTIFY_URLS_VAR
 from dagstributor_shared.environment import Environment, current_environment
 from dagstributor_shared.notify import run_failure_sensor
 from dagstributor_shared.schedules import build_schedules
@@ -59,7 +60,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
         asset_checks=list(HEALTH_CHECKS),
         jobs=[*jobs.values(), *chains.values(), health_job, *operator_jobs()],
         schedules=schedules,
-        sensors=[run_failure_sensor("automatic_transmission"), *sensors],
+        sensors=[run_failure_sensor("automatic_transmission", NOTIFY_URLS_VAR), *sensors],
         resources={**pipeline_resources(), **health_resources()},
     )
 

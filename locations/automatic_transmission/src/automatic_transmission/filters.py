@@ -33,8 +33,8 @@ from pydantic import (
     model_validator,
 )
 
+from automatic_transmission.metadata import show_number
 from automatic_transmission.model import MediaType, TitleMetadata, as_number
-from automatic_transmission.pipeline.report import show_number
 from automatic_transmission.settings import number_setting
 from dagstributor_shared.config_files import read_yaml, validated
 from dagstributor_shared.schedules import find_config_dir

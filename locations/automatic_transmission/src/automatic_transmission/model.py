@@ -13,6 +13,9 @@ from typing import Any
 from automatic_transmission.limits import MAX_INTEGER as MAX_INTEGER
 from automatic_transmission.limits import MAX_YEAR, MIN_YEAR
 
+# Control characters (NUL among them: PostgreSQL text cannot hold it): outside text turns each run
+# into one space before it is parsed or stored (feed titles, release names).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 # Step 10's rejection reason for a download without progress for AT_HUNG_ITEM_CLEANUP_DELAY; the
 # notifications recognise a hung item by it.
 HUNG_REASON = "exceeded time limit"

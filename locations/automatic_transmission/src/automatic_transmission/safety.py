@@ -17,8 +17,8 @@ from typing import Annotated
 import dagster as dg
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from automatic_transmission.metadata import show_number
 from automatic_transmission.model import MediaType
-from automatic_transmission.pipeline.report import show_number
 from automatic_transmission.settings import config_dir, number_setting
 from dagstributor_shared.config_files import read_yaml, validated
 

@@ -11,6 +11,7 @@ from dagstributor_shared.schedules import build_schedules
 from wiring_schema_tics.jobs import SCHEDULE_KEY, build_jobs, build_resources
 
 SCHEDULED_JOB = "wst_atp_bak_job"
+NOTIFY_URLS_VAR = "WST_NOTIFY_URLS"  # Apprise URLs of the failed runs of this location (secret)
 
 
 def build_definitions(environment: Environment) -> dg.Definitions:
@@ -22,7 +23,7 @@ def build_definitions(environment: Environment) -> dg.Definitions:
     return dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
-        sensors=[run_failure_sensor("wiring_schema_tics")],
+        sensors=[run_failure_sensor("wiring_schema_tics", NOTIFY_URLS_VAR)],
         resources=build_resources(PostgresResource(env_prefix="WST_PGSQL")),
     )
 

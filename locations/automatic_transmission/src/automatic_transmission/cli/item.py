@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,13 +22,11 @@ from typing import Any, NoReturn, TextIO
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
 
 from automatic_transmission.model import UPGRADED_PREFIX
 from automatic_transmission.pipeline.notices import episode_code
-from automatic_transmission.store.operator import escape_like
+from automatic_transmission.store.item_search import matching_rows, releases_of_items
 
-HASH_PREFIX = re.compile(r"^[0-9a-fA-F]{6,40}$")
 DEFAULT_LIMIT = 50
 RELEASES_LIMIT = 500  # --item: at most this many releases of the matching items
 CELL_WIDTH = 60  # a longer cell is cut with …; --json has every value whole
@@ -70,42 +67,13 @@ def find_items(
 ) -> list[Item]:
     """Rows whose release name or title contains every word, or whose hash starts with the one
     word given when it looks like a hash; newest change first."""
-    words = [w for w in words if w.strip()]
-    if not words:
-        return []
-    like = [f"%{escape_like(word)}%" for word in words]
-    title_match = sql.SQL(" AND ").join(
-        sql.SQL("concat_ws(' ', original_title, media_title) ILIKE %s") for _ in like
-    )
-    params: list[object] = list(like)
-    condition: sql.Composable = title_match
-    if len(words) == 1 and HASH_PREFIX.match(words[0]):
-        condition = sql.SQL("(hash LIKE %s OR ({}))").format(title_match)
-        params.insert(0, words[0].lower() + "%")
-    return _select(connection, schema, condition, params, limit)
+    return _items(matching_rows(connection, words, schema, limit))
 
 
-def _select(
-    connection: psycopg2.extensions.connection,
-    schema: str,
-    condition: sql.Composable,
-    params: Sequence[object],
-    limit: int,
-) -> list[Item]:
-    query = sql.SQL(
-        "SELECT hash, coalesce(media_title, original_title), pipeline_status::text,"
-        " rejection_status::text, rejection_reason, error_condition, error_status, release_year,"
-        " season, episode, resolution, coalesce(target_path, parent_path), created_at,"
-        " updated_at, deleted_at IS NOT NULL, to_jsonb(m)"
-        " FROM {} AS m WHERE {} ORDER BY updated_at DESC, hash LIMIT %s"
-    ).format(sql.Identifier(schema, "media"), condition)
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*params, limit])
-        found = cursor.fetchall()
-    connection.commit()
+def _items(rows: Sequence[tuple[Any, ...]]) -> list[Item]:
     items = []
     for (h, title, status, rejection, reason, error, frozen, year, season, episode,
-         resolution, path, created, updated, deleted, columns) in found:  # fmt: skip
+         resolution, path, created, updated, deleted, columns) in rows:  # fmt: skip
         items.append(
             Item(
                 hash=str(h).strip(),
@@ -138,8 +106,7 @@ def item_releases(
     without = [i for i in found if not i.columns.get("item_span")]
     if not spans:
         return without
-    condition = sql.SQL("item_span && ANY(%s::int8range[])")
-    return [*_select(connection, schema, condition, [spans], limit), *without]
+    return [*_items(releases_of_items(connection, spans, schema, limit)), *without]
 
 
 HELD = frozenset({"transferred", "complete"})

@@ -13,7 +13,6 @@ moved to `transferred` in its run (one partial scan per folder, after all batche
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 
+from automatic_transmission.settings import setting
 from dagstributor_shared.scrub import register, scrub
 
 PLEX_URL_VAR = "PLEX_URL"
@@ -128,15 +128,17 @@ class PlexRefresher:
 def refresher_from_environment(
     environ: Mapping[str, str] | None = None,
     *,
+    url: str | None = None,
+    token: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     log: logging.Logger | None = None,
 ) -> PlexRefresher | None:
-    """The refresher of PLEX_URL / PLEX_TOKEN; None when PLEX_URL is unset or empty."""
-    env = os.environ if environ is None else environ
-    url = env.get(PLEX_URL_VAR, "").strip()
-    if not url:
+    """The refresher of PLEX_URL / PLEX_TOKEN (explicit values first); None when no URL is set."""
+    plex_url = str(setting(url, PLEX_URL_VAR, "", environ)).strip()
+    if not plex_url:
         return None
-    return PlexRefresher(url, env.get(PLEX_TOKEN_VAR) or None, timeout_s, log)
+    plex_token = setting(token, PLEX_TOKEN_VAR, None, environ)
+    return PlexRefresher(plex_url, str(plex_token) if plex_token else None, timeout_s, log)
 
 
 def refresh_plex(
@@ -159,9 +161,6 @@ class PlexResource(dg.ConfigurableResource):
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def refresher(self, log: logging.Logger | None = None) -> PlexRefresher | None:
-        environ = dict(os.environ)
-        if self.url is not None:
-            environ[PLEX_URL_VAR] = self.url
-        if self.token is not None:
-            environ[PLEX_TOKEN_VAR] = self.token
-        return refresher_from_environment(environ, timeout_s=self.timeout_s, log=log)
+        return refresher_from_environment(
+            url=self.url, token=self.token, timeout_s=self.timeout_s, log=log
+        )

@@ -18,7 +18,6 @@ from automatic_transmission.health.checks import (
     CheckOutcome,
     PipelineHealth,
     StaleRow,
-    backup_ages_hours,
     backup_check,
     download_progress_check,
     frozen_check,
@@ -26,10 +25,17 @@ from automatic_transmission.health.checks import (
     read_health,
     stuck_check,
 )
+from automatic_transmission.metadata import table
 from automatic_transmission.model import PipelineStatus
-from automatic_transmission.pipeline.report import table
 from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
+from automatic_transmission.pipeline.step_table import (
+    FULL_PIPELINE_SCHEDULE_KEY,
+    SCHEDULE_KEYS,
+    SCHEDULE_PREFIX,
+    STEP_TABLE,
+)
 from automatic_transmission.settings import number_setting
+from automatic_transmission.store.health import backup_ages_hours
 from dagstributor_shared.atp_schema import MAX_BACKUP_AGE
 from dagstributor_shared.environment import current_environment
 from dagstributor_shared.notify import NotifierResource
@@ -84,9 +90,7 @@ class HealthSettings(dg.ConfigurableResource):
 
 
 def step_schedule_key(step_number: int) -> str:
-    from automatic_transmission.pipeline.jobs import STEPS
-
-    return next(step.key for step in STEPS if step.number == step_number)
+    return next(step.key for step in STEP_TABLE if step.number == step_number)
 
 
 def waiting_limits_hours(
@@ -95,8 +99,6 @@ def waiting_limits_hours(
     """Status -> the longest wait its owning step's schedule explains (factor x longest gap);
     the full pipeline's schedule (local profile) runs every step. A status whose step has no
     enabled schedule is not judged."""
-    from automatic_transmission.pipeline.jobs import FULL_PIPELINE_SCHEDULE_KEY
-
     limits: dict[PipelineStatus, float] = {}
     for status, number in STATUS_OWNER_STEP.items():
         spec = specs.get(step_schedule_key(number)) or specs.get(FULL_PIPELINE_SCHEDULE_KEY)
@@ -107,12 +109,6 @@ def waiting_limits_hours(
 
 
 def current_schedule_specs() -> dict[str, ScheduleEntry]:
-    from automatic_transmission.pipeline.jobs import (
-        FULL_PIPELINE_SCHEDULE_KEY,
-        SCHEDULE_KEYS,
-        SCHEDULE_PREFIX,
-    )
-
     return load_schedule_specs(
         schedule_file(current_environment()),
         SCHEDULE_KEYS | {HEALTH_SCHEDULE_KEY, FULL_PIPELINE_SCHEDULE_KEY},

@@ -1,15 +1,13 @@
 """The health of the pipeline read from `atp.media` and schema `bak`, and the rules that judge it.
 
-Plain Python and SQL (no Dagster): `read_health` is the snapshot the `media_pipeline` asset shows,
+Plain Python (no Dagster; the SQL is in store/health.py): `read_health` is the snapshot the `media_pipeline` asset shows,
 the `*_check` functions turn rows and thresholds into a `CheckOutcome`. Ages are measured from
 `updated_at`, which every update stamps: the time a row has spent in its current state.
 
 Which step moves a row out of each waiting status is fixed by the step modules (`pipeline/steps/`,
 in the order of `pipeline/jobs.py`); `downloading` is judged by
 the download check and `transferred` waits for the cleanup delay by design, so neither is held to the
-schedule of its step. The backups are found by the naming of the schema location
-(`bak.atp_<table>_<YYYYMMDD>_metadata`, with `created_at`), read here with plain SQL because the two
-locations never import each other.
+schedule of its step.
 """
 
 from __future__ import annotations
@@ -19,27 +17,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psycopg2.extensions
-from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus
-from dagstributor_shared import atp_schema
+from automatic_transmission.pipeline.step_table import STEP_TABLE
+from automatic_transmission.store import health as store
 
 TOP_REJECTION_REASONS = 10
 LISTED_ROWS = 20  # offending rows named in a check's metadata
-BACKED_UP_TABLES = atp_schema.TABLES
 NO_REASON = "(no reason)"
 
-# Status -> number of the step that moves rows out of it (the step that selects it: pipeline/steps/).
+# Rows wait in these by design (a download, the seeding delay before cleanup), so the owning
+# step's schedule does not explain their age: shown, never judged against it.
+OPEN_ENDED_WAITS = (PipelineStatus.DOWNLOADING, PipelineStatus.TRANSFERRED)
+# Status -> number of the step that moves rows out of it (the step table says which it consumes).
 STATUS_OWNER_STEP: Mapping[PipelineStatus, int] = {
-    PipelineStatus.INGESTED: 3,
-    PipelineStatus.PARSED: 4,
-    PipelineStatus.FILE_ACCEPTED: 5,
-    PipelineStatus.METADATA_COLLECTED: 6,
-    PipelineStatus.MEDIA_ACCEPTED: 7,
-    PipelineStatus.DOWNLOADED: 9,
+    step.consumes: step.number
+    for step in STEP_TABLE
+    if step.consumes is not None and step.consumes not in OPEN_ENDED_WAITS
 }
 # Statuses a row waits in for a step to pick it up (shown as the age of their oldest row).
-WAITING_STATUSES = (*STATUS_OWNER_STEP, PipelineStatus.DOWNLOADING, PipelineStatus.TRANSFERRED)
+WAITING_STATUSES = (*STATUS_OWNER_STEP, *OPEN_ENDED_WAITS)
 
 
 @dataclass(frozen=True)
@@ -75,40 +72,10 @@ class CheckOutcome:
     figures: Mapping[str, float | int] = field(default_factory=dict)
 
 
-def _rows(
-    connection: psycopg2.extensions.connection,
-    query: sql.Composable,
-    params: Sequence[object] | None = None,
-) -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        found = list(cursor.fetchall())
-    connection.commit()  # never leave the connection idle in a transaction
-    return found
-
-
 def read_health(connection: psycopg2.extensions.connection, schema: str = "atp") -> PipelineHealth:
     """The snapshot of the asset: two queries, whatever the number of rows."""
-    media = sql.Identifier(schema, "media")
-    per_status = _rows(
-        connection,
-        sql.SQL(
-            "SELECT pipeline_status::text, count(*) FILTER (WHERE deleted_at IS NULL),"
-            " count(*) FILTER (WHERE deleted_at IS NULL AND error_status),"
-            " count(*) FILTER (WHERE deleted_at IS NOT NULL),"
-            " coalesce(extract(epoch FROM now() - min(updated_at)"
-            "   FILTER (WHERE deleted_at IS NULL AND NOT error_status)), 0) / 3600.0"
-            " FROM {} GROUP BY 1"
-        ).format(media),
-    )
-    reasons = _rows(
-        connection,
-        sql.SQL(
-            "SELECT coalesce(rejection_reason, %s), count(*) FROM {}"
-            " WHERE rejection_status = 'rejected' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s"
-        ).format(media),
-        (NO_REASON, TOP_REJECTION_REASONS),
-    )
+    per_status = store.status_figures(connection, schema)
+    reasons = store.rejection_reasons(connection, schema, NO_REASON, TOP_REJECTION_REASONS)
     counts = dict.fromkeys(PipelineStatus, 0)
     waiting_hours = dict.fromkeys(WAITING_STATUSES, 0.0)
     frozen = deleted = downloading = 0
@@ -131,22 +98,8 @@ def read_health(connection: psycopg2.extensions.connection, schema: str = "atp")
     )
 
 
-def _stale_rows(
-    connection: psycopg2.extensions.connection,
-    schema: str,
-    condition: sql.Composable,
-    params: Sequence[object],
-) -> tuple[int, list[StaleRow]]:
-    """How many rows match, and the oldest LISTED_ROWS of them."""
-    found = _rows(
-        connection,
-        sql.SQL(
-            "SELECT hash, original_title, pipeline_status::text, coalesce(error_condition, ''),"
-            " extract(epoch FROM now() - updated_at) / 3600.0, count(*) OVER ()"
-            " FROM {} WHERE deleted_at IS NULL AND ({}) ORDER BY updated_at, hash LIMIT %s"
-        ).format(sql.Identifier(schema, "media"), condition),
-        (*params, LISTED_ROWS),
-    )
+def _stale_rows(found: Sequence[tuple[object, ...]]) -> tuple[int, list[StaleRow]]:
+    """How many rows matched, and the oldest of them (store.health.stale_rows's rows)."""
     rows = [
         StaleRow(str(h).strip(), str(t), str(s), round(float(str(a)), 2), str(e))
         for h, t, s, e, a, _ in found
@@ -157,21 +110,18 @@ def _stale_rows(
 def _older_than_check(
     connection: psycopg2.extensions.connection,
     schema: str,
-    rows_matching: str,
+    rows: store.Stale,
     max_hours: float,
     failed: str,
     passed: str,
 ) -> CheckOutcome:
-    """Fails when a row matching `rows_matching` (SQL) has not changed for `max_hours`;
+    """Fails when a row of the kind `rows` has not changed for `max_hours`;
     `failed` / `passed` are the summaries, `{count}` and `{hours}` filled in."""
-    count, rows = _stale_rows(
-        connection,
-        schema,
-        sql.SQL(rows_matching + " AND updated_at < now() - make_interval(secs => %s)"),
-        (max_hours * 3600,),
+    count, found = _stale_rows(
+        store.unchanged_rows(connection, schema, rows, max_hours * 3600, LISTED_ROWS)
     )
     summary = (failed if count else passed).format(count=count, hours=f"{max_hours:g}")
-    return CheckOutcome(not count, summary, rows, {"rows": count, "limit_hours": max_hours})
+    return CheckOutcome(not count, summary, found, {"rows": count, "limit_hours": max_hours})
 
 
 def frozen_check(
@@ -181,7 +131,7 @@ def frozen_check(
     return _older_than_check(
         connection,
         schema,
-        "error_status",
+        store.Stale.FROZEN,
         max_hours,
         "{count} row(s) frozen in error for more than {hours} h",
         "no row frozen in error for more than {hours} h",
@@ -195,7 +145,7 @@ def download_progress_check(
     return _older_than_check(
         connection,
         schema,
-        "pipeline_status = 'downloading' AND NOT error_status",
+        store.Stale.STALLED_DOWNLOAD,
         max_hours,
         "{count} download(s) without progress for more than {hours} h",
         "every download changed within {hours} h",
@@ -229,16 +179,13 @@ def stuck_check(
     if not limits_hours:
         return CheckOutcome(True, "no scheduled step to measure waiting rows against")
     statuses = list(limits_hours)
-    condition = sql.SQL(
-        "NOT error_status AND updated_at < now() - make_interval(secs => "
-        "(SELECT l.secs FROM unnest(%s::text[], %s::float8[]) AS l(status, secs)"
-        "  WHERE l.status = pipeline_status::text))"
-    )
     count, rows = _stale_rows(
-        connection,
-        schema,
-        condition,
-        ([s.value for s in statuses], [limits_hours[s] * 3600 for s in statuses]),
+        store.waiting_rows(
+            connection,
+            schema,
+            {s.value: limits_hours[s] * 3600 for s in statuses},
+            LISTED_ROWS,
+        )
     )
     rows = [
         StaleRow(
@@ -258,38 +205,6 @@ def stuck_check(
     figures: dict[str, float | int] = {"rows": count}
     figures.update({f"limit_hours_{s.value}": round(h, 3) for s, h in limits_hours.items()})
     return CheckOutcome(not count, summary, rows, figures)
-
-
-def backup_ages_hours(
-    connection: psycopg2.extensions.connection,
-    tables: Sequence[str] = BACKED_UP_TABLES,
-    schema: str = "atp",
-) -> dict[str, float | None]:
-    """Table -> age in hours of its newest backup (None: no backup)."""
-    pattern = atp_schema.metadata_table_pattern(tables, schema)
-    names = _rows(
-        connection,
-        sql.SQL(
-            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'bak'"
-            " AND tablename ~ %s ORDER BY tablename DESC"
-        ),
-        (pattern,),
-    )
-    newest: dict[str, str] = {}
-    for (name,) in names:
-        table = atp_schema.table_of_metadata(str(name), schema)
-        newest.setdefault(table, str(name))  # names sort by day: the first is the newest
-    ages: dict[str, float | None] = dict.fromkeys(tables)
-    if newest:
-        union = sql.SQL(" UNION ALL ").join(
-            sql.SQL(
-                "SELECT {}::text, extract(epoch FROM now() - max(created_at)) / 3600.0 FROM {}"
-            ).format(sql.Literal(table), sql.Identifier("bak", name))
-            for table, name in newest.items()
-        )
-        for found, hours in _rows(connection, union):
-            ages[str(found)] = None if hours is None else round(float(str(hours)), 3)
-    return ages
 
 
 # The schema location's job that makes the backups (named, not imported: locations stay apart).

@@ -27,8 +27,8 @@ from automatic_transmission.clients.transmission import (
     TransmissionResource,
     TransmissionUnavailable,
 )
+from automatic_transmission.metadata import cell, table
 from automatic_transmission.pipeline.op import shared_maintenance_lock
-from automatic_transmission.pipeline.report import cell, table
 from automatic_transmission.pipeline.run_tags import DEFAULT_MAX_RUNTIME_S
 from automatic_transmission.settings import SettingsError
 from automatic_transmission.store.operator import (

@@ -28,6 +28,29 @@ import datetime
 import re
 from dataclasses import dataclass, replace
 
+from automatic_transmission.parsing.patterns import (
+    _ANIME_SEASON,
+    _DIGITS,
+    _FANSUB,
+    _FOREIGN_SEASON,
+    _MINI_PART,
+    _NUMBER_MARKER,
+    _NUMBER_PREFIXES,
+    _NUMBER_WORDS,
+    _PART,
+    _PT_ROMAN,
+    _ROMAN,
+    _SEASON_TO,
+    _SEASON_WORD,
+    _THREE,
+    _THREE_D,
+    _TOKENS,
+    _TRAILING_EPISODE,
+    _YEAR_WORD,
+    MAX_SEASON_SPAN,
+    EpisodeNumber,
+)
+
 __all__ = ["Reading", "apply_numbering_rules"]
 
 # An episode range longer than this ("S01E01-E999") came from a misread number.
@@ -350,3 +373,122 @@ def _title_before(text: str, at: int, title: str) -> str:
 def _words(text: str) -> str:
     """Release-name spelling to the title's words: dots/underscores are spaces."""
     return _SEP.sub(" ", text).strip(" -")
+
+
+# --- seasons and episodes from parsett's lists -----------------------------------------------
+
+
+def _glued_only(name: str, number: int) -> bool:
+    """True when ``number`` appears in the name only glued to the end of a word, as in the
+    group name "B4ND1T69" or the channel "Zee5", never standalone or after S/E/Ep/x/Part."""
+    seen = False
+    for token in _TOKENS.findall(name):
+        for digits in _DIGITS.finditer(token):
+            if int(digits.group()) != number:
+                continue
+            seen = True
+            prefix = token[: digits.start()].lower()
+            if not prefix or _NUMBER_MARKER.search(prefix) or prefix in _NUMBER_PREFIXES:
+                return False
+    return seen
+
+
+def _as_number(values: list[int]) -> EpisodeNumber:
+    items = sorted({v for v in values if isinstance(v, int) and v >= 0})
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else items
+
+
+def _seasons(name: str, seasons: list[int], episodes: list[int]) -> list[int]:
+    span = _SEASON_TO.search(name) if len(seasons) <= 1 else None
+    if span:
+        lo, hi = int(span.group(1)), int(span.group(2))
+        if lo < hi <= lo + MAX_SEASON_SPAN:
+            return list(range(lo, hi + 1))
+    if len(seasons) > MAX_SEASON_SPAN:
+        return seasons[:1]
+    if len(seasons) == 1 and not episodes and _glued_only(name, seasons[0]):
+        return []
+    return seasons
+
+
+def _title_number_only(name: str, title: str, number: int) -> bool:
+    """True when ``number`` is year-shaped, a word of the title and nowhere else in the name:
+    "1917.1080p.BluRay" is the film 1917, not episode 1917 (a three-digit "102 - Title" file
+    name stays an episode)."""
+    if not _YEAR_WORD.fullmatch(str(number)):
+        return False
+    word = re.compile(rf"(?<![A-Za-z0-9]){number}(?![A-Za-z0-9])")
+    return bool(word.search(title)) and len(word.findall(name)) == 1
+
+
+def _episodes(name: str, title: str, seasons: list[int], episodes: list[int]) -> list[int]:
+    if len(episodes) > 1 and sorted(episodes) == sorted(seasons):
+        # "Season 1-10 S01-S10": the season range was read twice.
+        return []
+    if len(episodes) == 1 and _glued_only(name, episodes[0]):
+        return []
+    if episodes == [3] and _THREE_D.search(name) and not _THREE.search(_THREE_D.sub(" ", name)):
+        return []  # "Film.(2014).[1080p].[3D]": a 3D release, not episode 3
+    if not seasons and len(episodes) == 1 and _title_number_only(name, title, episodes[0]):
+        return []
+    if len(seasons) == 1 and not episodes:
+        # "Series.2.Part.11": within a season, a part number is the episode.
+        part = _PART.search(name)
+        if part:
+            return [int(part.group(1))]
+    return episodes
+
+
+def _title_numbers(
+    name: str, title: str, seasons: list[int], episodes: list[int], year: int | None
+) -> tuple[str, list[int], list[int]]:
+    """Season/episode numbers parsett left in the title or missed beside it."""
+    # "Band.of.Brothers.Part.01.Currahee", "Planet.Earth.II.Part.1.of.6": a mini-series episode.
+    mini = _MINI_PART.search(name)
+    if mini and not seasons and (mini.group(1) or year is None):
+        number = int(mini.group(1) or mini.group(2))
+        if episodes in ([], [number]):
+            episodes = [number]
+            cut = re.search(r"[ ._-]*\b(?:Part|Pt)\b", title, re.I)
+            if cut and cut.start() > 0:
+                title = title[: cut.start()]
+    # "Dark.Staffel.2", "Gomorra Stagione 5 Episodio 2": foreign season words.
+    foreign = _FOREIGN_SEASON.search(name) if not seasons else None
+    if foreign:
+        seasons = [int(foreign.group(1))]
+        if foreign.group(2) and not episodes:
+            episodes = [int(foreign.group(2))]
+        word = re.search(
+            r"[ ._-]*\b(?:Staffel|Stagione|Sezon|S\w?song|S\w?son|Sesong|Kausi)\b", title, re.I
+        )
+        if word and word.start() > 0:
+            title = title[: word.start()]
+    # "Friends.Season.One", "Blackadder Series Two": the season as a word.
+    word_season = _SEASON_WORD.search(name) if not seasons else None
+    if word_season:
+        seasons = [_NUMBER_WORDS[word_season.group(1).lower()]]
+        cut = re.search(r"[ ._-]*\b(?:Season|Series)\b", title, re.I)
+        if cut and cut.start() > 0:
+            title = title[: cut.start()]
+    # "The.Pacific.Pt.I": "Pt" + roman numeral, no year, is a mini-series episode.
+    pt_roman = _PT_ROMAN.search(name) if not seasons and not episodes and year is None else None
+    if pt_roman:
+        episodes = [_ROMAN[pt_roman.group(1)]]
+        cut = re.search(r"[ ._-]*\b(?:Pt|PT)\b", title)
+        if cut and cut.start() > 0:
+            title = title[: cut.start()]
+    # "[Group] Spice and Wolf 03", "[Group] Railgun T 25 END": the episode stayed in the title.
+    if not seasons and not episodes and _FANSUB.match(name):
+        trailing = _TRAILING_EPISODE.match(title)
+        if trailing:
+            title, episodes = trailing.group(1), [int(trailing.group(2))]
+    # "Title 2 - 11": a single digit between title and episode number is the season.
+    if not seasons and len(episodes) == 1:
+        anime = _ANIME_SEASON.search(name)
+        if anime and title.endswith(" " + anime.group(1)):
+            tail = re.search(r"-[ _]+(\d{1,4})", name[anime.end(1) :])
+            if tail and int(tail.group(1)) == episodes[0]:
+                title, seasons = title[: -len(anime.group(1))].rstrip(), [int(anime.group(1))]
+    return title, seasons, episodes

@@ -1,12 +1,20 @@
-"""The table of pipeline steps -> one job per step, the full pipeline job and the schedule keys."""
+"""The steps of pipeline/step_table.py with their ops -> one job per step and the full pipeline job."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import dagster as dg
 
 from automatic_transmission.pipeline.run_tags import pipeline_tags, step_tags
+from automatic_transmission.pipeline.step_table import (
+    FULL_PIPELINE_SCHEDULE_KEY,
+    SCHEDULE_KEYS,
+    SCHEDULE_PREFIX,
+    STEP_TABLE,
+    WATCHLIST_SYNC_KEY,
+    Step,
+)
 from automatic_transmission.pipeline.steps.cleanup import cleanup_op
 from automatic_transmission.pipeline.steps.collect import collect_op
 from automatic_transmission.pipeline.steps.download_check import download_check_op
@@ -19,46 +27,24 @@ from automatic_transmission.pipeline.steps.rss_ingest import rss_ingest_op
 from automatic_transmission.pipeline.steps.transfer import transfer_op
 from automatic_transmission.pipeline.steps.watchlist_sync import watchlist_sync_op
 
-SCHEDULE_PREFIX = "at_"
-
-
-@dataclass(frozen=True)
-class Step:
-    number: int
-    name: str
-    op: dg.OpDefinition | None  # None: the step's job arrives with a later issue
-
-    @property
-    def key(self) -> str:
-        """The schedule key, e.g. `at_01_rss_ingest`."""
-        return f"{SCHEDULE_PREFIX}{self.number:02d}_{self.name}"
-
-    @property
-    def job_name(self) -> str:
-        return f"{self.key}_job"
-
-
-# The one table of steps; each step module owns its op.
-STEPS: tuple[Step, ...] = (
-    Step(1, "rss_ingest", rss_ingest_op),
-    Step(2, "collect", collect_op),
-    Step(3, "parse", parse_op),
-    Step(4, "file_filtration", file_filtration_op),
-    Step(5, "metadata_collection", metadata_collection_op),
-    Step(6, "media_filtration", media_filtration_op),
-    Step(7, "initiation", initiation_op),
-    Step(8, "download_check", download_check_op),
-    Step(9, "transfer", transfer_op),
-    Step(10, "cleanup", cleanup_op),
-)
-# The watchlist sync (issue 16) is no numbered step: it reads no atp.media rows. It has its own
-# job and schedule, and the full pipeline runs it first, so step 06 judges by a fresh list.
-WATCHLIST_SYNC_KEY = f"{SCHEDULE_PREFIX}watchlist_sync"
-SCHEDULE_KEYS = frozenset(step.key for step in STEPS) | {WATCHLIST_SYNC_KEY}
+# Each step's op attached to its row of the one table (pipeline/step_table.py).
+OPS: dict[str, dg.OpDefinition] = {
+    op.name: op
+    for op in (
+        rss_ingest_op,
+        collect_op,
+        parse_op,
+        file_filtration_op,
+        metadata_collection_op,
+        media_filtration_op,
+        initiation_op,
+        download_check_op,
+        transfer_op,
+        cleanup_op,
+    )
+}
+STEPS: tuple[Step, ...] = tuple(replace(step, op=OPS[step.name]) for step in STEP_TABLE)
 FULL_PIPELINE_JOB_NAME = "at_full_pipeline_job"
-# The full pipeline's schedule: only the local profile (config/schedules/local.yaml) has it, so a
-# workstation's stack runs every step once a minute in one run instead of ten.
-FULL_PIPELINE_SCHEDULE_KEY = "at_full_pipeline"
 
 
 def step_job(step: Step) -> dg.JobDefinition:
@@ -145,3 +131,14 @@ def pipeline_jobs(steps: tuple[Step, ...] = STEPS) -> dict[str, dg.JobDefinition
         jobs[WATCHLIST_SYNC_KEY] = watchlist_sync_job()
         jobs[FULL_PIPELINE_JOB_NAME] = full_pipeline_job(steps)
     return jobs
+
+
+__all__ = [
+    "FULL_PIPELINE_SCHEDULE_KEY",
+    "SCHEDULE_KEYS",
+    "SCHEDULE_PREFIX",
+    "STEPS",
+    "WATCHLIST_SYNC_KEY",
+    "Step",
+    "pipeline_jobs",
+]

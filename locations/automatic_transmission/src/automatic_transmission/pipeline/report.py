@@ -8,18 +8,13 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from automatic_transmission.metadata import Cell, cell, table
 from automatic_transmission.model import Outcome, Verdict
 from automatic_transmission.pipeline.notices import notify_outcomes
 from automatic_transmission.pipeline.run_tags import CHAIN_TAG
-from dagstributor_shared.scrub import scrub
 
 if TYPE_CHECKING:
     from automatic_transmission.pipeline.runner import Sources, StepResult
-
-TABLE_LIMIT = 500  # rows shown in the run's table; counts always cover everything
-CELL_CHARS = 200  # a cell longer than this is cut: a hostile title must not bloat the run's events
-
-Cell = str | int | float | bool | None
 
 
 class AllRowsFailedTransiently(RuntimeError):
@@ -28,33 +23,6 @@ class AllRowsFailedTransiently(RuntimeError):
 
 class AllSourcesFailed(RuntimeError):
     """Every outside source of a run (every feed) failed: the run shows red; the next tries again."""
-
-
-def cell(value: object) -> str:
-    """Text for one table cell or log line built from outside data: secrets scrubbed first,
-    then one line, at most CELL_CHARS."""
-    text = scrub(str(value if value is not None else "")).replace("\n", " ").replace("\r", " ")
-    return text[:CELL_CHARS] + "…" if len(text) > CELL_CHARS else text
-
-
-def show_number(number: float) -> str:
-    """A number as reasons and metadata show it: `1080`, not `1080.0`; `0.35` as it is."""
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
-def table(columns: Mapping[str, str], rows: Sequence[Mapping[str, Cell]]) -> dg.MetadataValue:
-    """A Dagster table: `columns` maps each name to its type (`string`, `int`, `float`, `bool`).
-    Every text is a `cell` (scrubbed, one line, cut), so rows may come straight from data."""
-
-    def value(raw: Cell) -> Cell:
-        return cell(raw) if isinstance(raw, str) else raw
-
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns.items()])
-    records = [
-        dg.TableRecord({name: value(row.get(name)) for name in columns})
-        for row in rows[:TABLE_LIMIT]
-    ]
-    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 ITEM_COLUMNS = {"hash": "string", "title": "string", "outcome": "string", "to": "string",

@@ -17,7 +17,7 @@ from automatic_transmission.library.files import LibrarySettings
 from automatic_transmission.pipeline.steps.cleanup import CleanupSettings
 from automatic_transmission.safety import SafetySettings
 from automatic_transmission.seeding import SeedingSettings
-from automatic_transmission.settings import AT_PGSQL_PREFIX, PipelineSettings
+from automatic_transmission.settings import AT_PGSQL_PREFIX, NOTIFY_URLS_VAR, PipelineSettings
 from dagstributor_shared.notify import NotifierResource
 from dagstributor_shared.postgres import PostgresResource
 
@@ -48,7 +48,7 @@ def optional_resources() -> dict[str, dg.ConfigurableResource]:
     op and health check requires it), `plex` (PLEX_URL, PLEX_TOKEN; step 09) and `watchlist`
     (AT_WATCHLIST_URLS, AT_TV_FOLLOW; the watchlist sync and step 06), read when a run starts."""
     return {
-        "notifier": NotifierResource(),
+        "notifier": NotifierResource(urls_var=NOTIFY_URLS_VAR),
         "plex": PlexResource(),
         "watchlist": WatchlistResource(),
     }

@@ -19,7 +19,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from automatic_transmission.model import PipelineStatus, RejectionStatus
-from automatic_transmission.store.session import transaction_cursor
+from automatic_transmission.store.session import fetch_rows, transaction_cursor
 
 # Rows the filters have not yet accepted for download: an override still changes their fate.
 OVERRIDABLE_STATUSES = (
@@ -94,14 +94,6 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _fetch(
-    connection: psycopg2.extensions.connection, query: sql.Composable, params: Sequence[object]
-) -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return list(cursor.fetchall())
-
-
 def _lists(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[object, list[object]]]:
     for key, values in rows:
         yield key, list(values) if isinstance(values, list) else []
@@ -112,7 +104,7 @@ def resolve_hashes(
 ) -> list[str]:
     """The full hashes the given hashes or prefixes name, in their order without repeats: ONE
     query for all. Raises UnknownHashError naming every prefix that matches no row or several."""
-    found = _fetch(
+    found = fetch_rows(
         connection,
         sql.SQL(
             "SELECT given, array_agg(hash::text ORDER BY hash) FROM unnest(%s::text[]) AS given"
@@ -120,6 +112,7 @@ def resolve_hashes(
             " AND rpad(given, 40, 'f')::char(40) GROUP BY given"  # a range of the primary key
         ).format(media),
         (list(given),),
+        commit=False,
     )
     matches = {str(g): [str(h).strip() for h in hs if h is not None] for g, hs in _lists(found)}
     unknown = [g for g in given if not matches[g]]
@@ -144,13 +137,14 @@ def _known(
     """The full hashes named (prefixes resolved, see resolve_hashes) and hash -> (status, frozen,
     deleted, rejection status) of their rows, locked."""
     hashes = resolve_hashes(connection, media, given)
-    found = _fetch(
+    found = fetch_rows(
         connection,
         sql.SQL(
             "SELECT hash::text, pipeline_status::text, error_status, deleted_at IS NOT NULL,"
             " rejection_status::text FROM {} WHERE hash = ANY(%s::bpchar[]) FOR UPDATE"
         ).format(media),
         (hashes,),
+        commit=False,
     )
     return hashes, {str(h).strip(): (str(s), bool(e), bool(d), str(r)) for h, s, e, d, r in found}
 
@@ -204,7 +198,7 @@ def retry_errored(
             params = [escape_like(error_contains)]
         else:
             selector, params = sql.SQL("true"), []
-        rows = _fetch(
+        rows = fetch_rows(
             connection,
             sql.SQL(
                 "UPDATE {media} AS m SET error_status = false FROM ("
@@ -215,6 +209,7 @@ def retry_errored(
                 " m.pipeline_status::text, old.error_condition"
             ).format(media=media, selector=selector),
             params,
+            commit=False,
         )
         return OperatorResult(_changed(rows), left, hashes)
 
@@ -242,7 +237,7 @@ def override(
                 left.append(LeftAlone(h, "already override"))
             elif status not in OVERRIDABLE_STATUSES:
                 left.append(LeftAlone(h, f"already accepted ({status})"))
-        rows = _fetch(
+        rows = fetch_rows(
             connection,
             sql.SQL(
                 "UPDATE {media} AS m SET rejection_status = 'override', pipeline_status ="
@@ -256,6 +251,7 @@ def override(
                 " old.pipeline_status::text, m.pipeline_status::text, old.rejection_reason"
             ).format(media=media, status=sql.Identifier(schema, "pipeline_status")),
             (hashes, [s.value for s in OVERRIDABLE_STATUSES]),
+            commit=False,
         )
         return OperatorResult(_changed(rows), left, hashes)
 
@@ -274,7 +270,7 @@ def reject(
     def work() -> OperatorResult:
         hashes, known = _known(connection, media, given)
         left = [LeftAlone(h, "already soft-deleted") for h in hashes if known[h][2]]
-        rows = _fetch(
+        rows = fetch_rows(
             connection,
             sql.SQL(
                 "UPDATE {media} AS m SET deleted_at = now() FROM (SELECT hash, pipeline_status"
@@ -283,6 +279,7 @@ def reject(
                 " old.pipeline_status::text, m.pipeline_status::text, m.rejection_reason"
             ).format(media=media),
             (hashes,),
+            commit=False,
         )
         return OperatorResult(_changed(rows), left, hashes)
 

@@ -1,4 +1,4 @@
-"""How the stores use a connection's transactions (one rule for `MediaStore` and `TrainingStore`).
+"""How the stores use a connection's transactions (one rule for every store).
 
 A read ends the transaction it opened (a connection is never left idle in transaction) but leaves
 a transaction the caller had already opened alone; a write commits.
@@ -6,10 +6,12 @@ a transaction the caller had already opened alone; a write commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg2.extensions
+from psycopg2 import sql
 
 
 @contextmanager
@@ -29,3 +31,21 @@ def transaction_cursor(
         raise
     if commit or opened:
         connection.commit()
+
+
+def fetch_rows(
+    connection: psycopg2.extensions.connection,
+    query: sql.Composable,
+    params: Sequence[object] | None = None,
+    *,
+    commit: bool,
+) -> list[tuple[Any, ...]]:
+    """Every row of one read. `commit`: end the transaction after it (a lone read never leaves the
+    connection idle in transaction); False inside a caller's transaction (the operator jobs lock
+    rows, then change them, in one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = list(cursor.fetchall())
+    if commit:
+        connection.commit()
+    return found

@@ -30,6 +30,7 @@ from automatic_transmission.model import HUNG_REASON, MediaRow, Outcome, Pipelin
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.quality import load_quality
 from automatic_transmission.seeding import SeedingRules, SeedingSettings, seeding_done
 from automatic_transmission.settings import PipelineSettings, number_setting
@@ -220,7 +221,7 @@ def run_cleanup(
     result.count(REVIVED, 0)
     result.count("torrents of rejected or frozen items removed", 0)
     with open_store(postgres) as store:
-        for status in (PipelineStatus.TRANSFERRED, PipelineStatus.DOWNLOADING):
+        for status in (consumed_by("cleanup"), PipelineStatus.DOWNLOADING):  # + hung downloads
             run_batches(
                 store,
                 status,

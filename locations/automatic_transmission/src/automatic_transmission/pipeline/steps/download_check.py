@@ -26,6 +26,7 @@ from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
@@ -84,7 +85,7 @@ def run_download_check(
     with open_store(postgres) as store:
         run_batches(
             store,
-            PipelineStatus.DOWNLOADING,
+            consumed_by("download_check"),
             pipeline_settings.rows_per_batch(),
             lambda rows, result: decide_download_check(rows, torrents, result),
             result,

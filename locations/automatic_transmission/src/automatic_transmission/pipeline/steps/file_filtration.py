@@ -21,6 +21,7 @@ from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Reje
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.settings import PipelineSettings
 from dagstributor_shared.postgres import PostgresResource
 
@@ -64,7 +65,7 @@ def run_file_filtration(
     with open_store(postgres) as store:
         result = run_batches(
             store,
-            PipelineStatus.PARSED,
+            consumed_by("file_filtration"),
             pipeline_settings.rows_per_batch(),
             lambda rows, _: [filter_file(row, rules, min_seeders) for row in rows],
         )

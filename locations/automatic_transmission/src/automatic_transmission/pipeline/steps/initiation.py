@@ -34,6 +34,7 @@ from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verd
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.quality import load_quality
 from automatic_transmission.safety import (
     WAITING_FOR_SPACE,
@@ -251,7 +252,7 @@ def run_initiation(
     with open_store(postgres) as store:
         run_batches(
             store,
-            PipelineStatus.MEDIA_ACCEPTED,
+            consumed_by("initiation"),
             pipeline_settings.rows_per_batch(),
             lambda rows, result: initiate(client, rows, rules, reserve, seeding, labels, result),
             result,

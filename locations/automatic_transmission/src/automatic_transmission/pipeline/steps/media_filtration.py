@@ -31,10 +31,12 @@ from automatic_transmission.clients.reel_driver import Prediction, ReelDriverRes
 from automatic_transmission.clients.watchlist import WatchlistResource
 from automatic_transmission.filters import FilterSettings, RuleSet
 from automatic_transmission.items import Choice, choose
+from automatic_transmission.metadata import show_number
 from automatic_transmission.model import LabelType, MediaRow, MediaType, Outcome, PipelineStatus
 from automatic_transmission.pipeline.op import step_op
-from automatic_transmission.pipeline.report import report_step, show_number
+from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore
@@ -224,7 +226,7 @@ def run_media_filtration(
             return decided
 
         run_batches(
-            media, PipelineStatus.METADATA_COLLECTED, pipeline_settings.rows_per_batch(), handle,
+            media, consumed_by("media_filtration"), pipeline_settings.rows_per_batch(), handle,
             result,
         )  # fmt: skip
     extra: dict[str, dg.MetadataValue] = {

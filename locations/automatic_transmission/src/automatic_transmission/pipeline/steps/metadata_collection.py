@@ -49,6 +49,7 @@ from automatic_transmission.model import (
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.training import StoredTitle, TrainingStore, valid_imdb_id
 from dagstributor_shared.postgres import PostgresResource
@@ -319,7 +320,7 @@ def run_metadata_collection(
                 return outcomes
 
             batch_size = pipeline_settings.rows_per_batch()
-            run_batches(media, PipelineStatus.FILE_ACCEPTED, batch_size, handle, result)
+            run_batches(media, consumed_by("metadata_collection"), batch_size, handle, result)
     report_step(
         context,
         result,

@@ -35,6 +35,7 @@ from automatic_transmission.parsing import ParsedRelease, parse_release, require
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store import MediaStore
 from dagstributor_shared.postgres import PostgresResource
@@ -109,7 +110,7 @@ def decide_parse(row: MediaRow, parsed: ParsedRelease | None = None) -> Outcome:
 def parse_ingested(store: MediaStore, batch_size: int) -> StepResult:
     """Parse every `ingested` row, batch by batch; each batch is one select and one apply."""
     return run_batches(
-        store, PipelineStatus.INGESTED, batch_size, lambda rows, _: [decide_parse(r) for r in rows]
+        store, consumed_by("parse"), batch_size, lambda rows, _: [decide_parse(r) for r in rows]
     )
 
 

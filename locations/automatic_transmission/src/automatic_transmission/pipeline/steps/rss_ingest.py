@@ -10,7 +10,6 @@ outcomes, one source row per feed · report_step: counts, the table of feeds and
 items; red when every feed failed.
 """
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from automatic_transmission.clients.torznab import (
     with_params,
 )
 from automatic_transmission.model import (
+    CONTROL_CHARACTERS,
     MediaType,
     Outcome,
     PipelineStatus,
@@ -66,9 +66,6 @@ SHOWN_TITLE_CHARS = 200  # in log lines
 # `.torrent` files fetched per indexer and run for items that name no hash; the rest wait for
 # the next run (each fetch may take a deadline).
 MAX_TORRENT_FETCHES_PER_FEED = 50
-
-# Control characters (NUL among them: PostgreSQL text cannot hold it) -> one space.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 class FeedConfigError(ValueError):
@@ -230,7 +227,9 @@ def clean_title(title: str | None) -> str | None:
     """A feed title fit for a row: control characters become spaces, at most MAX_TITLE_CHARS."""
     if title is None:
         return None
-    return _CONTROL.sub(" ", title[: MAX_TITLE_CHARS * 2])[:MAX_TITLE_CHARS].strip() or None
+    return (
+        CONTROL_CHARACTERS.sub(" ", title[: MAX_TITLE_CHARS * 2])[:MAX_TITLE_CHARS].strip() or None
+    )
 
 
 def candidate(item: FeedItem, source: FeedSource) -> Candidate | str:

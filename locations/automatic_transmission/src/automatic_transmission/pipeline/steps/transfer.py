@@ -38,6 +38,7 @@ from automatic_transmission.pipeline.notices import reached_library, upgraded_by
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
+from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
 from automatic_transmission.store.media import MediaStore
@@ -169,7 +170,7 @@ def run_transfer(
     with open_store(postgres) as store:
         run_batches(
             store,
-            PipelineStatus.DOWNLOADED,
+            consumed_by("transfer"),
             pipeline_settings.rows_per_batch(),
             lambda rows, result: transfer_batch(store, rows, shelves, result),
             result,
