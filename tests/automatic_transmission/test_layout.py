@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import automatic_transmission
+from tests.support.source import parse_file
 
 PACKAGE = "automatic_transmission"
 ROOT = Path(automatic_transmission.__file__).parent
@@ -82,7 +83,7 @@ def walk(node: ast.AST, type_only: bool = False) -> Iterator[tuple[ast.AST, bool
 def imports_of(name: str, path: Path) -> Iterator[Import]:
     is_package = path.name == "__init__.py"
     known = modules()
-    for node, type_only in walk(ast.parse(path.read_text(), str(path))):
+    for node, type_only in walk(parse_file(path)):
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]

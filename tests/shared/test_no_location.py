@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import dagstributor_shared
+from tests.support.source import parse_file
 
 LOCATION_TEXT = re.compile(r"\b(AT|WST)_[A-Z]|^(at|wst)_|automatic_transmission|wiring_schema_tics")
 
 
 def code_strings(path: Path) -> list[tuple[int, str]]:
     """The string constants of a module that are not docstrings (comments are not in the ast)."""
-    tree = ast.parse(path.read_text())
+    tree = parse_file(path)
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)

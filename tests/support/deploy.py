@@ -20,6 +20,7 @@ from dagstributor_shared.pg_timeouts import (
     TCP_TIMEOUT_SUFFIX,
 )
 from dagstributor_shared.postgres import HOST_SUFFIXES, SETTING_SUFFIXES
+from tests.support.source import parse_file
 
 # Optional per-prefix settings with defaults (pg_timeouts.py): read, never required.
 TIMEOUT_SUFFIXES = (STATEMENT_TIMEOUT_SUFFIX, TCP_TIMEOUT_SUFFIX, IDLE_TIMEOUT_SUFFIX)
@@ -129,7 +130,7 @@ def code_settings(location: str | None = None) -> CodeSettings:
     prefixes: set[str] = set()
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            for node in ast.walk(parse_file(path)):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     if PGSQL_PREFIX.match(node.value):
                         prefixes.add(node.value)
