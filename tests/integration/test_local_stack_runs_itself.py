@@ -21,17 +21,17 @@ from tests.integration.test_full_pipeline import MOVIE_FILE, MOVIE_NAME, YTS_PAT
 from tests.support.feeds import yts_feed, yts_item
 from tests.support.http import FakeHttpServer, Reply
 from tests.support.omdb import OMDB_KEY, FakeOmdb
-from tests.support.processes import REPO_ROOT, free_port, start, stop_all, wait_for
+from tests.support.processes import REPO_ROOT, Started, free_port, start, stop_all, wait_for
 from tests.support.readme import first_run
 from tests.support.tmdb import TMDB_KEY, FakeTmdb
 from tests.support.transmission import safety_rules_for_tests
-from tests.support.webseed import WebSeed
+from tests.support.webseed import SeededTorrent, WebSeed
 
 LOCAL_STACK = REPO_ROOT / "scripts" / "local_stack.py"
 # Variables that would point the stack at another database, Transmission, or a pod.
 FOREIGN = re.compile(r"^((WST|AT)_PGSQL_.*|KUBERNETES_SERVICE_HOST|TRANSMISSION_.*|REEL_DRIVER_.*"
                      r"|AT_.*|DAGSTRIBUTOR_SCHEDULES|ENVIRONMENT)$")  # fmt: skip
-RUNS_QUERY = """{ runsOrError { ... on Runs { results { jobName startTime
+RUNS_QUERY = """{ runsOrError { ... on Runs { results { jobName startTime status
   tags { key value } } } } }"""
 
 
@@ -42,10 +42,12 @@ def runs(url: str) -> list[dict[str, Any]]:
         return list(json.load(answer)["data"]["runsOrError"]["results"])
 
 
-@pytest.mark.integration
-def test_the_local_stack_moves_an_item_from_feed_to_library_without_a_launch_by_hand(
-    http_server: FakeHttpServer, seed: WebSeed, tmp_path: Path
-) -> None:
+def stand_ins(
+    http_server: FakeHttpServer, seed: WebSeed, pgdata: Path
+) -> tuple[SeededTorrent, dict[str, str]]:
+    """The movie's torrent on the web seed, the feed listing it, TMDB and OMDb knowing it, and
+    the stack's environment: the README's first-run recipe, each value replaced by its stand-in
+    on 127.0.0.1."""
     movie, _episode = torrents(seed)
     http_server.route(
         "GET",
@@ -56,45 +58,60 @@ def test_the_local_stack_moves_an_item_from_feed_to_library_without_a_launch_by_
     tmdb, omdb = FakeTmdb(http_server), FakeOmdb(http_server)
     tmdb.movie(603, "The Matrix", "1999-03-30", "tt0133093", genres=("Action",))
     omdb.add("tt0133093", "The Matrix", rating="8.7", votes="2,104,221")
-
-    pgdata = REPO_ROOT / ".local" / f"test-stack-{os.getpid()}"  # pgserver's user reaches it
     env = {k: v for k, v in os.environ.items() if not FOREIGN.match(k)}
-    # The README's first-run recipe, each value replaced by its stand-in on 127.0.0.1.
     recipe, _commands = first_run()
-    stand_ins = {
+    values = {
         "AT_RSS_SOURCES": "yts.mx",
         "AT_RSS_URLS": f"{http_server.url}{YTS_PATH}",
         "AT_MOVIE_SEARCH_API_KEY": TMDB_KEY,
         "AT_MOVIE_RATINGS_API_KEY": OMDB_KEY,
     }
-    assert set(recipe) == set(stand_ins)
-    env.update(stand_ins)
+    assert set(recipe) == set(values)
+    env.update(values)
+    env.update(
+        DAGSTRIBUTOR_PGDATA=str(pgdata),
+        AT_MOVIE_SEARCH_API_BASE_URL=tmdb.base_url,
+        AT_MOVIE_RATINGS_API_BASE_URL=omdb.base_url,
+    )
+    return movie, env
+
+
+def start_stack(env: dict[str, str], folder: Path) -> tuple[Started, str]:
+    """scripts/local_stack.py on free ports with its Dagster home in `folder`, once ready."""
+    web_port = free_port()
+    command = [
+        sys.executable, str(LOCAL_STACK), "--port", str(web_port),
+        "--at-port", str(free_port()), "--wst-port", str(free_port()),
+        "--dagster-home", str(folder / "dagster_home"), "--startup-timeout", "300",
+    ]  # fmt: skip
+    stack = start("local_stack", command, env, folder)
+
+    def ready() -> bool:
+        stack.check_alive()
+        return "ready: Dagster UI on" in stack.output()
+
+    try:
+        wait_for(ready, 300, "the local stack to be ready")
+    except BaseException:
+        stop_all([stack], 20.0)
+        raise
+    return stack, f"http://127.0.0.1:{web_port}"
+
+
+@pytest.mark.integration
+def test_the_local_stack_moves_an_item_from_feed_to_library_without_a_launch_by_hand(
+    http_server: FakeHttpServer, seed: WebSeed, tmp_path: Path
+) -> None:
+    pgdata = REPO_ROOT / ".local" / f"test-stack-{os.getpid()}"  # pgserver's user reaches it
+    movie, env = stand_ins(http_server, seed, pgdata)
     # The repository's config, but the safety floors of the tests: the stand-in movie is
     # kilobytes, which the shipped floors reject as a fake sample.
     config = tmp_path / "config"
     shutil.copytree(REPO_ROOT / "config", config)
     safety_rules_for_tests(config / "automatic_transmission")
-    env.update(
-        DAGSTRIBUTOR_CONFIG_DIR=str(config),
-        DAGSTRIBUTOR_PGDATA=str(pgdata),
-        AT_MOVIE_SEARCH_API_BASE_URL=tmdb.base_url,
-        AT_MOVIE_RATINGS_API_BASE_URL=omdb.base_url,
-    )
-    web_port = free_port()
-    command = [
-        sys.executable, str(LOCAL_STACK), "--port", str(web_port),
-        "--at-port", str(free_port()), "--wst-port", str(free_port()),
-        "--dagster-home", str(tmp_path / "dagster_home"), "--startup-timeout", "300",
-    ]  # fmt: skip
-    stack = start("local_stack", command, env, tmp_path)
-    url = f"http://127.0.0.1:{web_port}"
+    env["DAGSTRIBUTOR_CONFIG_DIR"] = str(config)
+    stack, url = start_stack(env, tmp_path)
     try:
-
-        def ready() -> bool:
-            stack.check_alive()
-            return "ready: Dagster UI on" in stack.output()
-
-        wait_for(ready, 300, "the local stack to be ready")
         ready_at = time.time()
         placed = tmp_path / "library" / MOVIE_FILE
 

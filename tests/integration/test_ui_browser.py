@@ -8,9 +8,7 @@ are saved in the test's temporary folder (printed), or in $DAGSTRIBUTOR_SCREENSH
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,9 @@ from selenium.webdriver.common.by import By
 from dagstributor_shared.postgres import start_embedded
 from tests.integration.conftest import LocalStack
 from tests.support.browser import chromium, require_browser
+from tests.support.dagster_runs import launch_run, wait_for_run
 from tests.support.processes import (
     LOCATION_MODULES,
-    graphql,
     wait_for,
 )
 
@@ -64,31 +62,8 @@ def add_rows(pgdata: Path, rows: list[tuple[str, str, str]]) -> None:
 
 def launch_and_wait(url: str, job: str) -> str:
     """Launch `job` of automatic_transmission through the webserver; its run id once it ended."""
-    params = {
-        "selector": {
-            "repositoryLocationName": "automatic_transmission",
-            "repositoryName": "__repository__",
-            "jobName": job,
-        },
-        "runConfigData": {},
-    }
-    mutation = (
-        "mutation { launchRun(executionParams: "
-        + re.sub(r'"(\w+)":', r"\1:", json.dumps(params))
-        + ") { __typename ... on LaunchRunSuccess { run { runId } }"
-        " ... on PythonError { message } ... on InvalidSubsetError { message }"
-        " ... on RunConfigValidationInvalid { errors { message } } } }"
-    )
-    launched = graphql(url, mutation)["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id: str = launched["run"]["runId"]
-
-    def finished() -> str | None:
-        run = graphql(url, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
-        status: str | None = run["runOrError"].get("status")
-        return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
-
-    assert wait_for(finished, RUN_TIMEOUT, f"run {run_id} of {job}", interval=1.0) == "SUCCESS"
+    run_id = launch_run(url, "automatic_transmission", job)
+    assert wait_for_run(url, run_id, RUN_TIMEOUT) == "SUCCESS"
     return run_id
 
 
