@@ -235,3 +235,29 @@ def test_a_fake_release_gives_way_to_the_next_best_release_which_downloads(
     assert media.row(real.hash)["pipeline_status"] == "downloading"
     assert set(transmission.torrents()) == {real.hash}
     assert media.row(fake.hash)["pipeline_status"] == "rejected"  # never added again
+
+
+def test_a_download_frozen_in_step_09_gives_way_to_the_next_best_release(
+    postgres: PostgresResource, media: MediaTable, tmp_path: Path
+) -> None:
+    """A finished download with no video in it is frozen by step 09; its item is wanted again."""
+    library = tmp_path / "lib"
+    write_payload(library / "downloads/The.Matrix.1999.2160p.BluRay-NOVID/readme.txt", 100)
+    frozen, passed_over = "d" * 40, "e" * 40
+    media.add(
+        frozen, pipeline_status="downloaded", original_title="The.Matrix.1999.2160p.BluRay-NOVID",
+        original_path="The.Matrix.1999.2160p.BluRay-NOVID", media_title="The Matrix",
+        release_year=1999, tmdb_id=603, resolution="2160p", upload_type="BluRay",
+    )  # fmt: skip
+    media.add(
+        passed_over, pipeline_status="rejected", original_title="The.Matrix.1999.1080p.BluRay-GRP",
+        media_title="The Matrix", release_year=1999, tmdb_id=603, resolution="1080p",
+        upload_type="BluRay", rejection_status="rejected",
+        rejection_reason=f"The Matrix (1999): {BETTER_WAITING} (2160p BluRay (dddddddd…))",
+    )  # fmt: skip
+
+    result = run_ok(9, postgres, download_resources(None, library))
+
+    assert media.row(frozen)["error_status"] is True
+    assert media.row(passed_over)["pipeline_status"] == "media_accepted"
+    assert step_metadata(result)["next best releases taken"] == 1

@@ -9,11 +9,17 @@ reason says why it failed, and step 01 never adds a known hash again).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from automatic_transmission.items import best_revivable
-from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, RejectionStatus
-from automatic_transmission.quality import QualityProfile
+from automatic_transmission.model import (
+    MediaRow,
+    Outcome,
+    PipelineStatus,
+    RejectionStatus,
+    Verdict,
+)
+from automatic_transmission.quality import QualityProfile, load_quality
 from automatic_transmission.store.media import MediaStore
 
 
@@ -40,3 +46,23 @@ def make_item_wanted_again(
     ]
     applied = set(store.apply(outcomes).applied)
     return [row for row in chosen.values() if row.hash in applied]
+
+
+REVIVED = "next best releases taken"  # the figure of every step that gives releases up
+
+
+def given_up(outcome: Outcome) -> bool:
+    """A release this step gave up for good: rejected or frozen (fake, corrupt, in error)."""
+    return outcome.verdict in (Verdict.REJECTED, Verdict.ERRORED)
+
+
+def revive_for(
+    store: MediaStore,
+    rows: dict[str, MediaRow],
+    outcomes: Sequence[Outcome],
+    failed: Callable[[Outcome], bool] = given_up,
+) -> int:
+    """After a step's batches: the items of the releases it gave up (`failed`) are wanted again.
+    Returns how many next best releases were taken (the step's REVIVED figure)."""
+    gone = [rows[o.hash] for o in outcomes if failed(o) and o.hash in rows]
+    return len(make_item_wanted_again(store, gone, load_quality())) if gone else 0

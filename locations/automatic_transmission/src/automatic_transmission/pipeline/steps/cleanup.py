@@ -34,7 +34,7 @@ from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.quality import load_quality
 from automatic_transmission.seeding import SeedingRules, SeedingSettings, seeding_done
 from automatic_transmission.settings import PipelineSettings, number_setting
-from automatic_transmission.store.items import make_item_wanted_again
+from automatic_transmission.store.items import REVIVED, make_item_wanted_again
 from automatic_transmission.store.media import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
@@ -197,9 +197,6 @@ def clean(
     client.remove(removed)
     result.count("torrents removed", len(removed))
     return outcomes
-
-
-REVIVED = "next best releases taken"
 
 
 def run_cleanup(

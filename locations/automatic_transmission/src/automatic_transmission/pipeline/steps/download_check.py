@@ -28,6 +28,7 @@ from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, open_store, run_batches
 from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.settings import PipelineSettings
+from automatic_transmission.store.items import REVIVED, revive_for
 from dagstributor_shared.postgres import PostgresResource
 
 STILL_DOWNLOADING = "still downloading"
@@ -82,6 +83,7 @@ def run_download_check(
     torrents = {t.hash: t for t in transmission.client().torrents(DOWNLOAD_CHECK_FIELDS)}
     result = StepResult()
     result.count(STILL_DOWNLOADING, 0)
+    result.count(REVIVED, 0)
     with open_store(postgres) as store:
         run_batches(
             store,
@@ -90,6 +92,8 @@ def run_download_check(
             lambda rows, result: decide_download_check(rows, torrents, result),
             result,
         )
+        # A download frozen in error (Transmission's local error): its item is wanted again.
+        result.count(REVIVED, revive_for(store, result.rows, result.outcomes))
     report_step(context, result)
 
 

@@ -35,7 +35,6 @@ from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
 from automatic_transmission.pipeline.runner import StepResult, StopStep, open_store, run_batches
 from automatic_transmission.pipeline.step_table import consumed_by
-from automatic_transmission.quality import load_quality
 from automatic_transmission.safety import (
     WAITING_FOR_SPACE,
     SafetyRules,
@@ -51,11 +50,10 @@ from automatic_transmission.seeding import (
     seed_limits,
 )
 from automatic_transmission.settings import PipelineSettings
-from automatic_transmission.store.items import make_item_wanted_again
+from automatic_transmission.store.items import REVIVED, revive_for
 from automatic_transmission.torrents import MAGNET_SCHEME, build_magnet
 from dagstributor_shared.postgres import PostgresResource
 
-REVIVED = "next best releases taken"
 LINK_SCHEMES = (MAGNET_SCHEME, "http://", "https://")
 # Answers of a daemon that will never accept this torrent (others, e.g. a .torrent URL that
 # fails to download, may heal).
@@ -261,12 +259,7 @@ def run_initiation(
         # A fake or corrupt release's item is wanted again: the next best release seen earlier
         # (rejected only because this one was chosen) goes back to media_accepted; the failed
         # hash stays rejected or frozen, so it is never added again.
-        failed = [
-            result.rows[o.hash]
-            for o in result.outcomes
-            if o.verdict in (Verdict.REJECTED, Verdict.ERRORED) and o.hash in result.rows
-        ]
-        result.count(REVIVED, len(make_item_wanted_again(store, failed, load_quality())))
+        result.count(REVIVED, revive_for(store, result.rows, result.outcomes))
     report_step(context, result)
 
 

@@ -33,7 +33,7 @@ from automatic_transmission.library.upgrades import (
     replaced_files,
     upgraded_reason,
 )
-from automatic_transmission.model import MediaRow, Outcome, PipelineStatus
+from automatic_transmission.model import MediaRow, Outcome, PipelineStatus, Verdict
 from automatic_transmission.pipeline.notices import reached_library, upgraded_by
 from automatic_transmission.pipeline.op import step_op
 from automatic_transmission.pipeline.report import report_step
@@ -41,6 +41,7 @@ from automatic_transmission.pipeline.runner import StepResult, open_store, run_b
 from automatic_transmission.pipeline.step_table import consumed_by
 from automatic_transmission.safety import WAITING_FOR_SPACE, gigabytes
 from automatic_transmission.settings import PipelineSettings
+from automatic_transmission.store.items import REVIVED, revive_for
 from automatic_transmission.store.media import MediaStore
 from dagstributor_shared.postgres import PostgresResource
 
@@ -167,6 +168,7 @@ def run_transfer(
     result.count("files copied", 0)
     result.count("replaced files removed", 0)
     result.count("folders scanned by Plex", 0)
+    result.count(REVIVED, 0)
     with open_store(postgres) as store:
         run_batches(
             store,
@@ -175,6 +177,12 @@ def run_transfer(
             lambda rows, result: transfer_batch(store, rows, shelves, result),
             result,
             claim=True,  # two runs at once never copy one item twice
+        )
+        # A download frozen here (no video, an unsafe name): its item is wanted again. A
+        # release replaced by an upgrade is not given up: its item is held by the new one.
+        result.count(
+            REVIVED,
+            revive_for(store, result.rows, result.outcomes, lambda o: o.verdict is Verdict.ERRORED),
         )
     scan_in_plex(plex, result, context)
     report_step(context, result, {"naming": dg.MetadataValue.text(shelves.naming.preset)})
