@@ -119,6 +119,7 @@ def webhook() -> Iterator[Webhook]:
 SHARED_SCOPES = {
     "tests/integration/test_code_servers.py": "local_stack",
     "tests/integration/test_ui_browser.py": "local_stack",
+    "tests/integration/test_maintenance_wait_once.py": "local_stack",
 }
 
 
